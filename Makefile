@@ -1,0 +1,50 @@
+# atelier — the two commands a newcomer needs: `make run` and `make test`.
+# Each one sets up what it needs (Debian packages, .venv) and is quick when
+# everything is already in place.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+EXAMPLE := data/moulins-2016
+
+# Debian packages the project needs at run and test time:
+# WeasyPrint's Pango/HarfBuzz (hb-subset keeps PDFs byte-reproducible),
+# poppler-utils for the PDF tests, chromium for the browser tests, git for review/release.
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils chromium git
+
+.PHONY: run test bench lint system-deps clean
+
+run: $(VENV)/.installed
+	$(BIN)/atelier validate $(EXAMPLE)
+	$(BIN)/atelier summary $(EXAMPLE)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run_all.py
+
+lint: $(VENV)/.installed
+	$(BIN)/mypy pipeline webform
+
+# Installs only the missing Debian packages; a no-op (one dpkg-query) when all are there.
+system-deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "Installation des paquets Debian manquants : $$missing"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# The stamp is rebuilt only when the declared dependencies change.
+$(VENV)/.installed: pyproject.toml constraints.txt | system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,53 @@
+"""Where the project's schemas live, and the vocabulary they define."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+WORKSHOP_SCHEMA = SCHEMAS_DIR / "workshop.schema.json"
+TABLE_SCHEMAS = {
+    "participants": SCHEMAS_DIR / "participants.schema.json",
+    "contributions": SCHEMAS_DIR / "contributions.schema.json",
+}
+
+PHASES = ("brainstorming", "sous-groupe")
+# Which sections a point may belong to in each phase of the atelier.
+SECTIONS_BY_PHASE: dict[str, tuple[str, ...]] = {
+    "brainstorming": ("idea",),
+    "sous-groupe": ("practice", "reflection", "driver", "brake", "aside"),
+}
+STATUSES = ("pending", "published", "hidden", "withdrawn")
+MAX_DEPTH = 4  # idea › précision › sous-précision… the seed goes three deep
+
+
+@cache
+def _load(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as f:
+        return json.load(f)
+
+
+def table_schema(name: str) -> dict[str, Any]:
+    """Return the Frictionless Table Schema of resource `name` (a fresh copy)."""
+    return json.loads(json.dumps(_load(TABLE_SCHEMAS[name])))
+
+
+def workshop_schema() -> dict[str, Any]:
+    """Return the JSON Schema of atelier.yaml (a fresh copy)."""
+    return json.loads(json.dumps(_load(WORKSHOP_SCHEMA)))
+
+
+def field(resource: str, name: str) -> dict[str, Any]:
+    """Return the descriptor of one field of a table schema."""
+    for f in _load(TABLE_SCHEMAS[resource])["fields"]:
+        if f["name"] == name:
+            return json.loads(json.dumps(f))
+    raise KeyError(f"{resource}.{name}")
+
+
+def field_names(resource: str) -> tuple[str, ...]:
+    """Return the column order of a resource's CSV file."""
+    return tuple(f["name"] for f in _load(TABLE_SCHEMAS[resource])["fields"])
