@@ -1,0 +1,124 @@
+"""The `atelier` command: parses arguments and calls the library; nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.workshop import AtelierError
+
+DATA_DIR = Path("data")
+
+
+
+class Folder(click.ParamType):
+    """An existing folder, refused with a French message (exit code 2)."""
+
+    name = "DOSSIER"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        path = Path(str(value))
+        if not path.is_dir():
+            self.fail(f"le dossier « {value} » n'existe pas.", param, ctx)
+        return path
+
+
+EXISTING_DIR = Folder()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="atelier", message="atelier %(version)s")
+def main() -> None:
+    """atelier : du formulaire d'un atelier participatif à son compte-rendu PDF."""
+
+
+@main.command()
+@click.argument("folders", nargs=-1, type=EXISTING_DIR)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="text : une ligne par problème ; github : annotations ::error pour GitHub Actions.",
+)
+def validate(folders: tuple[Path, ...], output_format: str) -> None:
+    """Valide les dossiers d'atelier (par défaut, tous ceux de data/).
+
+    Code de sortie : 0 valide, 1 invalide, 2 erreur d'utilisation.
+    """
+    from pipeline.validate import validate_atelier
+
+    if not folders:
+        folders = tuple(sorted(p.parent for p in DATA_DIR.glob("*/atelier.yaml")))
+        if not folders:
+            raise click.UsageError("aucun dossier d'atelier dans data/ ; indiquez le dossier à valider.")
+    invalid = 0
+    for folder in folders:
+        problems = validate_atelier(folder)
+        if output_format == "github":
+            # GitHub shows at most 10 error annotations per step; the full list follows as text.
+            for problem in problems[:10]:
+                click.echo(problem.github())
+        for problem in problems:
+            click.echo(str(problem), err=output_format == "github")
+        if problems:
+            invalid += 1
+            click.echo(f"{folder} : {len(problems)} problème(s).", err=True)
+        else:
+            click.echo(f"{folder} : valide.")
+    sys.exit(1 if invalid else 0)
+
+
+@main.command()
+@click.argument("slug")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DATA_DIR,
+    show_default=True,
+    help="Dossier qui contient les ateliers.",
+)
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Jour de l'atelier (AAAA-MM-JJ) ; par défaut aujourd'hui.",
+)
+def new(slug: str, data_dir: Path, day: dt.datetime | None) -> None:
+    """Crée le dossier d'un nouvel atelier, valide et ouvert, à partir d'un modèle commenté."""
+    from pipeline.scaffold import new_atelier
+
+    try:
+        folder = new_atelier(data_dir, slug, (day or dt.datetime.now()).date())
+    except AtelierError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Atelier créé dans {folder}/ : modifiez {folder}/atelier.yaml puis lancez « atelier validate {folder} ».")
+
+
+@main.command()
+@click.argument("folder", type=EXISTING_DIR)
+def summary(folder: Path) -> None:
+    """Affiche le résumé d'un atelier : questions et nombre de points par colonne."""
+    from pipeline.summary import summarize
+    from pipeline.workshop import load_atelier
+
+    try:
+        click.echo(summarize(load_atelier(folder)))
+    except AtelierError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@main.command()
+@click.argument("folders", nargs=-1, required=True, type=EXISTING_DIR)
+def datapackage(folders: tuple[Path, ...]) -> None:
+    """Régénère datapackage.json à partir des schémas du projet (schemas/)."""
+    from pipeline.workshop import write_datapackage
+
+    for folder in folders:
+        click.echo(f"{write_datapackage(folder)} : régénéré.")

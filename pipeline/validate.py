@@ -1,0 +1,521 @@
+"""Validate an atelier folder: frictionless for the tables, our cross-rules for the rest."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import yaml
+
+from pipeline import schemas
+from pipeline.workshop import (
+    CSV_FILES,
+    PACKAGE_FILE,
+    WORKSHOP_FILE,
+    AtelierError,
+    datapackage,
+    read_workshop_yaml,
+)
+
+# A point may be written up to a year before the day (preparation) and not in the future.
+EARLIEST_BEFORE_DAY = dt.timedelta(days=366)
+CLOCK_SKEW = dt.timedelta(days=1)
+
+TYPE_NAMES = {
+    "integer": "un nombre entier",
+    "number": "un nombre",
+    "boolean": "un booléen (true ou false)",
+    "datetime": "une date et heure ISO 8601 (par exemple 2016-06-30T09:00:00Z)",
+    "date": "une date AAAA-MM-JJ",
+    "string": "un texte",
+}
+SECTION_NAMES = {
+    "idea": "idée",
+    "practice": "pratiques en cours / exemples",
+    "reflection": "réflexions",
+    "driver": "moteurs",
+    "brake": "freins",
+    "aside": "encadré",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem, located in a file (and a line and field when known)."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [f"ligne {self.line}"] if self.line else []
+        if self.field:
+            where.append(f"champ « {self.field} »")
+        return f"{self.file}: {', '.join(where)} : {self.message}" if where else f"{self.file} : {self.message}"
+
+    def github(self) -> str:
+        """The problem as a GitHub Actions `::error` workflow command."""
+        props = f"file={_escape_property(self.file)}"
+        if self.line:
+            props += f",line={self.line}"
+        if self.field:
+            props += f",title={_escape_property('champ « ' + self.field + ' »')}"
+        where = f"ligne {self.line} : " if self.line else ""
+        return f"::error {props}::{_escape_data(where + self.message)}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> list[Problem]:
+    """Every problem of an atelier folder, in file then line order; [] when valid."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return [Problem(str(folder), None, None, "ce dossier n'existe pas.")]
+    now = now or dt.datetime.now(dt.timezone.utc)
+    problems: list[Problem] = []
+    workshop = _check_workshop(folder, problems)
+    _check_package(folder, problems)
+    _check_tables(folder, problems)
+    questions = _questions(workshop) if workshop is not None else None
+    day = _day(workshop)
+    _check_participants(folder, day, now, problems)
+    _check_contributions(folder, questions, day, now, problems)
+    return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
+
+
+# ---------------------------------------------------------------- atelier.yaml
+
+def _check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    path = folder / WORKSHOP_FILE
+    name = str(path)
+    try:
+        data = read_workshop_yaml(path)
+    except AtelierError as e:
+        problems.append(Problem(name, None, None, str(e).split(" : ", 1)[-1]))
+        return None
+    lines = _yaml_lines(path)
+    validator = jsonschema.Draft202012Validator(
+        schemas.workshop_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    valid = True
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        valid = False
+        path_parts = list(error.absolute_path)
+        line = lines.get(tuple(path_parts))
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
+            line = lines.get(tuple(path_parts) + (extra[0],), line) if extra else line
+        problems.append(Problem(name, line, _yaml_key(path_parts), _json_schema_message(error)))
+    if not valid:
+        return None
+    seen: dict[str, int] = {}
+    for i, q in enumerate(data["questions"]):
+        if q["id"] in seen:
+            problems.append(
+                Problem(
+                    name,
+                    lines.get(("questions", i, "id")),
+                    f"questions[{i + 1}].id",
+                    f"l'identifiant « {q['id']} » est déjà celui de la question {seen[q['id']] + 1} ; "
+                    "chaque question a son propre identifiant.",
+                )
+            )
+        seen.setdefault(q["id"], i)
+        for j, step in enumerate(q["subgroups"].get("times", ())):
+            for k, target in enumerate(step.get("targets", ())):
+                low, high = target.get("min"), target.get("max")
+                if low is not None and high is not None and low > high:
+                    problems.append(
+                        Problem(
+                            name,
+                            lines.get(("questions", i, "subgroups", "times", j, "targets", k)),
+                            f"questions[{i + 1}].subgroups.times[{j + 1}].targets[{k + 1}]",
+                            f"le minimum {low} dépasse le maximum {high}.",
+                        )
+                    )
+    return data
+
+
+def _yaml_key(path: list[Any]) -> str | None:
+    if not path:
+        return None
+    text = ""
+    for part in path:
+        text += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _yaml_lines(path: Path) -> dict[tuple[Any, ...], int]:
+    """Line of every node of a YAML file, keyed by its path (keys and list indexes)."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, OSError):
+        return {}
+    lines: dict[tuple[Any, ...], int] = {}
+
+    def walk(node: yaml.Node, at: tuple[Any, ...]) -> None:
+        lines.setdefault(at, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                lines[at + (key.value,)] = key.start_mark.line + 1
+                walk(value, at + (key.value,))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, at + (i,))
+
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _json_schema_message(error: jsonschema.ValidationError) -> str:
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        missing = [k for k in expected if isinstance(value, dict) and k not in value]
+        return f"clé obligatoire manquante : « {missing[0] if missing else expected} »."
+    if kind == "additionalProperties":
+        extra = sorted(k for k in value if k not in error.schema.get("properties", {}))
+        return f"clé inconnue « {', '.join(extra)} » ; vérifiez l'orthographe (clés permises : {', '.join(error.schema.get('properties', {}))})."
+    if kind == "enum":
+        return f"« {value} » n'est pas une valeur permise ; valeurs possibles : {', '.join(map(str, expected))}."
+    if kind == "type":
+        names = {"string": "un texte", "integer": "un nombre entier", "array": "une liste", "object": "un objet (clé: valeur)", "boolean": "un booléen"}
+        return f"« {value} » devrait être {names.get(expected, expected)}."
+    if kind == "maxLength":
+        return f"le texte fait {len(value)} caractères, au-delà de la limite de {expected}."
+    if kind == "minLength":
+        return "ce texte ne peut pas être vide."
+    if kind in ("minimum", "maximum"):
+        word = "inférieur au minimum" if kind == "minimum" else "supérieur au maximum"
+        return f"{value} est {word} permis ({expected})."
+    if kind == "minItems":
+        return f"il faut au moins {expected} élément(s)."
+    if kind == "maxItems":
+        return f"au plus {expected} éléments sont permis."
+    if kind in ("pattern", "format"):
+        hint = " ; écrivez la date sous la forme AAAA-MM-JJ, par exemple 2016-06-30" if error.schema.get("format") == "date" else f" (motif {error.schema.get('pattern', expected)})"
+        return f"« {value} » n'a pas le format attendu{hint}."
+    return error.message
+
+
+def _questions(data: dict[str, Any]) -> dict[str, int]:
+    return {q["id"]: int(q["subgroups"]["count"]) for q in data["questions"]}
+
+
+def _day(data: dict[str, Any] | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(data["date"])) if data else None
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------ datapackage.json
+
+def _check_package(folder: Path, problems: list[Problem]) -> None:
+    path = folder / PACKAGE_FILE
+    fix = f"régénérez-le avec « atelier datapackage {folder} »."
+    try:
+        package = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(Problem(str(path), None, None, f"fichier introuvable ; {fix}"))
+        return
+    except (ValueError, UnicodeDecodeError) as e:
+        problems.append(Problem(str(path), None, None, f"JSON illisible ({e}) ; {fix}"))
+        return
+    expected = {r["name"]: r for r in datapackage(folder.name)["resources"]}
+    found = {r.get("name"): r for r in package.get("resources", []) if isinstance(r, dict)}
+    for name, resource in expected.items():
+        if name not in found:
+            problems.append(Problem(str(path), None, None, f"la ressource « {name} » manque ; {fix}"))
+        elif found[name].get("schema") != resource["schema"] or found[name].get("path") != resource["path"]:
+            problems.append(
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    f"la description de « {name} » n'est plus celle de schemas/{name}.schema.json ; {fix}",
+                )
+            )
+
+
+# --------------------------------------------------------------------- tables
+
+def _check_tables(folder: Path, problems: list[Problem]) -> None:
+    """Table-level rules (types, constraints, keys) by frictionless, messages in French."""
+    from frictionless import Package  # slow import: only when tables are checked
+
+    for name, filename in CSV_FILES.items():
+        if not (folder / filename).exists():
+            problems.append(
+                Problem(str(folder / filename), None, None, "fichier introuvable ; un fichier avec la seule ligne d'en-tête suffit.")
+            )
+    if any(not (folder / f).exists() for f in CSV_FILES.values()):
+        return
+    # Always validate against the project's schemas, whatever datapackage.json says.
+    package = Package(datapackage(folder.name), basepath=str(folder))
+    report = package.validate()
+    lines: dict[str, list[int]] = {}
+    for task in report.tasks:
+        if task.errors and task.name in CSV_FILES:  # line numbers are needed only to report
+            lines[task.name] = _line_numbers(folder / CSV_FILES[task.name])
+        name = task.name or ""
+        path = str(folder / CSV_FILES.get(name, name))
+        schema = {f["name"]: f for f in schemas.table_schema(name)["fields"]} if name in CSV_FILES else {}
+        by_row: dict[int, set[str]] = {}
+        for error in task.errors:
+            by_row.setdefault(getattr(error, "row_number", 0) or 0, set()).add(error.type)
+        missing: dict[int, list[str]] = {}
+        for error in task.errors:
+            if error.type == "missing-cell":
+                missing.setdefault(error.row_number, []).append(error.field_name)
+        for row, fields in missing.items():
+            names = ", ".join(f"« {f} »" for f in fields)
+            problems.append(
+                Problem(path, _line_of(lines.get(name, []), row), None,
+                        f"la ligne a {len(schema) - len(fields)} colonnes au lieu de {len(schema)} : "
+                        f"il manque {names} (une virgule manquante ou une ligne coupée ?).")
+            )
+        for error in task.errors:
+            row = getattr(error, "row_number", None)
+            if error.type == "missing-cell":
+                continue  # summarised above, one line per row
+            if error.type == "primary-key" and "unique-error" in by_row.get(row or 0, set()):
+                continue  # the unique-error on « id » already says it
+            if error.type == "constraint-error" and "missing-cell" in by_row.get(row or 0, set()):
+                continue  # a short row: the missing-cell line says it once per cell
+            line = _line_of(lines.get(name, []), row)
+            problems.append(Problem(path, line, *_table_message(error, schema, lines.get(name, []))))
+
+
+def _line_numbers(path: Path) -> list[int]:
+    """Starting line of every record of a CSV file (index 0 is the header)."""
+    starts: list[int] = []
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.reader(f)
+            line = 1
+            for _ in reader:
+                starts.append(line)
+                line = reader.line_num + 1
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    return starts
+
+
+def _line_of(starts: list[int], row_number: int | None) -> int | None:
+    """frictionless counts the header as row 1; a text with newlines spans several lines."""
+    if not row_number:
+        return None
+    return starts[row_number - 1] if row_number - 1 < len(starts) else row_number
+
+
+CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"', re.S)
+FOREIGN_KEY = re.compile(r'for "(\w+)": values "(.*)" not found in the lookup table "(\w*)"')
+SAME_ROW = re.compile(r"row at position (\d+)")
+
+
+def _table_message(error: Any, schema: dict[str, Any], starts: list[int]) -> tuple[str | None, str]:
+    field = getattr(error, "field_name", None)
+    cell = getattr(error, "cell", None)
+    note = getattr(error, "note", "") or ""
+    descriptor = schema.get(field or "", {})
+    if error.type == "type-error":
+        kind = descriptor.get("type", "string")
+        return field, f"« {cell} » n'est pas {TYPE_NAMES.get(kind, kind)}."
+    if error.type == "constraint-error":
+        match = CONSTRAINT.search(note)
+        constraint, limit = (match.group(1), match.group(2)) if match else ("", "")
+        if constraint == "required":
+            return field, "valeur obligatoire manquante."
+        if constraint == "enum":
+            allowed = descriptor.get("constraints", {}).get("enum", [])
+            return field, f"« {cell} » n'est pas une valeur permise ; valeurs possibles : {', '.join(allowed)}."
+        if constraint == "maxLength":
+            return field, f"le texte fait {len(str(cell))} caractères, au-delà de la limite de {limit}."
+        if constraint == "minLength":
+            return field, f"le texte fait {len(str(cell))} caractère(s), en deçà du minimum de {limit}."
+        if constraint == "minimum":
+            return field, f"{cell} est inférieur au minimum permis ({limit})."
+        if constraint == "maximum":
+            return field, f"{cell} est supérieur au maximum permis ({limit})."
+        if constraint == "pattern":
+            return field, f"« {cell} » n'a pas le format attendu : lettres, chiffres, « - » et « _ », sans espace (motif {limit})." if field != "link" else f"« {cell} » n'est pas une adresse web http:// ou https://."
+        return field, f"« {cell} » ne respecte pas la contrainte {constraint} ({limit})."
+    if error.type in ("unique-error", "primary-key"):
+        match = SAME_ROW.search(note)
+        first = f" ligne {_line_of(starts, int(match.group(1)))}" if match else ""
+        value = cell if cell is not None else "?"
+        return "id", f"l'identifiant « {value} » est déjà utilisé{first} ; chaque ligne a un identifiant unique."
+    if error.type == "foreign-key":
+        match = FOREIGN_KEY.search(note)
+        if match:
+            key, value, table = match.groups()
+            if key == "parent":
+                return key, f"le point parent « {value} » n'existe pas dans contributions.csv ; indiquez l'identifiant d'un point existant ou laissez vide."
+            return key, f"le participant « {value} » n'existe pas dans {table or 'ce fichier'}.csv ; indiquez l'identifiant d'un participant ou laissez vide."
+        return None, "référence introuvable."
+    if error.type == "extra-cell":
+        return None, f"cellule en trop « {cell} » : la ligne a plus de colonnes que l'en-tête (une virgule dans un texte non entouré de guillemets ?)."
+    if error.type == "blank-row":
+        return None, "ligne vide ; supprimez-la."
+    if error.type in ("incorrect-label", "missing-label", "extra-label", "duplicate-label", "blank-label"):
+        expected = ", ".join(schema)
+        return field, f"en-tête incorrect (« {getattr(error, 'label', cell)} ») ; l'en-tête attendu est : {expected}."
+    if error.type == "encoding-error":
+        return None, "le fichier n'est pas en UTF-8 ; enregistrez-le en UTF-8."
+    if error.type in ("source-error", "scheme-error", "format-error", "resource-error"):
+        return None, f"fichier illisible ({note or error.message})."
+    return field, f"{error.message} ({error.type})"
+
+
+# ---------------------------------------------------------------- cross-rules
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(starting line, row) of a CSV file; unreadable files yield nothing (frictionless says why)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                return
+            line = reader.line_num + 1
+            for record in reader:
+                yield line, dict(zip(header, record))
+                line = reader.line_num + 1
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return
+
+
+
+def _timestamp(text: str) -> dt.datetime | None:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _check_dates(
+    path: str, line: int, row: dict[str, str], day: dt.date | None, now: dt.datetime, problems: list[Problem]
+) -> None:
+    created = _timestamp(row.get("created_at", ""))
+    if created is None:
+        return  # a type error, already reported by frictionless
+    if created > now + CLOCK_SKEW:
+        problems.append(Problem(path, line, "created_at", f"{row['created_at']} est dans le futur ; vérifiez l'horloge ou la saisie."))
+    elif day and created.date() < day - EARLIEST_BEFORE_DAY:
+        problems.append(
+            Problem(path, line, "created_at", f"{row['created_at']} précède de plus d'un an l'atelier du {day.isoformat()} ; vérifiez la date.")
+        )
+    updated = _timestamp(row.get("updated_at", ""))
+    if updated is not None and updated < created:
+        problems.append(
+            Problem(path, line, "updated_at", f"{row['updated_at']} précède la création du point ({row['created_at']}).")
+        )
+
+
+def _check_participants(folder: Path, day: dt.date | None, now: dt.datetime, problems: list[Problem]) -> None:
+    path = folder / CSV_FILES["participants"]
+    for line, row in _rows(path):
+        _check_dates(str(path), line, row, day, now, problems)
+
+
+def _check_contributions(
+    folder: Path, questions: dict[str, int] | None, day: dt.date | None, now: dt.datetime, problems: list[Problem]
+) -> None:
+    """Rules that span columns or rows: questions, groups, sections, nesting, dates."""
+    path = folder / CSV_FILES["contributions"]
+    name = str(path)
+    nodes: dict[str, tuple[int, str, str, str, str, str]] = {}  # id → line, question, phase, group, section, parent
+    for line, row in _rows(path):
+        question, phase, group, section = (row.get(k, "") for k in ("question", "phase", "group", "section"))
+        if questions is not None and question and question not in questions:
+            known = ", ".join(questions) or "aucune"
+            problems.append(Problem(name, line, "question", f"la question « {question} » n'existe pas dans atelier.yaml (questions : {known})."))
+        if phase == "brainstorming" and group:
+            problems.append(Problem(name, line, "group", f"{group} : le brainstorming se fait sans sous-groupe ; laissez ce champ vide."))
+        elif phase == "sous-groupe":
+            count = questions.get(question) if questions else None
+            if not group:
+                problems.append(Problem(name, line, "group", "numéro de sous-groupe manquant pour un point de sous-groupe."))
+            elif count is not None and group.isdigit() and int(group) > count:
+                some = "aucun sous-groupe" if count == 0 else f"les {count} sous-groupes" if count > 1 else "l'unique sous-groupe"
+                problems.append(Problem(name, line, "group", f"{group} dépasse {some} de la question {question} ; corrigez le numéro ou « subgroups.count » dans atelier.yaml."))
+        allowed = schemas.SECTIONS_BY_PHASE.get(phase)
+        if allowed and section in SECTION_NAMES and section not in allowed:
+            choices = ", ".join(f"{s} ({SECTION_NAMES[s]})" for s in allowed)
+            problems.append(Problem(name, line, "section", f"« {section} » n'est pas une rubrique du temps « {phase} » ; rubriques possibles : {choices}."))
+        _check_dates(name, line, row, day, now, problems)
+        if row.get("id"):
+            nodes.setdefault(row["id"], (line, question, phase, group, section, row.get("parent", "")))
+    _check_nesting(name, nodes, problems)
+
+
+def _check_nesting(name: str, nodes: dict[str, tuple[int, str, str, str, str, str]], problems: list[Problem]) -> None:
+    """A child shares its parent's column; no cycles; depth bounded by MAX_DEPTH."""
+    depth: dict[str, int] = {}
+    for node_id, (line, question, phase, group, section, parent) in nodes.items():
+        if not parent or parent not in nodes:
+            continue  # no parent, or a missing one (frictionless reports the foreign key)
+        p_line, *p_column, _ = nodes[parent]
+        if (question, phase, group, section) != tuple(p_column):
+            problems.append(
+                Problem(
+                    name, line, "parent",
+                    f"le point parent « {parent} » (ligne {p_line}) est dans une autre colonne "
+                    f"({_column(*p_column)}) que ce point ({_column(question, phase, group, section)}) ; "
+                    "un point s'emboîte dans un point de la même question, du même temps, du même sous-groupe et de la même rubrique.",
+                )
+            )
+    for start in nodes:
+        if start in depth:
+            continue
+        chain: list[str] = []
+        on_chain: set[str] = set()
+        current: str | None = start
+        while current and current in nodes and current not in depth and current not in on_chain:
+            chain.append(current)
+            on_chain.add(current)
+            parent = nodes[current][5]
+            current = parent if parent in nodes else None
+        if current in on_chain:  # a cycle: report it once, on its first line
+            cycle = chain[chain.index(current):]
+            first = min(cycle, key=lambda i: nodes[i][0])
+            loop = " → ".join(cycle + [cycle[0]])
+            problems.append(Problem(name, nodes[first][0], "parent", f"les points forment une boucle ({loop}) ; un point ne peut pas descendre de lui-même."))
+            for i in cycle:
+                depth[i] = 0
+            chain = chain[: chain.index(current)]
+            base = 1  # what leads into the loop hangs under it
+        else:
+            base = depth[current] + 1 if current in depth else 0
+        for i in reversed(chain):
+            depth[i] = base
+            if base >= schemas.MAX_DEPTH:
+                problems.append(
+                    Problem(
+                        name, nodes[i][0], "parent",
+                        f"ce point est au niveau {base + 1} d'emboîtement ; {schemas.MAX_DEPTH} niveaux au plus sont permis.",
+                    )
+                )
+            base += 1
+
+
+def _column(question: str, phase: str, group: str, section: str) -> str:
+    where = f"{question}, {phase}"
+    if group:
+        where += f", sous-groupe {group}"
+    return f"{where}, {SECTION_NAMES.get(section, section)}"

@@ -1,0 +1,74 @@
+"""The `atelier` command: help everywhere, `new`, `summary`, `datapackage`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.validate import validate_atelier
+from pipeline.workshop import load_atelier
+
+
+def test_every_command_and_option_has_help():
+    missing = []
+    for name, command in main.commands.items():
+        if not (command.help or "").strip():
+            missing.append(name)
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.help:
+                missing.append(f"{name} {param.opts[0]}")
+    assert missing == []
+
+
+def test_new_scaffolds_a_valid_open_atelier(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["new", "saint-essai-2027", "--data", str(tmp_path), "--date", "2027-03-14"])
+    folder = tmp_path / "saint-essai-2027"
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"Atelier créé dans {folder}/ : modifiez {folder}/atelier.yaml puis lancez « atelier validate {folder} ».\n"
+    )
+    assert validate_atelier(folder) == []
+    atelier = load_atelier(folder)
+    assert atelier.workshop.is_open and str(atelier.workshop.date) == "2027-03-14"
+    assert "# open : le formulaire accepte les réponses" in (folder / "atelier.yaml").read_text(encoding="utf-8")
+    again = runner.invoke(main, ["new", "saint-essai-2027", "--data", str(tmp_path)])
+    assert again.exit_code == 1
+    assert f"{folder} existe déjà ; choisissez un autre nom." in again.output
+
+
+def test_new_refuses_a_bad_slug(tmp_path):
+    result = CliRunner().invoke(main, ["new", "Atelier Été", "--data", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "« Atelier Été » n'est pas un nom de dossier valide" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_summary(make_atelier):
+    from conftest import contribution
+
+    folder = make_atelier(
+        contributions=[
+            contribution("a"),
+            contribution("b", position=2, status="hidden"),
+            contribution("g", phase="sous-groupe", group=2, section="driver"),
+        ]
+    )
+    result = CliRunner().invoke(main, ["summary", str(folder)])
+    assert result.exit_code == 0
+    assert "Points publiés : 2 sur 3" in result.output
+    assert "20 novembre 2026, Salle des fêtes de Saint-Essai — formulaire ouvert" in result.output
+    assert "  sous-groupe 2 : 0 pratiques en cours / exemples, 0 réflexions, 1 moteurs, 0 freins" in result.output
+
+
+def test_datapackage_regenerates_from_schemas(make_atelier):
+    folder = make_atelier()
+    (folder / "datapackage.json").write_text("{}", encoding="utf-8")
+    assert validate_atelier(folder) != []
+    result = CliRunner().invoke(main, ["datapackage", str(folder)])
+    assert result.exit_code == 0
+    assert json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))["name"] == folder.name
+    assert validate_atelier(folder) == []
