@@ -167,7 +167,8 @@ class _Table:
     def cell(self, name: str, value: Any, where: str, position: int | str) -> str:
         spec = self.fields[name]
         try:
-            text = "" if value is None else spec.to_cell(value)
+            # "" is the schema's missing value whatever the type (an empty form input).
+            text = "" if value is None or value == "" else spec.to_cell(value)
             _check_characters(text)
             if text == "":
                 if spec.required:
