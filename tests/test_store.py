@@ -379,7 +379,7 @@ KILLED_WRITER = textwrap.dedent(
     rows = [dict(id=f"k-{i}", question="q1", phase="brainstorming", section="idea", position=i + 1,
                  parent="k-0" if i else None, text="précision " * 150, created_at=now, status="published")
             for i in range(4)]
-    real_write, real_fsync = os.write, os.fsync
+    real_write = os.write
 
     def half_write(fd, data):  # the kernel accepted half the batch, then SIGKILL
         if len(data) > 1000:
@@ -387,13 +387,13 @@ KILLED_WRITER = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
         return real_write(fd, data)
 
-    def die_before_fsync(fd):  # everything written, not yet acknowledged
+    def die_before_clearing_intent(fd, length):  # every byte written, nothing acknowledged
         os.kill(os.getpid(), signal.SIGKILL)
 
     if moment == "mid-write":
         os.write = half_write
     else:
-        os.fsync = die_before_fsync
+        os.ftruncate = die_before_clearing_intent
     store.append_rows(folder, "contributions", rows)
     """
 )
@@ -402,6 +402,7 @@ KILLED_WRITER = textwrap.dedent(
 def run_killed_writer(folder: Path, moment: str) -> None:
     done = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(folder), moment], cwd=REPO, timeout=60)
     assert done.returncode == -signal.SIGKILL
+    assert (folder / ".atelier.lock").read_bytes().startswith(b"contributions ")  # it died mid-append
 
 
 def test_a_batch_killed_mid_write_is_invisible_then_undone(folder):
@@ -419,7 +420,7 @@ def test_a_batch_killed_mid_write_is_invisible_then_undone(folder):
 
 
 def test_a_batch_killed_after_its_last_byte_is_kept_whole(folder):
-    run_killed_writer(folder, "before-fsync")
+    run_killed_writer(folder, "before-clearing-intent")
     ids = ["c-1", "k-0", "k-1", "k-2", "k-3"]
     assert [r["id"] for r in store.read_table(folder, "contributions")] == ids
     store.append_rows(folder, "contributions", [contribution(id="c-2")])
