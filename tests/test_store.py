@@ -462,6 +462,13 @@ def test_an_update_refused_writes_nothing(folder):
         assert path.read_bytes() == before
 
 
+def test_an_update_removes_what_a_crashed_rewrite_left(folder):
+    leftover = folder / ".atelier.tmp-contributions-dead"
+    leftover.write_bytes(b"id,question\n")
+    store.update_rows(folder, "contributions", {"c-1": {"status": "hidden"}})
+    assert not leftover.exists()
+
+
 def test_an_update_then_appends_keep_every_row(folder):
     store.update_rows(folder, "participants", {"p-1": {"status": "withdrawn"}})
     store.append_rows(folder, "participants", [participant(id="p-2")])
@@ -563,6 +570,21 @@ def assert_whole_batches(folder: Path, acknowledged: list[str]) -> None:
         name, n, _, size = i.rsplit("-", 3)
         batches[f"{name}-{n}-{size}"] = batches.get(f"{name}-{n}-{size}", 0) + 1
     assert [b for b, count in batches.items() if count != int(b.rsplit("-", 1)[1])] == []
+    assert package_errors(folder) == []
+
+
+def test_threads_of_one_process_exclude_each_other(folder):
+    # gunicorn's threaded workers: each call opens its own lock descriptor.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(n: int) -> list[str]:
+        rows = [contribution(id=f"t{n}-{k}", parent=f"t{n}-0" if k else None) for k in range(3)]
+        return [r["id"] for r in store.append_rows(folder, "contributions", rows)]
+
+    with ThreadPoolExecutor(8) as pool:
+        written = [i for ids in pool.map(write, range(80)) for i in ids]
+    ids = [r["id"] for r in store.read_table(folder, "contributions")]
+    assert sorted(ids) == sorted(written + ["c-1"])
     assert package_errors(folder) == []
 
 
