@@ -73,9 +73,6 @@ TORN_FILE = ".atelier.torn"  # bytes cut from a torn file, kept for a human to l
 TMP_PREFIX = ".atelier.tmp-"  # rewrites in progress; leftovers of a crash are removed by the next one
 RESOURCES = tuple(CSV_FILES)
 
-NBSP = "\u00a0"  # inside « guillemets »
-NNBSP = "\u202f"  # before « : »
-
 # C0 controls but tab and line feed, DEL and C1 controls: invisible, never typed, and
 # they break terminals, spreadsheets and the PDF.  Surrogates cannot be encoded in UTF-8.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -111,7 +108,7 @@ def _q(value: Any, limit: int = 50) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     text = _SURROGATE.sub("\ufffd", _CONTROL.sub("\ufffd", text))
-    return f"«{NBSP}{text}{NBSP}»"
+    return f"« {text} »"
 
 
 def _or(values: list[Any]) -> str:
@@ -158,7 +155,7 @@ class _Table:
         for name in row:
             if name not in self.fields:
                 raise StoreError(
-                    f"{where}, champ {_q(name)} inconnu{NNBSP}: les champs sont {', '.join(self.names)}.",
+                    f"{where}, champ {_q(name)} : champ inconnu ; les champs sont {', '.join(self.names)}.",
                     field=str(name),
                     value=row[name],
                     row=position,
@@ -181,7 +178,7 @@ class _Table:
                         raise _Refusal(problem)
         except _Refusal as refusal:
             raise StoreError(
-                f"{where}, champ {_q(name)}{NNBSP}: {refusal}", field=name, value=value, row=position
+                f"{where}, champ {_q(name)} : {refusal}", field=name, value=value, row=position
             ) from None
         return text
 
@@ -382,7 +379,7 @@ def _primary_key(resource: str, current: str, current_key: str) -> str:
 
 def _table_of(resource: str) -> _Table:
     if resource not in CSV_FILES:
-        raise StoreError(f"ressource {_q(resource)} inconnue{NNBSP}: {_or(list(RESOURCES))}.")
+        raise StoreError(f"ressource {_q(resource)} inconnue ; les ressources sont {', '.join(RESOURCES)}.")
     return _table(resource)
 
 
@@ -434,9 +431,9 @@ def _records(data: bytes, file: str) -> tuple[list[_Record], int]:
             records.append(_Record(fields, start, lines.pos))
             start = lines.pos
     except UnicodeDecodeError as e:
-        raise StoreError(f"{file}{NNBSP}: le fichier n'est pas en UTF-8 (octet {start + e.start}).") from None
+        raise StoreError(f"{file} : le fichier n'est pas en UTF-8 (octet {start + e.start}).") from None
     except csv.Error as e:
-        raise StoreError(f"{file}{NNBSP}: fichier CSV illisible après l'octet {start} ({e}).") from None
+        raise StoreError(f"{file} : fichier CSV illisible après l'octet {start} ({e}).") from None
     return records, start
 
 
@@ -461,7 +458,7 @@ def _check_header(table: _Table, fields: list[str]) -> None:
         header[0] = header[0][1:]
     if tuple(header) != table.names:
         raise StoreError(
-            f"{table.file}{NNBSP}: en-tête inattendu {_q(','.join(header), 200)}{NNBSP}; "
+            f"{table.file} : en-tête inattendu {_q(','.join(header), 200)} ; "
             f"attendu {_q(','.join(table.names), 200)}. Rien n'a été écrit."
         )
 
@@ -476,10 +473,10 @@ def _open_lock(folder: Path, shared: bool) -> int | None:
     try:
         return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except FileNotFoundError:
-        raise StoreError(f"{folder}{NNBSP}: ce dossier n'existe pas.") from None
+        raise StoreError(f"{folder} : ce dossier n'existe pas.") from None
     except OSError as e:
         if not shared or e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise StoreError(f"{path}{NNBSP}: verrou impossible à ouvrir ({e.strerror}).") from None
+            raise StoreError(f"{path} : verrou impossible à ouvrir ({e.strerror}).") from None
     # A reader in a folder it may not write to (a read-only checkout): nobody can be
     # writing there through the store, so it reads without the lock if it must.
     try:
@@ -758,7 +755,7 @@ def _check_references(
             found = value in keys[ref.resource][0]
         if not found:
             raise StoreError(
-                f"{where}, champ {_q(ref.field)}{NNBSP}: {_q(value)} ne correspond à aucun "
+                f"{where}, champ {_q(ref.field)} : {_q(value)} ne correspond à aucun "
                 f"{_q(ref.target)} de {CSV_FILES[ref.resource]}.",
                 field=ref.field,
                 value=value,
@@ -792,7 +789,7 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
     """
     table = _table_of(resource)
     folder = Path(folder)
-    where = f"{table.file}{NNBSP}: ligne {{}} de l'envoi"
+    where = f"{table.file}: ligne {{}} de l'envoi"
     cells = [table.cells(row, where.format(i), i) for i, row in enumerate(rows, 1)]
     if not cells:
         return []
@@ -801,7 +798,7 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
         key = row[table.key]
         if key in batch:
             raise StoreError(
-                f"{where.format(i)}, champ {_q(table.key)}{NNBSP}: l'identifiant {_q(key)} "
+                f"{where.format(i)}, champ {_q(table.key)} : l'identifiant {_q(key)} "
                 f"figure déjà à la ligne {batch[key]} de l'envoi.",
                 field=table.key,
                 value=key,
@@ -819,7 +816,7 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
             for i, row in enumerate(cells, 1):
                 if row[table.key] in index.keys:
                     raise StoreError(
-                        f"{where.format(i)}, champ {_q(table.key)}{NNBSP}: l'identifiant "
+                        f"{where.format(i)}, champ {_q(table.key)} : l'identifiant "
                         f"{_q(row[table.key])} est déjà utilisé dans {table.file}.",
                         field=table.key,
                         value=row[table.key],
@@ -842,7 +839,7 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
                 _indexes.pop(os.path.abspath(path), None)
                 if isinstance(e, OSError):
                     raise StoreError(
-                        f"{table.file}{NNBSP}: écriture impossible ({e.strerror}){NNBSP}; rien n'a été enregistré."
+                        f"{table.file} : écriture impossible ({e.strerror}) ; rien n'a été enregistré."
                     ) from e
                 raise
             _clear_intent(lock_fd, durable=False)
@@ -862,7 +859,7 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
             _fsync_dir(folder)  # the file may be new: make its directory entry durable too
     except OSError as e:
         raise StoreError(
-            f"{table.file}{NNBSP}: enregistrement non confirmé par le disque ({e.strerror}){NNBSP}; "
+            f"{table.file} : enregistrement non confirmé par le disque ({e.strerror}) ; "
             "les lignes peuvent figurer dans le fichier."
         ) from e
     finally:
@@ -910,21 +907,21 @@ def update_rows(folder: Path, resource: str, changes: dict[str, dict[str, Any]])
         by_id = {r.fields[position]: n for n, r in enumerate(rows) if len(r.fields) > position}
         replaced: dict[int, bytes] = {}
         for row_id, change in changes.items():
-            where = f"{table.file}{NNBSP}: identifiant {_q(row_id)}"
+            where = f"{table.file}: identifiant {_q(row_id)}"
             if row_id not in by_id:
-                raise StoreError(f"{where} introuvable{NNBSP}; rien n'a été modifié.", row=row_id)
+                raise StoreError(f"{table.file} : l'identifiant {_q(row_id)} est introuvable ; rien n'a été modifié.", row=row_id)
             record = rows[by_id[row_id]]
             if len(record.fields) != len(table.names):
                 raise StoreError(
-                    f"{where}{NNBSP}: la ligne a {len(record.fields)} champs au lieu de {len(table.names)}"
-                    f"{NNBSP}; rien n'a été modifié.",
+                    f"{where} : la ligne a {len(record.fields)} champs au lieu de {len(table.names)}"
+                    f" ; rien n'a été modifié.",
                     row=row_id,
                 )
             current = dict(zip(table.names, record.fields))
             for name, value in change.items():
                 if name not in table.fields:
                     raise StoreError(
-                        f"{where}, champ {_q(name)} inconnu{NNBSP}: les champs sont {', '.join(table.names)}.",
+                        f"{where}, champ {_q(name)} : champ inconnu ; les champs sont {', '.join(table.names)}.",
                         field=str(name),
                         value=value,
                         row=row_id,
@@ -934,7 +931,7 @@ def update_rows(folder: Path, resource: str, changes: dict[str, dict[str, Any]])
                 current[name] = table.cell(name, value, where, row_id)
             if current[table.key] != row_id:
                 raise StoreError(
-                    f"{where}, champ {_q(table.key)}{NNBSP}: un identifiant ne change jamais "
+                    f"{where}, champ {_q(table.key)} : un identifiant ne change jamais "
                     f"({_q(current[table.key])} demandé).",
                     field=table.key,
                     value=current[table.key],
