@@ -1,0 +1,206 @@
+"""Exports of an atelier for its organisers: the data package as a zip, spreadsheet-safe CSV and xlsx."""
+
+# Spreadsheets evaluate a cell that starts like a formula (CSV injection,
+# CWE-1236): a participant's « =HYPERLINK(…) » must reach an organiser's Excel
+# as text.  The stored CSV stays exactly as typed (it is the data of record,
+# checked by frictionless and reviewed in pull requests); only the copies made
+# for spreadsheets are neutralised, and the zip carries the stored bytes.
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.writer.excel import ExcelWriter
+
+from pipeline import schemas, store
+from pipeline.workshop import (
+    CSV_FILES,
+    PACKAGE_FILE,
+    WORKSHOP_FILE,
+    AtelierError,
+    datapackage,
+    parse_datetime,
+    read_workshop_yaml,
+)
+
+# What makes a spreadsheet read a cell as a formula (OWASP « CSV Injection »:
+# = + - @ tab CR LF), plus NUL (OWASP ASVS 5, 1.2.10).  « - » and « + » also
+# catch ordinary text (« - un point », « +33 … »): the cost of one visible « ' »
+# in a spreadsheet copy is small, a formula run on an organiser's machine is not.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+OLDEST_ZIP_TIME = dt.datetime(1980, 1, 1)  # the zip format cannot say earlier
+
+
+def is_formula_like(text: str) -> bool:
+    """Would a spreadsheet take this cell for a formula?  (Also used to warn reviewers.)"""
+    return text[:1] in FORMULA_TRIGGERS and text != ""
+
+
+def spreadsheet_text(text: str) -> str:
+    """The text of a cell for a CSV meant for a spreadsheet: « ' » before anything formula-like."""
+    return "'" + text if is_formula_like(text) else text
+
+
+def _tables(folder: Path) -> dict[str, list[dict[str, str]]]:
+    return {resource: store.read_table(folder, resource) for resource in CSV_FILES}
+
+
+def _data_time(folder: Path, tables: dict[str, list[dict[str, str]]]) -> dt.datetime:
+    """When the data last changed, in UTC without tzinfo: the date the exports carry.
+
+    Taken from the rows (created_at, updated_at), so the same data gives the
+    same bytes; an atelier without rows takes its day, at midnight.
+    """
+    times = [
+        parse_datetime(row[name])
+        for rows in tables.values()
+        for row in rows
+        for name in ("created_at", "updated_at")
+        if row.get(name)
+    ]
+    if times:
+        latest = max(times).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    else:
+        day = read_workshop_yaml(folder / WORKSHOP_FILE).get("date", "")
+        try:
+            latest = dt.datetime.fromisoformat(str(day))
+        except ValueError:
+            latest = OLDEST_ZIP_TIME
+    return max(latest, OLDEST_ZIP_TIME)
+
+
+def _header_only(resource: str) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(schemas.field_names(resource))
+    return buffer.getvalue().encode("utf-8")
+
+
+def export_zip(folder: Path) -> bytes:
+    """The atelier's data package as a zip: `<slug>/atelier.yaml`, `datapackage.json` and the CSVs.
+
+    The files are read under the store's lock, so the CSVs hold whole
+    batches and agree with each other.  The bytes are those stored; a table
+    not written yet is its header, and a missing datapackage.json is made
+    from the schemas, so the zip is always a valid package.  Deterministic:
+    sorted names and the date of the data in every entry, so the same data
+    gives the same zip.
+    """
+    folder = Path(folder)
+    with store.locked(folder, shared=True):
+        try:
+            files = {WORKSHOP_FILE: (folder / WORKSHOP_FILE).read_bytes()}
+        except FileNotFoundError:
+            raise AtelierError(f"{WORKSHOP_FILE} : fichier introuvable dans {folder}.") from None
+        try:
+            files[PACKAGE_FILE] = (folder / PACKAGE_FILE).read_bytes()
+        except FileNotFoundError:
+            files[PACKAGE_FILE] = (json.dumps(datapackage(folder.name), ensure_ascii=False, indent=2) + "\n").encode()
+        for resource, name in CSV_FILES.items():
+            files[name] = store.read_bytes(folder, resource) or _header_only(resource)
+        tables = _tables(folder)
+    stamp = _data_time(folder, tables).timetuple()[:6]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(files):
+            archive.writestr(_entry(f"{folder.name}/{name}", stamp), files[name])
+    return buffer.getvalue()
+
+
+def _entry(name: str, stamp: tuple[int, ...]) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=stamp)  # type: ignore[arg-type]
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3  # unix, whatever the machine
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def export_spreadsheet_csv(folder: Path, resource: str) -> bytes:
+    """One table as a CSV for a spreadsheet: UTF-8 with BOM, French column titles, formulas disarmed.
+
+    Comma-separated like the stored files (RFC 4180), which LibreOffice,
+    Google Sheets and Numbers open as columns.  Excel set to French expects
+    « ; » and shows one column: organisers who use Excel take the xlsx export.
+    Every cell is quoted and every formula-like cell starts with « ' »; the
+    BOM is what tells Excel the file is UTF-8; CR LF ends the rows (RFC 4180).
+    """
+    if resource not in CSV_FILES:
+        raise AtelierError(f"ressource « {resource} » inconnue ; les ressources sont {', '.join(CSV_FILES)}.")
+    names = schemas.field_names(resource)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow([spreadsheet_text(schemas.field(resource, n).get("title", n)) for n in names])
+    for row in store.read_table(Path(folder), resource):
+        writer.writerow([spreadsheet_text(row.get(n) or "") for n in names])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+class _DatedZip(zipfile.ZipFile):
+    """A zip whose entries all carry one date (openpyxl would stamp them with the clock)."""
+
+    def __init__(self, file: io.BytesIO, stamp: tuple[int, ...]) -> None:
+        super().__init__(file, "w", zipfile.ZIP_DEFLATED)
+        self.stamp = stamp
+
+    def writestr(self, zinfo_or_arcname: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = _entry(zinfo_or_arcname, self.stamp)
+        super().writestr(zinfo_or_arcname, data, *args, **kwargs)
+
+    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
+        # openpyxl writes each worksheet to a temporary file first; its date is the clock's.
+        with open(filename, "rb") as f:
+            self.writestr(arcname or Path(filename).name, f.read())
+
+
+def export_xlsx(folder: Path) -> bytes:
+    """The two tables in one workbook, one sheet each, headed by the schemas' French titles.
+
+    Every cell is a string cell, which no spreadsheet evaluates.  A
+    formula-like text keeps its exact text and gets the « quotePrefix »
+    style: that is how Excel itself records text typed after a « ' », so the
+    cell stays text even when someone edits it, and nobody sees a « ' » that
+    is not in the data (in xlsx a literal « ' » would be shown as part of it).
+    Deterministic: the workbook's dates and the zip's are those of the data.
+    """
+    folder = Path(folder)
+    with store.locked(folder, shared=True):
+        tables = _tables(folder)
+    stamp = _data_time(folder, tables)
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    bold = Font(bold=True)
+    for resource, rows in tables.items():
+        sheet = workbook.create_sheet(resource)
+        names = schemas.field_names(resource)
+        for column, name in enumerate(names, 1):
+            cell = sheet.cell(row=1, column=column, value=schemas.field(resource, name).get("title", name))
+            cell.font = bold
+        for line, row in enumerate(rows, 2):
+            for column, name in enumerate(names, 1):
+                text = row.get(name) or ""
+                if not text:
+                    continue  # an empty cell, as the schema's missing value
+                cell = sheet.cell(row=line, column=column)
+                # XML cannot hold these; the store refuses them, a hand edit might not have.
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+                cell.data_type = "s"  # openpyxl made « =… » a formula: make it text again
+                if is_formula_like(text):
+                    cell.quotePrefix = True
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = sheet.dimensions
+    workbook.properties.creator = "atelier"
+    workbook.properties.title = f"Atelier {folder.name}"
+    workbook.properties.created = workbook.properties.modified = stamp
+    buffer = io.BytesIO()
+    # Not workbook.save(): it stamps « modified » with the clock.
+    ExcelWriter(workbook, _DatedZip(buffer, stamp.timetuple()[:6])).save()
+    return buffer.getvalue()

