@@ -122,3 +122,42 @@ def datapackage(folders: tuple[Path, ...]) -> None:
 
     for folder in folders:
         click.echo(f"{write_datapackage(folder)} : régénéré.")
+
+
+@main.command("export")
+@click.argument("folder", type=EXISTING_DIR)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="Fichier à écrire ; son extension choisit le format : .zip (paquet de données complet), "
+    ".xlsx (classeur, une feuille par table) ou .csv (une table, pour un tableur).",
+)
+@click.option(
+    "--table",
+    type=click.Choice(["contributions", "participants"]),
+    default="contributions",
+    show_default=True,
+    help="Table à exporter au format .csv.",
+)
+def export_command(folder: Path, out: Path, table: str) -> None:
+    """Exporte les données d'un atelier pour ses organisateurs (les formules sont neutralisées pour les tableurs)."""
+    from pipeline import export
+
+    makers = {
+        ".zip": lambda: export.export_zip(folder),
+        ".xlsx": lambda: export.export_xlsx(folder),
+        ".csv": lambda: export.export_spreadsheet_csv(folder, table),
+    }
+    make = makers.get(out.suffix.lower())
+    if make is None:
+        raise click.BadParameter(
+            f"« {out.name} » : extension inconnue ; choisissez .zip, .xlsx ou .csv.", param_hint="--output"
+        )
+    try:
+        out.write_bytes(make())
+    except AtelierError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{out} : écrit.")

@@ -143,3 +143,23 @@ def test_the_xlsx_holds_every_row_as_text(folder):
     xml = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet2.xml")
     assert b"<f>" not in xml and b"<f " not in xml  # no formula anywhere in the file
 
+
+def test_the_export_command_writes_each_format(folder, tmp_path):
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    runner = CliRunner()
+    for name, args, expected in [
+        ("paquet.zip", [], export.export_zip(folder)),
+        ("classeur.xlsx", [], export.export_xlsx(folder)),
+        ("presents.csv", ["--table", "participants"], export.export_spreadsheet_csv(folder, "participants")),
+    ]:
+        out = tmp_path / name
+        result = runner.invoke(main, ["export", str(folder), "-o", str(out), *args])
+        assert result.exit_code == 0, result.output
+        assert result.output == f"{out} : écrit.\n"
+        assert out.read_bytes() == expected
+    refused = runner.invoke(main, ["export", str(folder), "-o", str(tmp_path / "x.pdf")])
+    assert refused.exit_code == 2
+    assert "« x.pdf » : extension inconnue ; choisissez .zip, .xlsx ou .csv." in refused.output
