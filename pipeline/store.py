@@ -270,66 +270,40 @@ def _constraint_checks(
     constraints = dict(desc.get("constraints", {}))
     required = bool(constraints.pop("required", False))
     constraints.pop("unique", None)  # only on primary keys, which the store checks itself
-    checks: list[Callable[[str], str | None]] = []
+    return required, [_constraint(desc["name"], name, value, parse) for name, value in constraints.items()]
 
-    def bound(value: Any) -> Any:
+
+def _constraint(field: str, name: str, value: Any, parse: Callable[[str], Any]) -> Callable[[str], str | None]:
+    """One constraint of a Table Schema as a check: the cell's problem in French, or None."""
+
+    def bound() -> Any:
         return parse(value) if isinstance(value, str) else value
 
-    for name, value in constraints.items():
-        if name == "pattern":
-            regex = re.compile(value)
-            checks.append(
-                lambda cell, regex=regex, value=value: None
-                if regex.fullmatch(cell)
-                else f"{_q(cell)} ne respecte pas le format attendu ({value})."
-            )
-        elif name == "minLength":
-            checks.append(
-                lambda cell, n=value: None
-                if len(cell) >= n
-                else f"{_q(cell)} est trop court ({len(cell)} caractères, au moins {n})."
-            )
-        elif name == "maxLength":
-            checks.append(
-                lambda cell, n=value: None
-                if len(cell) <= n
-                else f"{_q(cell)} est trop long ({len(cell)} caractères, au plus {n})."
-            )
-        elif name == "enum":
-            allowed = [bound(v) for v in value]
-            checks.append(
-                lambda cell, allowed=allowed, value=value: None
-                if parse(cell) in allowed
-                else f"{_q(cell)} n'est pas une valeur permise ({_or(value)})."
-            )
-        elif name == "minimum":
-            checks.append(
-                lambda cell, b=bound(value), value=value: None
-                if parse(cell) >= b
-                else f"{_q(cell)} est inférieur au minimum {value}."
-            )
-        elif name == "maximum":
-            checks.append(
-                lambda cell, b=bound(value), value=value: None
-                if parse(cell) <= b
-                else f"{_q(cell)} est supérieur au maximum {value}."
-            )
-        elif name == "exclusiveMinimum":
-            checks.append(
-                lambda cell, b=bound(value), value=value: None
-                if parse(cell) > b
-                else f"{_q(cell)} doit être strictement supérieur à {value}."
-            )
-        elif name == "exclusiveMaximum":
-            checks.append(
-                lambda cell, b=bound(value), value=value: None
-                if parse(cell) < b
-                else f"{_q(cell)} doit être strictement inférieur à {value}."
-            )
-        else:
-            # A rule the store does not know would silently not be enforced: fail loudly instead.
-            raise NotImplementedError(f"constraint {name!r} of field {desc['name']!r}")
-    return required, checks
+    if name == "pattern":
+        regex = re.compile(value)
+        return lambda cell: None if regex.fullmatch(cell) else f"{_q(cell)} ne respecte pas le format attendu ({value})."
+    if name == "minLength":
+        return lambda cell: (
+            None if len(cell) >= value else f"{_q(cell)} est trop court ({len(cell)} caractères, au moins {value})."
+        )
+    if name == "maxLength":
+        return lambda cell: (
+            None if len(cell) <= value else f"{_q(cell)} est trop long ({len(cell)} caractères, au plus {value})."
+        )
+    if name == "enum":
+        allowed = [parse(v) if isinstance(v, str) else v for v in value]
+        return lambda cell: None if parse(cell) in allowed else f"{_q(cell)} n'est pas une valeur permise ({_or(value)})."
+    limit = bound() if name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") else None
+    if name == "minimum":
+        return lambda cell: None if parse(cell) >= limit else f"{_q(cell)} est inférieur au minimum {value}."
+    if name == "maximum":
+        return lambda cell: None if parse(cell) <= limit else f"{_q(cell)} est supérieur au maximum {value}."
+    if name == "exclusiveMinimum":
+        return lambda cell: None if parse(cell) > limit else f"{_q(cell)} doit être strictement supérieur à {value}."
+    if name == "exclusiveMaximum":
+        return lambda cell: None if parse(cell) < limit else f"{_q(cell)} doit être strictement inférieur à {value}."
+    # A rule the store does not know would silently not be enforced: fail loudly instead.
+    raise NotImplementedError(f"constraint {name!r} of field {field!r}")
 
 
 @cache
