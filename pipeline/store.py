@@ -32,12 +32,14 @@
 #   Records are found with the csv module itself, so a newline inside a quoted
 #   text is never mistaken for the end of a row.
 # * Primary and foreign keys are checked against a per-process index of the
-#   ids in each file, keyed by (device, inode) and the byte offset read so
-#   far: an append reads only the bytes other processes added since.  A file
-#   replaced by `update_rows` (new inode) or shorter than the offset is read
-#   again.  The store assumes it is the only thing writing the CSVs in place
-#   while the form is open: edit by hand with `update_rows`, or with a tool
-#   that replaces the file (git and most editors do).
+#   ids in each file: the byte offset read so far, the ids before it, and the
+#   last 256 bytes before it.  An append reads only the bytes other processes
+#   added since; a file that is another inode, shorter, or no longer holds
+#   those 256 bytes at that offset (rewritten, replaced by git, an inode number
+#   reused) is read again from the start.  Ids never change and rows are never
+#   removed by the store, so a hand edit that keeps the end of the file as it
+#   was can only leave an id the index still believes in; frictionless in CI
+#   has the last word on such a file.
 # * Text is stored exactly as typed, with one exception: CR LF becomes LF.
 #   Browsers send every line break of a textarea as CR LF (HTML form
 #   submission normalises them); what the person typed is a line break, which
@@ -593,12 +595,20 @@ def _clear_intent(lock_fd: int, durable: bool) -> None:
 # --- The per-process index of ids --------------------------------------------------------
 
 
+ANCHOR = 256  # bytes of the file the index checks before trusting what it read
+
+
 @dataclass
 class _Index:
     device: int
     inode: int
     end: int = 0  # bytes read so far, always at a record boundary
     keys: set[str] = field(default_factory=set)
+    anchor: bytes = b""  # the last bytes before `end`, as read
+
+    def advance(self, data: bytes) -> None:
+        self.end += len(data)
+        self.anchor = (self.anchor + data)[-ANCHOR:]
 
 
 _indexes: dict[str, _Index] = {}
@@ -613,7 +623,16 @@ def _refresh(fd: int, path: Path, table: _Table, *, repair: bool) -> _Index:
     st = os.fstat(fd)
     key = os.path.abspath(path)
     index = _indexes.get(key)
-    if index is None or (index.device, index.inode) != (st.st_dev, st.st_ino) or st.st_size < index.end:
+    if (
+        index is None
+        or (index.device, index.inode) != (st.st_dev, st.st_ino)
+        or st.st_size < index.end
+        # ext4 hands a freed inode number to the next new file at once: a file
+        # rewritten twice, or replaced by git, can come back with the same
+        # (device, inode) and its rows at other offsets.  Reading on from `end`
+        # there could start inside a quoted text and take good rows for a torn end.
+        or _pread_all(fd, len(index.anchor), index.end - len(index.anchor)) != index.anchor
+    ):
         index = _Index(st.st_dev, st.st_ino)
         _indexes.pop(key, None)
     if st.st_size > index.end:
@@ -624,7 +643,7 @@ def _refresh(fd: int, path: Path, table: _Table, *, repair: bool) -> _Index:
             rows = rows[1:]
         position = table.names.index(table.key)
         index.keys.update(r[position] for r in rows if len(r) > position)
-        index.end += complete
+        index.advance(data[:complete])
         if complete < len(data) and repair:
             _repair_tail(fd, path, table, index, data[complete:])
     _indexes[key] = index
@@ -650,7 +669,7 @@ def _repair_tail(fd: int, path: Path, table: _Table, index: _Index, tail: bytes)
         os.fsync(fd)
         if index.end > 0:
             index.keys.add(fields[table.names.index(table.key)])  # type: ignore[index]
-        index.end += len(tail) + 1
+        index.advance(tail + b"\n")
         log.warning("%s : fin de ligne ajoutée à la dernière ligne, complète et valide.", path)
         return
     stamp = format_datetime(dt.datetime.now(dt.timezone.utc))
@@ -817,7 +836,7 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
                     ) from e
                 raise
             _clear_intent(lock_fd, durable=False)
-            index.end = before + len(data)
+            index.advance(data)
             index.keys.update(batch)
         except BaseException:
             os.close(fd)
@@ -938,7 +957,7 @@ def update_rows(folder: Path, resource: str, changes: dict[str, dict[str, Any]])
                 tmp.unlink()
             raise
         _fsync_dir(folder)
-        _indexes[os.path.abspath(path)] = _Index(st.st_dev, st.st_ino, len(out), set(index.keys))
+        _indexes[os.path.abspath(path)] = _Index(st.st_dev, st.st_ino, len(out), set(index.keys), out[-ANCHOR:])
 
 
 def _committed(folder: Path, resource: str) -> tuple[bytes, list[list[str]]]:

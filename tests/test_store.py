@@ -455,6 +455,23 @@ def test_an_update_removes_what_a_crashed_rewrite_left(folder):
     assert not leftover.exists()
 
 
+def test_a_file_replaced_under_the_same_inode_is_read_again(folder):
+    # ext4 reuses a freed inode number at once: after two rewrites, or a `git checkout`,
+    # the file can be new with the old (device, inode), its rows at other offsets.
+    store.append_rows(folder, "contributions", [contribution(id=f"c-{n}", text=f"n° {n}, cité") for n in range(2, 9)])
+    path = folder / "contributions.csv"
+    # Rows shifted by 36 bytes: the old end offset now falls on the closing quote of
+    # c-8's text, so what follows it reads as an unterminated quoted field.
+    longer = path.read_bytes().replace("Une idée".encode(), ("Une idée " + "a" * 35).encode(), 1)
+    with path.open("r+b") as f:  # same inode
+        f.write(longer)
+    store.append_rows(folder, "contributions", [contribution(id="c-9", parent="c-8")])
+    assert [r["id"] for r in store.read_table(folder, "contributions")] == [f"c-{n}" for n in range(1, 10)]
+    assert path.read_bytes().startswith(longer)
+    assert not (folder / ".atelier.torn").exists()
+    assert package_errors(folder) == []
+
+
 def test_an_update_then_appends_keep_every_row(folder):
     store.update_rows(folder, "participants", {"p-1": {"status": "withdrawn"}})
     store.append_rows(folder, "participants", [participant(id="p-2")])
