@@ -13,7 +13,8 @@
 #   `append_rows` returns only after the fsync: a participant is told
 #   « enregistré » only for bytes that are on disk.
 # * All-or-nothing: before writing, the appender records its intent (file,
-#   inode, size before, length, sha256 of the bytes) in the lock file.  If it
+#   inode, size before, length, sha256 of the bytes and of the 256 bytes
+#   before them) in the lock file.  If it
 #   dies (kill -9) half-way, the next process to take the exclusive lock cuts
 #   the file back to the size before, and readers (shared lock) ignore the
 #   bytes after it until then.  A batch found complete is kept even if its
@@ -510,25 +511,29 @@ def locked(folder: Path, *, shared: bool = False) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class _Intent:
+    """An append in progress: which file, where it starts, what it writes, what precedes it."""
+
     resource: str
     device: int
     inode: int
     before: int
     length: int
-    digest: str
+    digest: str  # sha256 of the bytes appended
+    anchor: int  # how many bytes before `before` `anchor_digest` covers
+    anchor_digest: str
 
     def line(self) -> bytes:
-        body = f"{self.resource} {self.device} {self.inode} {self.before} {self.length} {self.digest}"
+        body = " ".join(str(v) for v in self.__dict__.values())
         return f"{body} {_checksum(body)}\n".encode()
 
     @classmethod
     def parse(cls, raw: bytes) -> "_Intent | None":
         try:
             *body, check = raw.decode().split("\n", 1)[0].split(" ")
-            resource, device, inode, before, length, digest = body
+            resource, device, inode, before, length, digest, anchor, anchor_digest = body
             if check != _checksum(" ".join(body)) or resource not in CSV_FILES:
                 return None
-            return cls(resource, int(device), int(inode), int(before), int(length), digest)
+            return cls(resource, int(device), int(inode), int(before), int(length), digest, int(anchor), anchor_digest)
         except ValueError:
             return None
 
@@ -551,9 +556,11 @@ def _intent_cut(folder: Path, intent: _Intent) -> int | None:
         return None
     if (st.st_dev, st.st_ino) != (intent.device, intent.inode) or st.st_size <= intent.before:
         return None  # replaced since, or nothing of the batch reached the file
-    if st.st_size >= intent.before + intent.length:
-        with open(path, "rb") as f:
-            f.seek(intent.before)
+    with open(path, "rb") as f:
+        f.seek(intent.before - intent.anchor)
+        if hashlib.sha256(f.read(intent.anchor)).hexdigest() != intent.anchor_digest:
+            return None  # another file under a reused inode number: not ours to cut
+        if st.st_size >= intent.before + intent.length:
             if hashlib.sha256(f.read(intent.length)).hexdigest() == intent.digest:
                 return None  # the whole batch is there: it may have been acknowledged, keep it
     return intent.before
@@ -818,7 +825,16 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
                 _check_references(table, folder, row, keys, where.format(i), i)
             data = payload if index.end else table.header + payload
             before = index.end  # the file ends there: _refresh repaired any torn end
-            intent = _Intent(resource, index.device, index.inode, before, len(data), hashlib.sha256(data).hexdigest())
+            intent = _Intent(
+                resource,
+                index.device,
+                index.inode,
+                before,
+                len(data),
+                hashlib.sha256(data).hexdigest(),
+                len(index.anchor),
+                hashlib.sha256(index.anchor).hexdigest(),
+            )
             os.pwrite(lock_fd, intent.line(), 0)
             try:
                 _write_all(fd, data)

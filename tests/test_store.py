@@ -405,6 +405,22 @@ def test_a_batch_killed_mid_write_is_invisible_then_undone(folder):
     assert [r[0] for r in raw_rows(path)] == ["id", "c-1", "c-2"]
 
 
+def test_an_intent_left_for_another_file_cuts_nothing(folder):
+    # A writer died mid-append, then the file was replaced without the lock (a manual
+    # `git checkout`) and came back under the same inode number: the intent is stale.
+    path = folder / "contributions.csv"
+    run_killed_writer(folder, "mid-write")
+    replaced = (b"id,question,phase,group,section,parent,position,number,text,link,author,created_at,updated_at,status\n"
+                + b"g-1,q1,brainstorming,,idea,,1,,Depuis git,,,2016-06-30T09:00:00Z,,published\n" * 1)
+    replaced += b"g-2,q1,brainstorming,,idea,,2," + b"x" * 4000 + b",,,,2016-06-30T09:00:00Z,,published\n"
+    with path.open("r+b") as f:  # same inode, other content, longer than the intent's start
+        f.write(replaced)
+        f.truncate()
+    with store.locked(folder):
+        assert path.read_bytes() == replaced
+    assert (folder / ".atelier.lock").read_bytes() == b""
+
+
 def test_a_batch_killed_after_its_last_byte_is_kept_whole(folder):
     run_killed_writer(folder, "before-clearing-intent")
     ids = ["c-1", "k-0", "k-1", "k-2", "k-3"]
