@@ -14,10 +14,9 @@
 #   « enregistré » only for bytes that are on disk.
 # * All-or-nothing: before writing, the appender records its intent (file,
 #   inode, size before, length, sha256 of the bytes and of the 256 bytes
-#   before them) in the lock file.  If it
-#   dies (kill -9) half-way, the next process to take the exclusive lock cuts
-#   the file back to the size before, and readers (shared lock) ignore the
-#   bytes after it until then.  A batch found complete is kept even if its
+#   before them) in the lock file.  If it dies (kill -9) half-way, the next
+#   process to take the exclusive lock cuts the file back to the size before,
+#   and readers (shared lock) ignore the bytes after it until then.  A batch found complete is kept even if its
 #   writer died before clearing the intent: it may have been acknowledged.
 #   The intent is not fsynced (that would double the cost of an append): a
 #   kill -9 leaves the page cache intact, which is what it must survive.  After
