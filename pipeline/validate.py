@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import yaml
 
 from pipeline import schemas
@@ -281,10 +281,10 @@ def _check_tables(folder: Path, problems: list[Problem]) -> None:
         for error in task.errors:
             if error.type == "missing-cell":
                 missing.setdefault(error.row_number, []).append(error.field_name)
-        for row, fields in missing.items():
+        for row_number, fields in missing.items():
             names = ", ".join(f"« {f} »" for f in fields)
             problems.append(
-                Problem(path, _line_of(lines.get(name, []), row), None,
+                Problem(path, _line_of(lines.get(name, []), row_number), None,
                         f"la ligne a {len(schema) - len(fields)} colonnes au lieu de {len(schema)} : "
                         f"il manque {names} (une virgule manquante ou une ligne coupée ?).")
             )
