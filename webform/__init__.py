@@ -1,0 +1,102 @@
+"""The participants' web form: a Flask app factory over a folder of ateliers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from jinja2 import StrictUndefined
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+LANGUAGES = ("fr", "en")
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start safely; the message tells the organiser what to set, in French."""
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then FLASK_* environment variables, then `test_config`.
+
+    Production (neither debug nor testing) refuses to start without
+    FLASK_SECRET_KEY: every gunicorn worker must sign CSRF tokens and
+    sessions with the same key.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        DATA_DIR=str(DEFAULT_DATA_DIR),
+        # Receipt tokens and rate-limit state: never inside DATA_DIR, which is published.
+        TOKENS_DIR=None,
+        RATELIMIT_DIR=None,
+        SECRET_KEY=None,
+        MAX_CONTENT_LENGTH=128 * 1024,  # a full sous-groupe sheet is ~10 KiB
+        MAX_FORM_PARTS=200,
+        MAX_POINTS_PER_FIELD=60,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_BURST=30,
+        RATELIMIT_PER_MINUTE=30,
+        PROXY_FIX_X_FOR=0,  # set to 1 behind one reverse proxy, so the limit is per participant
+        # An atelier lasts a day; a form opened in the morning must still be accepted.
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        # The Referer check of Flask-WTF on HTTPS cannot coexist with
+        # `Referrer-Policy: no-referrer` (the edit token is in the URL); the
+        # CSRF token, bound to a SameSite=Lax session cookie, does the work.
+        WTF_CSRF_SSL_STRICT=False,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        BABEL_DEFAULT_LOCALE="fr",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
+        SEND_FILE_MAX_AGE_DEFAULT=86400,
+    )
+    app.config.from_prefixed_env()
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    secret = app.config["SECRET_KEY"]
+    if not secret:
+        if not (app.debug or app.testing):
+            raise ConfigurationError(
+                "FLASK_SECRET_KEY manquante : en production, définissez la variable d'environnement "
+                "FLASK_SECRET_KEY (la même pour tous les workers), par exemple avec "
+                "« python3 -c 'import secrets; print(secrets.token_urlsafe(32))' »."
+            )
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+    elif not isinstance(secret, (str, bytes)):
+        # from_prefixed_env parses values as JSON: a key made of digits becomes a number.
+        app.config["SECRET_KEY"] = os.environ.get("FLASK_SECRET_KEY", str(secret))
+
+    instance = Path(app.instance_path)
+    app.config["TOKENS_DIR"] = str(app.config["TOKENS_DIR"] or instance / "recus")
+    app.config["RATELIMIT_DIR"] = str(app.config["RATELIMIT_DIR"] or instance / "debit")
+    _refuse_inside_data(app, "TOKENS_DIR")
+    _refuse_inside_data(app, "RATELIMIT_DIR")
+
+    if app.config["PROXY_FIX_X_FOR"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]
+
+    app.jinja_env.undefined = StrictUndefined
+
+    from webform import safety, services
+    from webform.participant import bp as participant
+
+    services.init_app(app)
+    safety.init_app(app)  # before CSRFProtect: bad encodings and floods are answered first
+    app.register_blueprint(participant)
+    # The facilitator pages (live wall, moderation, transcription) will be a
+    # second blueprint, `webform.facilitator`, registered here under /animation/.
+    return app
+
+
+def _refuse_inside_data(app: Flask, key: str) -> None:
+    data = Path(app.config["DATA_DIR"]).resolve()
+    folder = Path(app.config[key]).resolve()
+    if folder == data or data in folder.parents:
+        raise ConfigurationError(
+            f"{key} ({folder}) est dans le dossier des données ({data}), qui est publié : "
+            "choisissez un dossier hors de celui-ci."
+        )

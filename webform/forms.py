@@ -1,0 +1,317 @@
+"""The participant forms, their constraints derived from the Table Schemas in `schemas/`.
+
+No length, enum, pattern or range is written here: `schema_validators`
+reads them from `pipeline.schemas.field(...)`, and the store checks the same
+schema again before writing.  What atelier.yaml decides (questions, number
+of sous-groupes) is set on each form instance by the view.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, Field, Form, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import StopValidation, ValidationError
+
+from pipeline import schemas
+from webform.points import Line, parse_points
+
+# French labels of the schema's enum values (the schema keeps English identifiers).
+ROLE_LABELS = {
+    "elu": _l("Élu·e"),
+    "technicien": _l("Technicien·ne, agent, chargé·e de mission"),
+    "chercheur": _l("Recherche, enseignement"),
+    "associatif": _l("Association, réseau"),
+    "entreprise": _l("Entreprise, agriculteur·rice"),
+    "habitant": _l("Habitant·e, citoyen·ne"),
+    "animateur": _l("Équipe d'animation"),
+    "autre": _l("Autre"),
+}
+SECTION_LABELS = {
+    "idea": _l("Idée"),
+    "practice": _l("Pratiques en cours / exemples"),
+    "reflection": _l("Réflexions"),
+    "driver": _l("Moteurs (conditions au changement)"),
+    "brake": _l("Freins (conditions au changement)"),
+    "aside": _l("Encadré"),
+}
+# Plural nouns for the targets hint (« 3 à 5 moteurs »).
+SECTION_NOUNS = {
+    "practice": _l("pratiques ou exemples"),
+    "reflection": _l("réflexions"),
+    "driver": _l("moteurs"),
+    "brake": _l("freins"),
+}
+# The columns a rapporteur fills; the encadré (aside) is added by the animation.
+SHEET_SECTIONS = tuple(s for s in schemas.SECTIONS_BY_PHASE["sous-groupe"] if s != "aside")
+
+# C0 and C1 control characters, DEL, and the invisible bidirectional overrides
+# that could make a published line read differently from what it stores.
+_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+_BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
+
+
+def no_control_characters(multiline: bool) -> Callable[[Form, Field], None]:
+    """Refuse invisible control characters (tabs and line breaks are allowed in textareas only)."""
+
+    def check(form: Form, field: Field) -> None:
+        for char in field.data or "":
+            allowed = multiline and char in _ALLOWED_CONTROLS
+            if (unicodedata.category(char) == "Cc" and not allowed) or char in _BIDI:
+                raise ValidationError(
+                    _l(
+                        "Ce texte contient un caractère invisible interdit (U+%(code)s) : retirez-le.",
+                        code=f"{ord(char):04X}",
+                    )
+                )
+
+    return check
+
+
+class Required:
+    """The schema's `required`: a value that is not only spaces."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
+            field.errors[:] = []
+            raise ValidationError(_l("Ce champ est obligatoire."))
+
+
+class Length:
+    """The schema's minLength/maxLength, with the count typed in the message."""
+
+    def __init__(self, minimum: int | None, maximum: int | None) -> None:
+        self.min, self.max = minimum, maximum
+        self.field_flags: dict[str, Any] = {}
+        if maximum is not None:
+            self.field_flags["maxlength"] = maximum
+        if minimum is not None:
+            self.field_flags["minlength"] = minimum
+
+    def __call__(self, form: Form, field: Field) -> None:
+        count = len(field.data or "")
+        if self.max is not None and count > self.max:
+            raise ValidationError(
+                _l("Au plus %(max)d caractères (vous en avez écrit %(count)d).", max=self.max, count=count)
+            )
+        if self.min is not None and 0 < count < self.min:
+            raise ValidationError(_l("Au moins %(min)d caractères.", min=self.min))
+
+
+class OneOf:
+    """The schema's enum (or the atelier's list of questions)."""
+
+    def __init__(self, values: Any) -> None:
+        self.values = values
+
+    def __call__(self, form: Form, field: Field) -> None:
+        values = self.values(form) if callable(self.values) else self.values
+        if field.data not in values:
+            raise ValidationError(_l("Choisissez une des valeurs proposées."))
+
+
+class Pattern:
+    """The schema's pattern (Table Schema patterns match the whole value)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.regex = re.compile(pattern)
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data and not self.regex.fullmatch(field.data):
+            raise ValidationError(_l("Cette valeur n'a pas la forme attendue."))
+
+
+class Optional:
+    """No value, no further checks (the schema does not require one)."""
+
+    field_flags = {"optional": True}
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
+            field.errors[:] = []
+            raise StopValidation()
+
+
+def schema_validators(resource: str, name: str, *, enum: bool = True) -> list[Any]:
+    """Validators for a form field that fills column `name` of table `resource`."""
+    constraints = schemas.field(resource, name).get("constraints", {})
+    validators: list[Any] = [Required() if constraints.get("required") else Optional()]
+    if "minLength" in constraints or "maxLength" in constraints:
+        validators.append(Length(constraints.get("minLength"), constraints.get("maxLength")))
+    if "pattern" in constraints:
+        validators.append(Pattern(constraints["pattern"]))
+    if enum and "enum" in constraints:
+        validators.append(OneOf(tuple(constraints["enum"])))
+    return validators
+
+
+def schema_range(resource: str, name: str) -> tuple[int, int]:
+    """The schema's minimum and maximum of an integer column."""
+    constraints = schemas.field(resource, name).get("constraints", {})
+    return constraints.get("minimum", 1), constraints.get("maximum", 10**9)
+
+
+def strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class TextareaRules:
+    """How a « one point per line » textarea is checked: the text column's schema and the nesting depth."""
+
+    max_lines: int
+    max_depth: int
+
+    def validator(self, required: bool = False) -> Callable[[Form, Field], None]:
+        constraints = schemas.field("contributions", "text").get("constraints", {})
+        longest = constraints.get("maxLength")
+
+        def check(form: Form, field: Field) -> None:
+            lines = parse_points(field.data or "", self.max_depth)
+            if required and not lines:
+                raise ValidationError(_l("Ce champ est obligatoire."))
+            if len(lines) > self.max_lines:
+                raise ValidationError(
+                    _l("Au plus %(max)d points (vous en avez écrit %(count)d).", max=self.max_lines, count=len(lines))
+                )
+            for line in lines:
+                if longest is not None and len(line.text) > longest:
+                    raise ValidationError(
+                        _l(
+                            "Ligne %(line)d : au plus %(max)d caractères (vous en avez écrit %(count)d).",
+                            line=line.number,
+                            max=longest,
+                            count=len(line.text),
+                        )
+                    )
+
+        return check
+
+
+def _question_ids(form: Form) -> tuple[str, ...]:
+    return tuple(value for value, _ in form.question.choices or ())
+
+
+def emargement_form(max_lines: int) -> type[FlaskForm]:
+    """The attendance form (participants.csv)."""
+    role_values = schemas.field("participants", "role")["constraints"]["enum"]
+
+    class EmargementForm(FlaskForm):
+        name = StringField(
+            _l("Prénom et nom"),
+            filters=[strip],
+            validators=[*schema_validators("participants", "name"), no_control_characters(False)],
+        )
+        organisation = StringField(
+            _l("Structure (collectivité, association, entreprise…)"),
+            filters=[strip],
+            validators=[*schema_validators("participants", "organisation"), no_control_characters(False)],
+        )
+        role = SelectField(
+            _l("Qualité"),
+            choices=[("", _l("Choisissez…"))] + [(value, ROLE_LABELS[value]) for value in role_values],
+            validate_choice=False,  # OneOf from the schema says it in French
+            validators=schema_validators("participants", "role"),
+        )
+        listed = BooleanField(_l("Apparaître dans la liste des présents"), default=False)
+
+    return EmargementForm
+
+
+def idea_form(rules: TextareaRules) -> type[FlaskForm]:
+    """A brainstorming idea with optional précisions (contributions.csv)."""
+    # The précisions sit one level below the idea.
+    details_rules = TextareaRules(rules.max_lines, rules.max_depth - 1)
+
+    class IdeaForm(FlaskForm):
+        question = RadioField(
+            _l("Question"),
+            choices=[],
+            validate_choice=False,
+            validators=[*schema_validators("contributions", "question"), OneOf(_question_ids)],
+        )
+        text = TextAreaField(
+            _l("Votre idée"),
+            filters=[strip],
+            validators=[*schema_validators("contributions", "text"), no_control_characters(True)],
+        )
+        details = TextAreaField(
+            _l("Précisions (facultatif)"),
+            validators=[no_control_characters(True), details_rules.validator()],
+        )
+
+    return IdeaForm
+
+
+def sheet_form(rules: TextareaRules) -> type[FlaskForm]:
+    """A sous-groupe's sheet: question, group number and one textarea per column."""
+    low, high = schema_range("contributions", "group")
+
+    class SheetForm(FlaskForm):
+        question = RadioField(
+            _l("Question"),
+            choices=[],
+            validate_choice=False,
+            validators=[*schema_validators("contributions", "question"), OneOf(_question_ids)],
+        )
+        group = SelectField(_l("Numéro du sous-groupe"), choices=[], validate_choice=False)
+
+        def validate_group(self, field: Field) -> None:
+            value = field.data or ""
+            if not value.strip():
+                raise ValidationError(_l("Ce champ est obligatoire."))
+            if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
+                raise ValidationError(_l("Choisissez un numéro entre %(min)d et %(max)d.", min=low, max=high))
+            counts = getattr(self, "subgroup_counts", {})
+            count = counts.get(self.question.data)
+            if count is not None and int(value) > count:
+                raise ValidationError(
+                    ngettext(
+                        "Cette question a %(num)d sous-groupe : choisissez le numéro 1.",
+                        "Cette question a %(num)d sous-groupes : choisissez un numéro entre 1 et %(num)d.",
+                        count,
+                    )
+                )
+
+        def validate(self, extra_validators: Any = None) -> bool:
+            valid = super().validate(extra_validators)
+            if valid and not any(parse_points(self[s].data or "", rules.max_depth) for s in SHEET_SECTIONS):
+                self[SHEET_SECTIONS[0]].errors.append(_l("Remplissez au moins une rubrique de la fiche."))
+                return False
+            return valid
+
+    for section in SHEET_SECTIONS:
+        setattr(
+            SheetForm,
+            section,
+            TextAreaField(SECTION_LABELS[section], validators=[no_control_characters(True), rules.validator()]),
+        )
+    return SheetForm
+
+
+@dataclass(frozen=True)
+class FormClasses:
+    """The form classes of one app, built once from the schemas when the app is created."""
+
+    emargement: type[FlaskForm]
+    idea: type[FlaskForm]
+    sheet: type[FlaskForm]
+    rules: TextareaRules
+
+    @classmethod
+    def from_schemas(cls, max_lines: int) -> "FormClasses":
+        rules = TextareaRules(max_lines=max_lines, max_depth=schemas.MAX_DEPTH)
+        return cls(emargement_form(max_lines), idea_form(rules), sheet_form(rules), rules)
+
+
+def parse(text: str, rules: TextareaRules, depth: int = 0) -> list[Line]:
+    """The points of a textarea that passed its validator."""
+    return parse_points(text or "", rules.max_depth - depth)

@@ -1,0 +1,170 @@
+"""Request hygiene: form encoding, flood limit, CSRF, security headers and French error pages."""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import parse_qsl
+
+from flask import Flask, Response, current_app, g, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException, TooManyRequests, UnsupportedMediaType
+
+from webform import LANGUAGES
+from webform.services import LANG_COOKIE, services
+
+csrf = CSRFProtect()
+
+# Flask-WTF's CSRF reasons are hard-coded English sentences.
+CSRF_MESSAGES = {
+    "The CSRF token is missing.": _l(
+        "Le jeton de sécurité du formulaire manque. Renvoyez le formulaire depuis cette page."
+    ),
+    "The CSRF session token is missing.": _l(
+        "Votre session a expiré ou vos cookies sont bloqués : vos réponses sont conservées ci-dessous, "
+        "renvoyez le formulaire."
+    ),
+    "The CSRF token has expired.": _l(
+        "Le formulaire a expiré : vos réponses sont conservées ci-dessous, renvoyez-le."
+    ),
+    "The CSRF token is invalid.": _l("Le jeton de sécurité du formulaire n'est pas valable. Renvoyez le formulaire."),
+    "The CSRF tokens do not match.": _l(
+        "Le jeton de sécurité ne correspond pas à votre session. Renvoyez le formulaire."
+    ),
+    "The referrer header is missing.": _l("La provenance de la requête manque."),
+    "The referrer does not match the host.": _l("La requête ne provient pas de ce site."),
+}
+
+ERROR_TITLES = {
+    400: _l("Requête incorrecte"),
+    403: _l("Accès refusé"),
+    404: _l("Page introuvable"),
+    405: _l("Méthode non permise"),
+    413: _l("Envoi trop volumineux"),
+    415: _l("Encodage non pris en charge"),
+    429: _l("Trop d'envois"),
+    500: _l("Erreur du serveur"),
+    503: _l("Atelier indisponible"),
+}
+ERROR_MESSAGES = {
+    400: _l("La requête n'a pas pu être comprise."),
+    403: _l("Vous n'avez pas accès à cette page."),
+    404: _l("Cette page n'existe pas. Vérifiez l'adresse, ou repartez de la liste des ateliers."),
+    405: _l("Cette page ne s'utilise pas ainsi."),
+    413: _l(
+        "Votre envoi dépasse %(size)s Kio : raccourcissez vos textes, ou envoyez-les en plusieurs fois.",
+    ),
+    415: _l("Le formulaire doit être envoyé tel que le navigateur le prépare (application/x-www-form-urlencoded)."),
+    429: _l("Trop d'envois depuis votre connexion en peu de temps. Réessayez dans %(seconds)d secondes."),
+    500: _l("Une erreur inattendue s'est produite ; l'équipe d'animation peut consulter le journal du serveur."),
+}
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+class FrenchError(HTTPException):
+    """An HTTP error whose description is already the sentence to show."""
+
+
+def refuse(code: int, message: str) -> FrenchError:
+    """An error page with our own French sentence: `raise refuse(403, _("…"))`."""
+    error = FrenchError(description=message)
+    error.code = code
+    return error
+
+
+def check_form_encoding() -> None:
+    """Refuse, before anything reads it, a POST body that is not valid UTF-8 url-encoded form data.
+
+    Werkzeug would silently turn bad bytes into U+FFFD and we would store
+    the mangled text; a participant's text is kept exactly or refused.
+    """
+    if request.method != "POST":
+        return
+    if request.mimetype not in ("application/x-www-form-urlencoded", ""):
+        raise UnsupportedMediaType()
+    body = request.get_data(cache=True)  # Flask parses the form from this cached copy
+    try:
+        parse_qsl(body.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise refuse(
+            400,
+            _("Le formulaire reçu n'est pas du texte UTF-8 valable : rien n'a été enregistré. Renvoyez-le depuis la page."),
+        ) from None
+
+
+def limit_submissions() -> None:
+    limiter = services().limiter
+    if limiter is None or request.method != "POST" or request.endpoint is None:
+        return
+    wait = limiter.take(request.remote_addr or "?")
+    if wait > 0:
+        error = TooManyRequests(retry_after=math.ceil(wait))
+        raise error
+
+
+def security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "private, no-cache")
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES and request.cookies.get(LANG_COOKIE) != chosen:
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
+
+
+def error_page(error: HTTPException) -> tuple[str, int] | Response:
+    code = error.code or 500
+    if isinstance(error, FrenchError):
+        message = str(error.description)
+    elif code == 413:
+        message = str(ERROR_MESSAGES[413]) % {"size": current_app.config["MAX_CONTENT_LENGTH"] // 1024}
+    elif code == 429:
+        retry = int(error.retry_after or 60) if isinstance(error, TooManyRequests) else 60  # type: ignore[arg-type]
+        message = str(ERROR_MESSAGES[429]) % {"seconds": retry}
+    else:
+        message = str(ERROR_MESSAGES.get(code, ERROR_MESSAGES[400 if code < 500 else 500]))
+    title = ERROR_TITLES.get(code, ERROR_TITLES[400 if code < 500 else 500])
+    body = render_template("error.html", code=code, title=title, message=message)
+    response = current_app.make_response((body, code))
+    if isinstance(error, TooManyRequests) and error.retry_after:
+        response.headers["Retry-After"] = str(int(error.retry_after))  # type: ignore[arg-type]
+    return response
+
+
+def csrf_failed(error: CSRFError) -> tuple[str, int] | Response:
+    """Show the same form again with the participant's text and a fresh token, never lose an answer."""
+    message = str(CSRF_MESSAGES.get(str(error.description), CSRF_MESSAGES["The CSRF token is invalid."]))
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is not None and getattr(view, "shows_form_again", False):
+        g.csrf_error = message
+        return current_app.make_response(view(**(request.view_args or {})))
+    return error_page(refuse(400, message))
+
+
+def unexpected(error: Exception) -> tuple[str, int] | Response:
+    current_app.logger.exception("Erreur inattendue", exc_info=error)
+    return error_page(refuse(500, str(ERROR_MESSAGES[500])))
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check_form_encoding)
+    app.before_request(limit_submissions)
+    csrf.init_app(app)
+    app.after_request(security_headers)
+    app.register_error_handler(CSRFError, csrf_failed)
+    app.register_error_handler(HTTPException, error_page)
+    if not app.testing:
+        app.register_error_handler(Exception, unexpected)
