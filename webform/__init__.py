@@ -80,6 +80,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]
 
     app.jinja_env.undefined = StrictUndefined
+    app.jinja_env.trim_blocks = True  # lighter pages for a poor network
+    app.jinja_env.lstrip_blocks = True
 
     from webform import safety, services
     from webform.participant import bp as participant

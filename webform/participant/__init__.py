@@ -126,7 +126,7 @@ def prepare_sheet(form: FlaskForm, workshop: Workshop) -> dict[str, Any]:
     counts = {q.id: q.subgroup_count for q in workshop.questions if q.subgroup_count > 0}
     form.subgroup_counts = counts
     form.group.choices = [("", _("Choisissez…"))] + [
-        (str(n), _("Sous-groupe %(n)d", n=n)) for n in range(1, max(counts.values(), default=0) + 1)
+        (str(n), _("Sous-groupe %(n)s", n=n)) for n in range(1, max(counts.values(), default=0) + 1)
     ]
     hints = {q.id: target_hints(q.targets()) for q in workshop.questions}
     return {"sections": SHEET_SECTIONS, "targets": hints, "section_labels": SECTION_LABELS}
