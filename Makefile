@@ -14,13 +14,14 @@ EXAMPLE := data/moulins-2016
 # poppler-utils for the PDF tests, chromium for the browser tests, git for review/release.
 DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils chromium git
 
-.PHONY: run test bench lint system-deps clean
+.PHONY: run test bench lint system-deps node-deps translations clean
 
 run: $(VENV)/.installed
 	$(BIN)/atelier validate $(EXAMPLE)
 	$(BIN)/atelier summary $(EXAMPLE)
+	$(BIN)/atelier serve --data data --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed node-deps
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
@@ -40,6 +41,25 @@ system-deps:
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# axe-core (accessibility audit of the browser tests), pinned by package-lock.json,
+# installed from the npm registry into node_modules/; a no-op when up to date.
+node-deps: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json | system-deps
+	command -v npm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The web form's catalogs: extract the French msgids, merge them into fr/en, compile the .mo files
+# (committed; tests/test_translations.py checks they match the .po files).
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output --project atelier \
+	    -o webform/translations/messages.pot .
+	$(BIN)/pybabel update -i webform/translations/messages.pot -d webform/translations --no-fuzzy-matching \
+	    --no-location --width 100
+	$(BIN)/pybabel compile -d webform/translations --statistics
+
 # The stamp is rebuilt only when the declared dependencies change.
 $(VENV)/.installed: pyproject.toml constraints.txt | system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,4 +67,4 @@ $(VENV)/.installed: pyproject.toml constraints.txt | system-deps
 	touch $@
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache node_modules

@@ -161,3 +161,41 @@ def export_command(folder: Path, out: Path, table: str) -> None:
     except AtelierError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"{out} : écrit.")
+
+
+# ---- atelier serve (web form) --------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DATA_DIR,
+    show_default=True,
+    help="Dossier qui contient les ateliers servis par le formulaire.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute (127.0.0.1 : cette machine seule).")
+@click.option("--port", default=5000, type=click.IntRange(1, 65535), show_default=True, help="Port d'écoute.")
+def serve(data_dir: Path, host: str, port: int) -> None:
+    """Sert le formulaire des participants, pour un usage local (un seul processus).
+
+    En production, utilisez gunicorn derrière un proxy inverse (voir le README).
+    """
+    import os
+    import secrets
+
+    from werkzeug.serving import run_simple
+
+    from webform import ConfigurationError, create_app
+
+    config = {"DATA_DIR": str(data_dir.resolve())}
+    if not os.environ.get("FLASK_SECRET_KEY"):
+        # One process signs and checks every token: a key per run is enough here.
+        config["SECRET_KEY"] = secrets.token_urlsafe(32)
+    try:
+        app = create_app(config)
+    except ConfigurationError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Formulaire des participants : http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    run_simple(host, port, app, threaded=True)

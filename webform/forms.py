@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, Form, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
 from pipeline import schemas
@@ -82,7 +83,7 @@ class Required:
     def __call__(self, form: Form, field: Field) -> None:
         if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
             field.errors[:] = []
-            raise ValidationError(_l("Ce champ est obligatoire."))
+            raise StopValidation(_l("Ce champ est obligatoire."))
 
 
 class Length:
@@ -197,7 +198,7 @@ class TextareaRules:
 
 
 def _question_ids(form: Form) -> tuple[str, ...]:
-    return tuple(value for value, _ in form.question.choices or ())
+    return tuple(choice.value for choice in form.question.choices or ())
 
 
 def emargement_form(max_lines: int) -> type[FlaskForm]:
@@ -217,7 +218,7 @@ def emargement_form(max_lines: int) -> type[FlaskForm]:
         )
         role = SelectField(
             _l("Qualité"),
-            choices=[("", _l("Choisissez…"))] + [(value, ROLE_LABELS[value]) for value in role_values],
+            choices=[SelectChoice("", _l("Choisissez…"))] + [SelectChoice(v, ROLE_LABELS[v]) for v in role_values],
             validate_choice=False,  # OneOf from the schema says it in French
             validators=schema_validators("participants", "role"),
         )

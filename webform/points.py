@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 BULLETS = "-–•*»"
-_LEAD = re.compile(r"^(?P<indent>[ \t]*)(?:(?P<bullet>[" + re.escape(BULLETS) + r"])[ \t]+)?(?P<text>.*)$")
+_LEAD = re.compile(r"^(?P<indent>[ \t]*)(?:(?P<bullet>[" + re.escape(BULLETS) + r"])(?:[ \t]+|$))?(?P<text>.*)$")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from pipeline import store
 from pipeline.workshop import Workshop, format_datetime
@@ -117,16 +118,16 @@ def target_hints(question_targets: dict[str, Any]) -> dict[str, str]:
     return hints
 
 
-def question_choices(workshop: Workshop, for_sheet: bool) -> list[tuple[str, str]]:
-    return [(q.id, q.title) for q in workshop.questions if not for_sheet or q.subgroup_count > 0]
+def question_choices(workshop: Workshop, for_sheet: bool) -> list[SelectChoice]:
+    return [SelectChoice(q.id, q.title) for q in workshop.questions if not for_sheet or q.subgroup_count > 0]
 
 
 def prepare_sheet(form: FlaskForm, workshop: Workshop) -> dict[str, Any]:
     form.question.choices = question_choices(workshop, for_sheet=True)
     counts = {q.id: q.subgroup_count for q in workshop.questions if q.subgroup_count > 0}
     form.subgroup_counts = counts
-    form.group.choices = [("", _("Choisissez…"))] + [
-        (str(n), _("Sous-groupe %(n)s", n=n)) for n in range(1, max(counts.values(), default=0) + 1)
+    form.group.choices = [SelectChoice("", _("Choisissez…"))] + [
+        SelectChoice(str(n), _("Sous-groupe %(n)s", n=n)) for n in range(1, max(counts.values(), default=0) + 1)
     ]
     hints = {q.id: target_hints(q.targets()) for q in workshop.questions}
     return {"sections": SHEET_SECTIONS, "targets": hints, "section_labels": SECTION_LABELS}
@@ -176,7 +177,7 @@ def idea(slug: str) -> Response:
     form = services().forms.idea()
     form.question.choices = question_choices(workshop, for_sheet=False)
     if request.method == "GET" and len(form.question.choices) == 1:
-        form.question.data = form.question.choices[0][0]
+        form.question.data = form.question.choices[0].value
     if submitted(form):
         rows = contribution_rows(
             idea_lines(form),
@@ -332,12 +333,12 @@ def reading_order(rows: list[dict[str, str]]) -> list[tuple[int, dict[str, str]]
 
 
 def current_points(rows: list[dict[str, str]]) -> dict[str, list[tuple[int, dict[str, str]]]]:
-    """The points not withdrawn, by section, in reading order."""
+    """The points not withdrawn, by section (in the schema's order), each in reading order."""
     live = [r for r in rows if r["status"] != "withdrawn"]
-    by_section: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    by_section: dict[str, list[tuple[int, dict[str, str]]]] = {s: [] for s in SECTION_LABELS}
     for depth, row in reading_order(live):
-        by_section.setdefault(row["section"], []).append((depth, row))
-    return by_section
+        by_section[row["section"]].append((depth, row))
+    return {section: points for section, points in by_section.items() if points}
 
 
 @bp.get("/<slug>/recu/<token>")
