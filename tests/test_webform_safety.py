@@ -41,8 +41,10 @@ def test_security_headers_everywhere(client, url):
 
 
 def test_pages_have_no_inline_script_or_style_and_stay_small(client):
-    for url in ("/", "/essai/", "/essai/emargement", "/essai/idee", "/essai/fiche"):
-        page = client.get(url).text
+    for url in ("/", "/essai/", "/essai/emargement", "/essai/idee", "/essai/fiche", "/inconnu/"):
+        response = client.get(url)
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8", url
+        page = response.text
         assert "<script" not in page and "<style" not in page and "style=" not in page, url
         assert len(page.encode()) < 8000, url  # poor network: a few kilobytes per page
     assert len(client.get("/static/atelier.css").data) < 6000

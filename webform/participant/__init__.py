@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Callable
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from werkzeug.wrappers import Response
+
 from wtforms.fields.choices import SelectChoice
 
 from pipeline import store
