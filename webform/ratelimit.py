@@ -57,9 +57,8 @@ class RateLimiter:
                 tokens -= 1.0
             else:
                 wait = (1.0 - tokens) / self.rate if self.rate > 0 else 3600.0
-            state = f"{tokens:.6f} {now:.6f}".encode()
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, state, 0)
+            # Fixed width, written in place: an ftruncate costs a journal update (~3 ms on ext4).
+            os.pwrite(fd, f"{tokens:24.6f} {now:24.6f}\n".encode(), 0)
             return wait
         finally:
             os.close(fd)  # closing releases the flock

@@ -18,6 +18,7 @@ from webform.catalog import BrokenAtelier
 from webform.forms import ROLE_LABELS, SECTION_LABELS, SECTION_NOUNS, SHEET_SECTIONS, parse
 from webform.points import Line, format_points, ids_then_new, nest
 from webform.receipts import Receipt
+from webform.rows import rows_by_id
 from webform.safety import refuse
 from webform.services import services
 
@@ -310,8 +311,7 @@ def find_receipt(slug: str, token: str) -> tuple[Workshop, Path, Receipt]:
 
 
 def receipt_rows(folder: Path, receipt: Receipt) -> list[dict[str, str]]:
-    wanted = set(receipt.ids)
-    return [row for row in store.read_table(folder, receipt.resource) if row["id"] in wanted]
+    return rows_by_id(folder, receipt.resource, receipt.ids)
 
 
 def reading_order(rows: list[dict[str, str]]) -> list[tuple[int, dict[str, str]]]:

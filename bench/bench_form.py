@@ -1,0 +1,183 @@
+"""Benchmark the participant's full flow under gunicorn against a no-op Flask endpoint, same settings.
+
+Run: .venv/bin/python bench/bench_form.py [--clients 50] [--seconds 10] [--workers 5]
+
+One flow = GET the idea form, POST it with its CSRF token (the store appends
+and fsyncs the rows), GET the receipt it redirects to.  The baseline is one
+GET of an endpoint that returns "ok", served by the same gunicorn command.
+The client is a single asyncio process speaking raw HTTP/1.1 over sockets (no
+requests, no threads): its own CPU use is measured and printed, because it
+shares the machine's cores with the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote_plus, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from bench.servers import gunicorn  # noqa: E402
+
+CSRF = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+async def http(host: str, port: int, method: str, path: str, cookie: str = "", body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """One request on a fresh connection (gunicorn's sync workers close it after each response)."""
+    reader, writer = await asyncio.open_connection(host, port)
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
+    if cookie:
+        head += f"Cookie: {cookie}\r\n"
+    if body:
+        head += f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
+    writer.write(head.encode() + b"\r\n" + body)
+    data = await reader.read(-1)
+    writer.close()
+    header, _, content = data.partition(b"\r\n\r\n")
+    lines = header.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, content
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.flows: list[float] = []
+        self.requests: list[float] = []
+        self.errors = 0
+
+
+async def timed(stats: Stats, *args: object, **kwargs: object) -> tuple[int, dict[str, str], bytes]:
+    start = time.perf_counter()
+    result = await http(*args, **kwargs)  # type: ignore[arg-type]
+    stats.requests.append(time.perf_counter() - start)
+    return result
+
+
+async def form_flow(host: str, port: int, stats: Stats, n: int) -> None:
+    start = time.perf_counter()
+    status, headers, body = await timed(stats, host, port, "GET", "/essai/idee")
+    cookie = headers.get("set-cookie", "").split(";")[0]
+    token = CSRF.search(body)
+    if status != 200 or not token or not cookie:
+        stats.errors += 1
+        return
+    form = f"csrf_token={quote_plus(token.group(1).decode())}&question=q1&text={quote_plus(f'Idée n° {n} du banc')}"
+    form += "&details=" + quote_plus("une précision\n- un détail")
+    status, headers, _ = await timed(stats, host, port, "POST", "/essai/idee", cookie, form.encode())
+    if status != 303:
+        stats.errors += 1
+        return
+    status, _, _ = await timed(stats, host, port, "GET", headers["location"], cookie)
+    if status != 200:
+        stats.errors += 1
+        return
+    stats.flows.append(time.perf_counter() - start)
+
+
+async def noop_flow(host: str, port: int, stats: Stats, n: int) -> None:
+    start = time.perf_counter()
+    status, _, _ = await timed(stats, host, port, "GET", "/noop")
+    if status != 200:
+        stats.errors += 1
+        return
+    stats.flows.append(time.perf_counter() - start)
+
+
+async def load(url: str, flow, clients: int, seconds: float) -> tuple[Stats, float, float]:
+    """Closed loop: `clients` coroutines each run flows back to back for `seconds`."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    stats = Stats()
+    counter = iter(range(10**9))
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        while time.perf_counter() < deadline:
+            await flow(host, port, stats, next(counter))
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return stats, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def run(app: str, env: dict[str, str], flow, args: argparse.Namespace, label: str) -> dict[str, float]:
+    with gunicorn(app, env, workers=args.workers) as server:
+        asyncio.run(load(server.url, flow, args.clients, 1.5))  # warm-up: imports, caches
+        stats, wall, cpu = asyncio.run(load(server.url, flow, args.clients, args.seconds))
+    result = {
+        "flows/s": len(stats.flows) / wall,
+        "req/s": len(stats.requests) / wall,
+        "p50": pct(stats.flows, 0.50),
+        "p99": pct(stats.flows, 0.99),
+        "req p50": pct(stats.requests, 0.50),
+        "req p99": pct(stats.requests, 0.99),
+        "errors": stats.errors,
+        "client cpu": cpu / wall,
+    }
+    print(
+        f"{label:<38} {result['flows/s']:8.1f} flux/s {result['req/s']:8.1f} req/s   "
+        f"flux p50 {result['p50']:6.1f} ms  p99 {result['p99']:6.1f} ms   "
+        f"req p50 {result['req p50']:5.1f} ms  p99 {result['req p99']:6.1f} ms   "
+        f"erreurs {stats.errors}   CPU du client {100 * result['client cpu']:.0f} % d'un cœur"
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=5)
+    args = parser.parse_args()
+
+    from webform_helpers import make_data
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        folder = make_data(tmp_path)
+        env = {
+            "FLASK_SECRET_KEY": "banc",
+            "FLASK_DATA_DIR": str(tmp_path / "data"),
+            "FLASK_TOKENS_DIR": str(tmp_path / "instance" / "recus"),
+            "FLASK_RATELIMIT_DIR": str(tmp_path / "instance" / "debit"),
+            # One client address sends everything here; the limiter's cost stays (burst never reached).
+            "FLASK_RATELIMIT_BURST": "100000000",
+        }
+        print(
+            f"gunicorn -w {args.workers}, {args.clients} clients simultanés, {args.seconds:.0f} s par mesure, "
+            f"{os.cpu_count()} cœurs ; un flux = GET formulaire + POST (append + fsync) + GET reçu"
+        )
+        # Other processes on the machine take cores and disk from both measures alike; say how busy it was.
+        print("charge de la machine avant la mesure (1, 5, 15 min) : " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
+        base = run("bench.noop_app:create_app()", env, noop_flow, args, "point d'accès vide (GET /noop)")
+        form = run("webform:create_app()", env, form_flow, args, "flux complet d'une idée")
+        lines = sum(1 for _ in (folder / "contributions.csv").open(encoding="utf-8")) - 1
+    print(f"lignes écrites dans contributions.csv : {lines}")
+    print(f"rapport flux/s du formulaire / req/s du point vide : {form['flows/s'] / base['req/s']:.2f} (objectif ≥ 0,3)")
+    print(f"rapport req/s du formulaire / req/s du point vide  : {form['req/s'] / base['req/s']:.2f}")
+    print(f"p99 du flux complet : {form['p99']:.1f} ms (objectif < 100 ms)")
+
+
+if __name__ == "__main__":
+    main()

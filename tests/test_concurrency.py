@@ -1,0 +1,137 @@
+"""Many participants at once on gunicorn workers, some of them killed: no acknowledged answer is lost."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from webform_helpers import make_data, rows
+
+from pipeline.validate import validate_atelier
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.servers import gunicorn  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CLIENTS = 24
+FLOWS = 240
+DEADLINE = 60.0  # seconds: the load stops by itself
+
+
+def environment(tmp_path: Path) -> dict[str, str]:
+    return {
+        "FLASK_SECRET_KEY": "clé partagée par les workers",
+        "FLASK_DATA_DIR": str(tmp_path / "data"),
+        "FLASK_TOKENS_DIR": str(tmp_path / "instance" / "recus"),
+        "FLASK_RATELIMIT_DIR": str(tmp_path / "instance" / "debit"),
+        "FLASK_RATELIMIT_ENABLED": "false",
+    }
+
+
+def one_flow(base: str, n: int) -> tuple[str, str, bool]:
+    """GET a form, POST it with its CSRF token, follow to the receipt. Returns (kind, marker, acknowledged)."""
+    marker = f"m{n}-{uuid.uuid4().hex[:10]}"
+    kind = ("idee", "emargement", "fiche")[n % 3]
+    data = {
+        "idee": {"question": "q1", "text": f"Idée {marker}", "details": f"précision {marker}\n- détail {marker}"},
+        "emargement": {"name": f"Personne {marker}", "organisation": "Mairie", "role": "habitant", "listed": "y"},
+        "fiche": {"question": "q1", "group": str(1 + n % 3), "driver": f"moteur {marker}\n- sous {marker}", "brake": f"frein {marker}"},
+    }[kind]
+    try:
+        with requests.Session() as session:
+            page = session.get(f"{base}/essai/{kind}", timeout=10)
+            token = CSRF.search(page.text).group(1)
+            sent = session.post(f"{base}/essai/{kind}", data={"csrf_token": token, **data}, allow_redirects=False, timeout=10)
+            if sent.status_code != 303:
+                return kind, marker, False
+            receipt = session.get(base + sent.headers["Location"], timeout=10)
+            return kind, marker, receipt.status_code == 200 and marker in receipt.text
+    except (requests.RequestException, AttributeError):
+        return kind, marker, False  # a killed worker: no receipt, that is allowed
+
+
+def expected_rows(kind: str, marker: str) -> list[tuple[str, str]]:
+    return {
+        "idee": [("contributions", f"Idée {marker}"), ("contributions", f"précision {marker}"), ("contributions", f"détail {marker}")],
+        "emargement": [("participants", f"Personne {marker}")],
+        "fiche": [("contributions", f"moteur {marker}"), ("contributions", f"sous {marker}"), ("contributions", f"frein {marker}")],
+    }[kind]
+
+
+def run_load(base: str, stop: threading.Event | None = None) -> list[tuple[str, str, bool]]:
+    started = time.monotonic()
+    results = []
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        futures = [pool.submit(one_flow, base, n) for n in range(FLOWS)]
+        for future in futures:
+            results.append(future.result(timeout=max(1.0, DEADLINE - (time.monotonic() - started))))
+    if stop is not None:
+        stop.set()
+    return results
+
+
+def check_every_receipt_is_there_once(folder: Path, results: list[tuple[str, str, bool]]) -> None:
+    texts = {
+        "participants": [r["name"] for r in rows(folder, "participants")],
+        "contributions": [r["text"] for r in rows(folder, "contributions")],
+    }
+    missing, duplicated = [], []
+    for kind, marker, acknowledged in results:
+        for resource, text in expected_rows(kind, marker):
+            count = texts[resource].count(text)
+            if acknowledged and count != 1:
+                missing.append((text, count))
+            if count > 1:
+                duplicated.append(text)
+    assert missing == [] and duplicated == []
+    assert validate_atelier(folder) == []
+
+
+def test_concurrent_participants_on_four_workers(tmp_path):
+    folder = make_data(tmp_path)
+    with gunicorn("webform:create_app()", environment(tmp_path), workers=4) as server:
+        results = run_load(server.url)
+    acknowledged = sum(ok for _k, _m, ok in results)
+    assert acknowledged == FLOWS, [r for r in results if not r[2]][:5]
+    check_every_receipt_is_there_once(folder, results)
+    assert len(rows(folder, "participants")) == FLOWS // 3
+
+
+def test_workers_killed_during_the_load_lose_no_acknowledged_answer(tmp_path):
+    folder = make_data(tmp_path)
+    kills = []
+    with gunicorn("webform:create_app()", environment(tmp_path), workers=3) as server:
+        stop = threading.Event()
+
+        def killer() -> None:
+            # Every worker at once, so that the requests in flight — some in the
+            # middle of an append — die with them; then let the master respawn.
+            while not stop.wait(0.4) and len(kills) < 24:
+                for victim in server.worker_pids():
+                    try:
+                        os.kill(victim, signal.SIGKILL)
+                        kills.append(victim)
+                    except ProcessLookupError:
+                        pass
+
+        thread = threading.Thread(target=killer, daemon=True)
+        thread.start()
+        results = run_load(server.url, stop)
+        thread.join(timeout=5)
+    print(f"{len(kills)} workers tués, {sum(ok for _k, _m, ok in results)} reçus sur {FLOWS}")
+    assert len(kills) >= 3, "the load ended before the workers could be killed"
+    acknowledged = sum(ok for _k, _m, ok in results)
+    assert acknowledged > FLOWS // 2  # the master restarts killed workers; most flows get through
+    check_every_receipt_is_there_once(folder, results)
