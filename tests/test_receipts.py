@@ -1,0 +1,47 @@
+"""Receipt tokens shared by workers through one log; rows read back by id."""
+
+from __future__ import annotations
+
+import hashlib
+
+from conftest import contribution, write_atelier
+
+from webform.receipts import LOG, Receipt, ReceiptBook
+from webform.rows import rows_by_id
+
+
+def test_a_token_issued_by_one_worker_is_found_by_another(tmp_path):
+    one, two = ReceiptBook(tmp_path), ReceiptBook(tmp_path)
+    receipt = Receipt("essai", "idee", "contributions", ("c-1", "c-2"))
+    token = one.issue(receipt)
+    assert two.find(token) == receipt
+    newer = Receipt("essai", "idee", "contributions", ("c-1", "c-2", "c-3"))
+    two.replace(token, newer)
+    assert one.find(token) == newer  # the last line wins, whoever wrote it
+    assert one.find("A" * 43) is None and one.find("../../etc/passwd") is None
+    log = (tmp_path / LOG).read_text()
+    assert token not in log and hashlib.sha256(token.encode()).hexdigest() in log
+
+
+def test_the_remains_of_a_killed_worker_do_not_break_the_log(tmp_path):
+    book = ReceiptBook(tmp_path)
+    first = book.issue(Receipt("essai", "idee", "contributions", ("c-1",)))
+    with (tmp_path / LOG).open("a") as f:
+        f.write('["abc", "essai", "id')  # a line cut by kill -9
+    later = book.issue(Receipt("essai", "fiche", "contributions", ("c-2",)))
+    fresh = ReceiptBook(tmp_path)
+    assert fresh.find(first).ids == ("c-1",) and fresh.find(later).ids == ("c-2",)
+
+
+def test_rows_by_id_reads_only_whole_records(tmp_path):
+    folder = write_atelier(
+        tmp_path / "essai",
+        contributions=[
+            contribution("c-1", text="ligne une\nc-2,faux,début d'une fausse ligne"),
+            contribution("c-2", text="la vraie"),
+            contribution("c-3"),
+        ],
+    )
+    got = rows_by_id(folder, "contributions", ["c-3", "c-2", "absent"])
+    assert [(r["id"], r["text"]) for r in got] == [("c-2", "la vraie"), ("c-3", "Texte du point c-3")]
+    assert rows_by_id(tmp_path, "contributions", ["c-1"]) == []
