@@ -19,7 +19,10 @@ DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-uti
 run: $(VENV)/.installed
 	$(BIN)/atelier validate $(EXAMPLE)
 	$(BIN)/atelier summary $(EXAMPLE)
-	$(BIN)/atelier serve --data data --host $(HOST) --port $(PORT)
+	@# The example is closed (it is history): serve an open copy, so that trying the form never touches data/.
+	rm -rf out/demo && mkdir -p out/demo && cp -r $(EXAMPLE) out/demo/
+	sed -i 's/^status: closed/status: open/' out/demo/$(notdir $(EXAMPLE))/atelier.yaml
+	$(BIN)/atelier serve --data out/demo --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed node-deps
 	$(BIN)/python -m pytest
