@@ -36,12 +36,16 @@ class Gunicorn:
 
 
 @contextlib.contextmanager
-def gunicorn(app: str, env: dict[str, str], workers: int = 4, timeout: float = 30.0) -> Iterator[Gunicorn]:
-    """Run `gunicorn -w N -b 127.0.0.1:0 APP` and yield once every worker has booted."""
+def gunicorn(
+    app: str, env: dict[str, str], workers: int = 4, threads: int = 1, timeout: float = 30.0
+) -> Iterator[Gunicorn]:
+    """Run `gunicorn -w N [--threads T] -b 127.0.0.1:0 APP` and yield once every worker has booted."""
     cmd = [
         str(BIN / "gunicorn"),
         "-w",
         str(workers),
+        "--threads",
+        str(threads),
         "-b",
         "127.0.0.1:0",
         "--graceful-timeout",

@@ -215,6 +215,7 @@ CASES = [
     ("idee", VALID_IDEA, {"question": ""}, "question-0", "Question", REQUIRED),
     ("idee", VALID_IDEA, {"details": "ok\n" + "y" * 2001}, "details", "Précisions (facultatif)", f"Ligne 2{NNBSP}: au plus 2000 caractères (vous en avez écrit 2001)."),
     ("idee", VALID_IDEA, {"details": "\n".join(["p"] * 61)}, "details", "Précisions (facultatif)", "Au plus 60 points (vous en avez écrit 61)."),
+    ("idee", VALID_IDEA, {"text": "ligne\rperdue"}, "text", "Votre idée", f"Ce texte contient un caractère invisible interdit (U+000D){NNBSP}: retirez-le."),
     ("idee", VALID_IDEA, {"details": "a\x00b"}, "details", "Précisions (facultatif)", f"Ce texte contient un caractère invisible interdit (U+0000){NNBSP}: retirez-le."),
     ("fiche", VALID_SHEET, {"group": "4"}, "group", "Numéro du sous-groupe", f"Cette question a 3 sous-groupes{NNBSP}: choisissez un numéro entre 1 et 3."),
     ("fiche", VALID_SHEET, {"question": "q2", "group": "3"}, "group", "Numéro du sous-groupe", f"Cette question a 2 sous-groupes{NNBSP}: choisissez un numéro entre 1 et 2."),
@@ -246,6 +247,15 @@ def test_each_bad_input_gets_its_french_message_and_writes_nothing(client, folde
         assert f"{field}-erreur" in described and all(f'id="{i}"' in page.text for i in described)
         assert 'aria-invalid="true"' in tag
     assert snapshot(folder) == before
+
+
+def test_browser_line_breaks_are_stored_as_typed(client, folder):
+    submit(client, "/essai/idee", {"question": "q1", "text": "deux\r\nlignes", "details": "a\r\n- b\r\n"})
+    assert [(r["text"], r["parent"] != "") for r in rows(folder, "contributions")] == [
+        ("deux\nlignes", False),
+        ("a", True),
+        ("b", True),
+    ]
 
 
 def test_a_rejected_form_keeps_what_was_typed(client):

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 
 from pipeline import schemas
 from pipeline.workshop import WORKSHOP_FILE, AtelierError, Workshop, read_workshop_yaml, workshop_from_data

@@ -13,12 +13,12 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field, Form, RadioField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import StopValidation, ValidationError
+from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
+from flask_babel import ngettext  # type: ignore[import-untyped]
+from flask_wtf import FlaskForm  # type: ignore[import-untyped]
+from wtforms import BooleanField, Field, Form, RadioField, SelectField, StringField, TextAreaField  # type: ignore[import-untyped]
+from wtforms.fields.choices import SelectChoice  # type: ignore[import-untyped]
+from wtforms.validators import StopValidation, ValidationError  # type: ignore[import-untyped]
 
 from pipeline import schemas
 from webform.points import Line, parse_points
@@ -54,7 +54,7 @@ SHEET_SECTIONS = tuple(s for s in schemas.SECTIONS_BY_PHASE["sous-groupe"] if s 
 
 # C0 and C1 control characters, DEL, and the invisible bidirectional overrides
 # that could make a published line read differently from what it stores.
-_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+_ALLOWED_CONTROLS = {"\t", "\n"}
 _BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
 
 
@@ -164,6 +164,11 @@ def strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def lines(value: Any) -> Any:
+    """Browsers send a textarea's line breaks as CR LF; the person typed LF (the store keeps LF too)."""
+    return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
 @dataclass(frozen=True)
 class TextareaRules:
     """How a « one point per line » textarea is checked: the text column's schema and the nesting depth."""
@@ -241,11 +246,12 @@ def idea_form(rules: TextareaRules) -> type[FlaskForm]:
         )
         text = TextAreaField(
             _l("Votre idée"),
-            filters=[strip],
+            filters=[lines, strip],
             validators=[*schema_validators("contributions", "text"), no_control_characters(True)],
         )
         details = TextAreaField(
             _l("Précisions (facultatif)"),
+            filters=[lines],
             validators=[no_control_characters(True), details_rules.validator()],
         )
 
@@ -293,7 +299,9 @@ def sheet_form(rules: TextareaRules) -> type[FlaskForm]:
         setattr(
             SheetForm,
             section,
-            TextAreaField(SECTION_LABELS[section], validators=[no_control_characters(True), rules.validator()]),
+            TextAreaField(
+                SECTION_LABELS[section], filters=[lines], validators=[no_control_characters(True), rules.validator()]
+            ),
         )
     return SheetForm
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, current_app, g, render_template, request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_babel import gettext as _  # type: ignore[import-untyped]
+from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
+from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException, TooManyRequests, UnsupportedMediaType
 
 from webform import LANGUAGES
@@ -150,7 +151,8 @@ def csrf_failed(error: CSRFError) -> tuple[str, int] | Response:
     view = current_app.view_functions.get(request.endpoint or "")
     if view is not None and getattr(view, "shows_form_again", False):
         g.csrf_error = message
-        return current_app.make_response(view(**(request.view_args or {})))
+        answer: Any = view(**(request.view_args or {}))
+        return current_app.make_response(answer)
     return error_page(refuse(400, message))
 
 

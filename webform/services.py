@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale  # type: ignore[import-untyped]
 
 from webform import LANGUAGES
 from webform.catalog import Catalog

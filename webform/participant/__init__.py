@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_wtf import FlaskForm
+from flask_babel import gettext as _  # type: ignore[import-untyped]
+from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 
-from wtforms.fields.choices import SelectChoice
+from werkzeug.wrappers import Response as HttpResponse
+from wtforms.fields.choices import SelectChoice  # type: ignore[import-untyped]
 
 from pipeline import store
 from pipeline.workshop import Workshop, format_datetime
@@ -58,7 +59,7 @@ def open_atelier(slug: str) -> tuple[Workshop, Path]:
     return workshop, folder
 
 
-def refuse_if_closed(workshop: Workshop) -> Response | None:
+def refuse_if_closed(workshop: Workshop) -> HttpResponse | None:
     """On a closed atelier: refuse a submission (403), explain on a GET."""
     if workshop.is_open:
         return None
@@ -95,7 +96,7 @@ def form_errors(form: FlaskForm) -> list[tuple[str, str, str]]:
     return out
 
 
-def show_form(template: str, form: FlaskForm, workshop: Workshop, **context: Any) -> Response:
+def show_form(template: str, form: FlaskForm, workshop: Workshop, **context: Any) -> HttpResponse:
     errors = form_errors(form) if request.method == "POST" else []
     context.setdefault("token", None)
     body = render_template(template, form=form, workshop=workshop, errors=errors, **context)
@@ -155,7 +156,7 @@ def home(slug: str) -> str:
 
 @bp.route("/<slug>/emargement", methods=["GET", "POST"])
 @shows_form_again
-def emargement(slug: str) -> Response:
+def emargement(slug: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
     closed = refuse_if_closed(workshop)
     if closed:
@@ -170,7 +171,7 @@ def emargement(slug: str) -> Response:
 
 @bp.route("/<slug>/idee", methods=["GET", "POST"])
 @shows_form_again
-def idea(slug: str) -> Response:
+def idea(slug: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
     closed = refuse_if_closed(workshop)
     if closed:
@@ -193,7 +194,7 @@ def idea(slug: str) -> Response:
 
 @bp.route("/<slug>/fiche", methods=["GET", "POST"])
 @shows_form_again
-def sheet(slug: str) -> Response:
+def sheet(slug: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
     closed = refuse_if_closed(workshop)
     if closed:
@@ -267,7 +268,7 @@ def contribution_rows(
     return rows
 
 
-def save(workshop: Workshop, folder: Path, kind: str, resource: str, rows: list[dict[str, str]]) -> Response:
+def save(workshop: Workshop, folder: Path, kind: str, resource: str, rows: list[dict[str, str]]) -> HttpResponse:
     """Append the rows (all or nothing), record the receipt, then redirect to it."""
     try:
         store.append_rows(folder, resource, rows)
@@ -284,7 +285,7 @@ def save(workshop: Workshop, folder: Path, kind: str, resource: str, rows: list[
 # ---- receipt, correction, withdrawal -------------------------------------
 
 
-def no_store(response: Response) -> Response:
+def no_store(response: HttpResponse) -> HttpResponse:
     """The page's URL holds the private token: keep it out of every cache."""
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -342,7 +343,7 @@ def current_points(rows: list[dict[str, str]]) -> dict[str, list[tuple[int, dict
 
 
 @bp.get("/<slug>/recu/<token>")
-def receipt(slug: str, token: str) -> Response:
+def receipt(slug: str, token: str) -> HttpResponse:
     workshop, folder, rec = find_receipt(slug, token)
     rows = receipt_rows(folder, rec)
     withdrawn = all(r["status"] == "withdrawn" for r in rows)
@@ -362,7 +363,7 @@ def receipt(slug: str, token: str) -> Response:
 
 @bp.route("/<slug>/recu/<token>/corriger", methods=["GET", "POST"])
 @shows_form_again
-def correct(slug: str, token: str) -> Response:
+def correct(slug: str, token: str) -> HttpResponse:
     workshop, folder, rec = find_receipt(slug, token)
     rows = receipt_rows(folder, rec)
     if not rows or all(r["status"] == "withdrawn" for r in rows):
@@ -460,7 +461,7 @@ def apply_correction(
 
 @bp.route("/<slug>/recu/<token>/retirer", methods=["GET", "POST"])
 @shows_form_again
-def withdraw(slug: str, token: str) -> Response:
+def withdraw(slug: str, token: str) -> HttpResponse:
     workshop, folder, rec = find_receipt(slug, token)
     form = FlaskForm()
     if submitted(form):
