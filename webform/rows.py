@@ -15,7 +15,7 @@ def rows_by_id(folder: Path, resource: str, ids: Iterable[str]) -> list[dict[str
     """The rows whose id is in `ids`, in file order.
 
     A receipt page needs a handful of rows from a table that grows all day:
-    instead of parsing every row (`store.read_table`), find each id at the
+    instead of parsing every row, find each id at the
     start of a line and parse that one record.  A match inside a multi-line
     text is rejected because its record does not parse to an id and the
     table's number of columns.
