@@ -1,0 +1,199 @@
+"""Render a report outline to HTML, then to an archival PDF/A-3b that carries its own data."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import mimetypes
+import os
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import jinja2
+from markupsafe import Markup, escape
+from weasyprint import HTML, Attachment
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from pipeline import charts
+from pipeline.compose import Report, compose
+from pipeline.typography import french
+from pipeline.workshop import Atelier, load_atelier
+
+HERE = Path(__file__).resolve().parent
+ASSETS = HERE / "assets"
+TEMPLATES = HERE / "templates" / "report"
+PDF_VARIANT = "pdf/a-3b"  # PDF/A-3 is the archival level that keeps non-PDF attachments
+SAFE_LINK = re.compile(r"^https?://[^\s<>\"'\\]+$")
+
+LOGGER = logging.getLogger(__name__)
+
+ATTACHMENT_DESCRIPTIONS = {
+    "atelier.yaml": "Description de l’atelier (questions, déroulé, consignes)",
+    "datapackage.json": "Description du paquet de données (Frictionless Data Package)",
+    "participants.csv": "Liste des présents publiée (les personnes non nommées y sont anonymisées)",
+    "contributions.csv": "Points publiés au compte-rendu",
+    "participants.schema.json": "Schéma de participants.csv (Table Schema)",
+    "contributions.schema.json": "Schéma de contributions.csv (Table Schema)",
+    "workshop.schema.json": "Schéma d’atelier.yaml (JSON Schema)",
+}
+
+
+class AssetFetcher(URLFetcher):
+    """Serve the files under pipeline/assets/ and refuse every other URL.
+
+    Contributions are untrusted: even though the templates escape them, the
+    renderer must never read a local file or reach the network on their
+    behalf.  Each refusal is logged and remembered in `refused`.
+    """
+
+    def __init__(self, root: Path = ASSETS) -> None:
+        super().__init__(allowed_protocols=("file",), allow_redirects=False)
+        self.root = root.resolve()
+        self.requested: list[str] = []
+        self.refused: list[str] = []
+
+    def asset(self, url: str) -> Path | None:
+        """The asset file that `url` names, or None when it is anything else."""
+        parts = urlsplit(url)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost") or parts.query:
+            return None
+        path = Path(url2pathname(unquote(parts.path))).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            return None
+        return path
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        self.requested.append(url)
+        path = self.asset(url)
+        if path is None:
+            self.refused.append(url)
+            LOGGER.warning("Ressource refusée : %s (seuls les fichiers de pipeline/assets/ sont lus).", url)
+            raise ValueError(f"ressource refusée : {url}")
+        kind = {".css": "text/css", ".ttf": "font/ttf"}.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": kind or "application/octet-stream"})
+
+
+def _w3c(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def safe_href(url: str | None) -> Markup | None:
+    """The link as an href when it is a plain http(s) URL, else None (printed as text only)."""
+    if url and SAFE_LINK.match(url):
+        return Markup(escape(url))
+    return None
+
+
+def _link_text(text: str, link: str | None, typography: bool) -> Markup:
+    """An aside's text, with its link made clickable where the text quotes it."""
+    fix = french if typography else (lambda s: s)
+    href = safe_href(link)
+    if not link or href is None or link not in text:
+        return Markup(escape(fix(text)))
+    before, _, after = text.partition(link)
+    return Markup("{}<a href=\"{}\">{}</a>{}").format(fix(before), href, link, fix(after))
+
+
+@cache
+def environment(typography: bool = True) -> jinja2.Environment:
+    """The report's Jinja environment: autoescape everything, fail on any missing value,
+    and set every printed string in French typography (the data itself is never changed)."""
+
+    def finalize(value: Any) -> Any:
+        if typography and isinstance(value, str) and not isinstance(value, Markup):
+            return french(value)
+        return value
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["w3c"] = _w3c
+    env.filters["href"] = safe_href
+    env.filters["link_text"] = lambda text, link: _link_text(text, link, typography)
+    env.globals["subgroup_chart"] = charts.subgroup_chart
+    env.globals["brainstorm_chart"] = charts.brainstorm_chart
+    env.globals["SERIES"] = charts.SERIES
+    return env
+
+
+def render_html(report: Report, *, draft: bool = False) -> str:
+    """The compte-rendu as one HTML page whose stylesheet and fonts live in pipeline/assets/."""
+    template = environment(report.metadata.lang == "fr").get_template("report.html.j2")
+    return template.render(report=report, draft=draft)
+
+
+def attachments(report: Report) -> list[Attachment]:
+    """The published data package, dated by the data so the PDF's bytes do not depend on today."""
+    created, modified = report.metadata.created, report.metadata.modified
+    return [
+        Attachment(
+            string=content,
+            name=name,
+            description=ATTACHMENT_DESCRIPTIONS.get(name, name),
+            created=created.astimezone(dt.timezone.utc),
+            modified=modified.astimezone(dt.timezone.utc),
+            relationship="Source",
+        )
+        for name, content in report.files
+    ]
+
+
+@contextlib.contextmanager
+def _source_date_epoch(moment: dt.datetime) -> Iterator[None]:
+    """fontTools stamps subset fonts with the current time unless SOURCE_DATE_EPOCH is set;
+    HarfBuzz subsetting (libharfbuzz-subset0) does not, but keep the belt with the braces."""
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+def write_pdf(html: str, report: Report, out: Path, *, fetcher: AssetFetcher | None = None) -> Path:
+    """Lay out `html` and write the PDF/A-3b with its attachments to `out` (atomically)."""
+    fetcher = fetcher or AssetFetcher()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    with _source_date_epoch(report.metadata.modified):
+        document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
+        document.write_pdf(
+            partial,
+            pdf_variant=PDF_VARIANT,
+            pdf_tags=True,
+            attachments=attachments(report),
+        )
+    os.replace(partial, out)
+    return out
+
+
+def build_pdf(
+    source: str | Path | Atelier,
+    out: str | Path,
+    *,
+    draft: bool = False,
+    version: str | None = None,
+    html_out: str | Path | None = None,
+) -> Path:
+    """Load (if needed), compose and render an atelier's compte-rendu to `out`."""
+    atelier = source if isinstance(source, Atelier) else load_atelier(source)
+    report = compose(atelier, version)
+    html = render_html(report, draft=draft)
+    if html_out is not None:
+        Path(html_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(html_out).write_text(html, encoding="utf-8")
+    return write_pdf(html, report, Path(out))
