@@ -8,6 +8,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 EXAMPLE := data/moulins-2016
+EXAMPLE_PDF := out/compte-rendu-moulins-2016.pdf
 
 # Debian packages the project needs at run and test time:
 # WeasyPrint's Pango/HarfBuzz (hb-subset keeps PDFs byte-reproducible),
@@ -17,6 +18,8 @@ DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-uti
 .PHONY: run test bench lint system-deps node-deps translations clean
 
 run: $(VENV)/.installed
+	$(BIN)/atelier build $(EXAMPLE) -o $(EXAMPLE_PDF)
+	@echo "Compte-rendu de l'exemple : $(CURDIR)/$(EXAMPLE_PDF)"
 	$(BIN)/atelier validate $(EXAMPLE)
 	$(BIN)/atelier summary $(EXAMPLE)
 	@# The example is closed (it is history): serve an open copy, so that trying the form never touches data/.

@@ -199,3 +199,46 @@ def serve(data_dir: Path, host: str, port: int) -> None:
         raise click.ClickException(str(e)) from None
     click.echo(f"Formulaire des participants : http://{host}:{port}/ (Ctrl+C pour arrêter)")
     run_simple(host, port, app, threaded=True)
+
+
+# ---- atelier build (compte-rendu) ------------------------------------------
+
+
+@main.command()
+@click.argument("folder", type=EXISTING_DIR)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Fichier PDF à écrire (PDF/A-3b, données de l'atelier jointes).",
+)
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Écrit aussi la page HTML mise en page, pour la relire.",
+)
+@click.option("--draft", is_flag=True, help="Ajoute le filigrane « PROJET — document de travail » sur chaque page.")
+def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
+    """Compose le compte-rendu d'un atelier en PDF (et en HTML avec --html).
+
+    Les données sont d'abord validées : un atelier invalide ne produit pas de PDF.
+    """
+    from pipeline.render import build_pdf
+    from pipeline.validate import validate_atelier
+
+    problems = validate_atelier(folder)
+    if problems:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"{folder} : {len(problems)} problème(s) ; le compte-rendu n'a pas été produit.")
+    try:
+        path = build_pdf(folder, out, draft=draft, html_out=html_out)
+    except AtelierError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Compte-rendu écrit dans {path}")
+    if html_out:
+        click.echo(f"Page HTML écrite dans {html_out}")

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import jinja2
+import pydyf
 from markupsafe import Markup, escape
 from weasyprint import HTML, Attachment
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -148,6 +149,13 @@ def attachments(report: Report) -> list[Attachment]:
     ]
 
 
+def _unique_associated_files(document: Any, pdf: Any) -> None:
+    """WeasyPrint 70 lists each attachment twice in the catalog's /AF (once from the
+    EmbeddedFiles name tree, once from its Filespec); PDF/A-3 wants each file once."""
+    if "AF" in pdf.catalog:
+        pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))
+
+
 @contextlib.contextmanager
 def _source_date_epoch(moment: dt.datetime) -> Iterator[None]:
     """fontTools stamps subset fonts with the current time unless SOURCE_DATE_EPOCH is set;
@@ -176,6 +184,7 @@ def write_pdf(html: str, report: Report, out: Path, *, fetcher: AssetFetcher | N
             pdf_variant=PDF_VARIANT,
             pdf_tags=True,
             attachments=attachments(report),
+            finisher=_unique_associated_files,
         )
     os.replace(partial, out)
     return out

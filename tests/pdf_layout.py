@@ -1,0 +1,151 @@
+"""Read a compte-rendu PDF back as a person would: which text sits under which heading, in which column."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pypdf import PdfReader
+
+# The content box of a page, from pipeline/assets/report.css (@page margins 22 mm top, 20 mm bottom):
+# runs outside it are the running header and footer.
+MM = 72 / 25.4
+CONTENT_TOP = 841.89 - 22 * MM
+CONTENT_BOTTOM = 20 * MM
+PAGE_MIDDLE = 595.28 / 2
+
+
+def normalise(text: str) -> str:
+    """Letters and digits only, casefolded: what survives line breaks, hyphenation and typography."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class Run:
+    """A piece of text drawn on a page, at its baseline's start."""
+
+    page: int
+    x: float
+    y: float
+    text: str
+    bold: bool
+
+    @property
+    def right(self) -> bool:
+        return self.x >= PAGE_MIDDLE
+
+
+@dataclass(frozen=True)
+class Heading:
+    title: str
+    level: int
+    page: int
+    top: float
+
+
+def runs(reader: PdfReader) -> list[Run]:
+    found: list[Run] = []
+    for number, page in enumerate(reader.pages):
+
+        def visit(text, cm, tm, font, size, number=number):  # type: ignore[no-untyped-def]
+            if not text.strip():
+                return
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            name = str(font.get("/BaseFont", "")) if font else ""
+            found.append(Run(number, round(x, 1), round(y, 1), text.strip(), "Bold" in name))
+
+        page.extract_text(visitor_text=visit)
+    return found
+
+
+def headings(reader: PdfReader) -> list[Heading]:
+    """Every bookmark with its level, page and top, in document order."""
+    out: list[Heading] = []
+
+    def walk(entries, level):  # type: ignore[no-untyped-def]
+        for entry in entries:
+            if isinstance(entry, list):
+                walk(entry, level + 1)
+            else:
+                out.append(Heading(entry.title, level, reader.get_destination_page_number(entry), float(entry["/Top"])))
+
+    walk(reader.outline, 1)
+    return out
+
+
+def _in(run: Run, start: Heading, end: Heading | None) -> bool:
+    after_start = (run.page, -run.y) > (start.page, -start.top)
+    before_end = end is None or (run.page, -run.y) < (end.page, -end.top)
+    return after_start and before_end and CONTENT_BOTTOM < run.y < CONTENT_TOP
+
+
+@dataclass
+class Column:
+    """The text of one column of the report, in reading order, with where each run starts."""
+
+    runs: list[Run]
+
+    def __post_init__(self) -> None:
+        self.text = ""
+        self.starts: list[int] = []
+        for run in self.runs:
+            self.starts.append(len(self.text))
+            self.text += normalise(run.text)
+
+    def find(self, text: str, start: int = 0) -> tuple[int, Run] | None:
+        """Where `text` begins at or after `start`, and the run it begins in."""
+        at = self.text.find(normalise(text), start)
+        if at < 0:
+            return None
+        return at, self.runs[bisect.bisect_right(self.starts, at) - 1]
+
+
+class Layout:
+    """The report's sections 2 and 3 as columns keyed (question, group, section)."""
+
+    COLUMN_HEADS = {"Pratiques en cours / exemples": ("practice", "reflection"), "Moteurs": ("driver", "brake")}
+
+    def __init__(self, path: Path) -> None:
+        reader = PdfReader(path)
+        self.runs = runs(reader)
+        self.headings = headings(reader)
+        self.columns: dict[tuple[int, int | None, str], Column] = {}
+        chapter = ""
+        question: int | None = None
+        for i, heading in enumerate(self.headings):
+            end = self.headings[i + 1] if i + 1 < len(self.headings) else None
+            if heading.level == 1:
+                chapter = heading.title.split(" ")[0]
+                continue
+            if heading.level == 2 and (m := re.search(r"Question (\d+)", heading.title)):
+                question = int(m[1])
+                if chapter == "2":
+                    inside = [r for r in self.runs if _in(r, heading, end) and normalise(r.text) != normalise(heading.title)]
+                    # Two balanced columns: the left one is read before the right one, page by page.
+                    inside.sort(key=lambda r: (r.page, r.right, -r.y, r.x))
+                    self.columns[(question, None, "idea")] = Column(inside)
+            if chapter == "3" and heading.level == 3 and question and (m := re.fullmatch(r"Sous-groupe (\d+)", heading.title)):
+                self._sheet(question, int(m[1]), [r for r in self.runs if _in(r, heading, end)])
+
+    def _sheet(self, question: int, group: int, inside: list[Run]) -> None:
+        """Split a sous-groupe's runs by the column heads above them (repeated on each page)."""
+        heads = [r for r in inside if r.bold and (r.text in self.COLUMN_HEADS or r.text == "ENCADRÉ")]
+        by_column: dict[str, list[Run]] = {}
+        for run in inside:
+            if run in heads or (run.bold and run.text in ("Réflexions", "Freins", "CONDITIONS AU CHANGEMENT")):
+                continue
+            above = [h for h in heads if h.page == run.page and h.y > run.y]
+            if not above:
+                continue
+            head = min(above, key=lambda h: h.y)
+            section = "aside" if head.text == "ENCADRÉ" else self.COLUMN_HEADS[head.text][run.right]
+            by_column.setdefault(section, []).append(run)
+        for section, column_runs in by_column.items():
+            column_runs.sort(key=lambda r: (r.page, -r.y, r.x))
+            self.columns[(question, group, section)] = Column(column_runs)
+
+    def all_text(self) -> str:
+        return normalise(" ".join(r.text for r in self.runs))
