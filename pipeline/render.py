@@ -15,10 +15,10 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import jinja2
-import pydyf
+import pydyf  # type: ignore[import-untyped]
 from markupsafe import Markup, escape
-from weasyprint import HTML, Attachment
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+from weasyprint import HTML, Attachment  # type: ignore[import-untyped]
+from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
 
 from pipeline import charts
 from pipeline.compose import Report, compose
@@ -121,9 +121,11 @@ def environment(typography: bool = True) -> jinja2.Environment:
     env.filters["w3c"] = _w3c
     env.filters["href"] = safe_href
     env.filters["link_text"] = lambda text, link: _link_text(text, link, typography)
+    env.filters["point_count"] = lambda items: sum(1 for item in items for _ in item.walk())
     env.globals["subgroup_chart"] = charts.subgroup_chart
     env.globals["brainstorm_chart"] = charts.brainstorm_chart
     env.globals["SERIES"] = charts.SERIES
+    env.globals["SHORT_GRID"] = 12  # points per column that fit well under a third of a page
     return env
 
 
