@@ -294,7 +294,7 @@ def _sheet(atelier: Atelier, question: str, group: int) -> SubgroupSheet:
     )
 
 
-def compose(atelier: Atelier, version: str | None = None) -> Report:
+def compose(atelier: Atelier, version: str | int | None = None) -> Report:
     """Turn a loaded atelier into the outline of its compte-rendu.
 
     Only published contributions appear (a point whose parent is not
@@ -302,6 +302,7 @@ def compose(atelier: Atelier, version: str | None = None) -> Report:
     (« 3 », « 2024-05-02 »…) or None for a working copy.
     """
     ws = atelier.workshop
+    version = None if version is None else str(version)
     questions = tuple(enumerate(ws.questions, start=1))
 
     setup = Setup(

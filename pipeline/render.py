@@ -197,7 +197,7 @@ def build_pdf(
     out: str | Path,
     *,
     draft: bool = False,
-    version: str | None = None,
+    version: str | int | None = None,
     html_out: str | Path | None = None,
 ) -> Path:
     """Load (if needed), compose and render an atelier's compte-rendu to `out`."""

@@ -474,3 +474,13 @@ def test_build_command_refuses_invalid_data(make_atelier, tmp_path):
     assert result.exit_code == 1
     assert "le compte-rendu n'a pas été produit." in result.output
     assert not out.exists()
+
+
+def test_build_pdf_from_an_atelier_with_a_version(small_atelier, tmp_path):
+    from pipeline.render import build_pdf
+
+    out = build_pdf(load_atelier(small_atelier), tmp_path / "v3.pdf", version=3, html_out=tmp_path / "v3.html")
+    pages = PdfReader(out).pages
+    assert "Version 3" in pages[0].extract_text()  # the cover
+    assert all("Version 3" in page.extract_text() for page in pages[1:])  # every footer
+    assert "<dt>Version</dt><dd>Version 3</dd>" in (tmp_path / "v3.html").read_text(encoding="utf-8")
