@@ -1,0 +1,216 @@
+"""The printable animation kit: posters, sous-groupe grids, post-it sheets and attendance list."""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+import qrcode
+import qrcode.constants
+import qrcode.image.svg
+from markupsafe import Markup
+
+from pipeline import schemas
+from pipeline.summary import french_date
+from pipeline.workshop import Atelier, AtelierError, Question, Target, Workshop, load_atelier
+
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "kit"
+
+# Each grid column fills the page height whatever the header takes: the template
+# draws more writing lines than fit and the stylesheet clips the rest.
+RULED_LINES = 24
+DEFAULT_NUMBERED = 5  # moteurs/freins entries when atelier.yaml sets no target maximum
+MAX_NUMBERED = 15  # beyond that an entry would get less than one 8 mm writing line
+ROWS_PER_SHEET = 20  # attendance rows per page
+PEOPLE_PER_SUBGROUP = 8  # « sous-groupes de 5 à 8 personnes »: enough rows for full groups
+MAX_URL_LENGTH = 500  # a QR code beyond that is too dense to scan from paper
+_URL_CHARS = re.compile(r"^[!#-;=?-\[\]_a-z~%]+$", re.IGNORECASE)  # RFC 3986 characters, no space or quote
+
+
+@dataclass(frozen=True)
+class NumberedColumn:
+    """Moteurs or Freins: numbered entries sharing the column's height."""
+
+    section: str
+    title: str
+    hint: str
+    count: int
+
+
+@dataclass(frozen=True)
+class QuestionKit:
+    """Everything printed for one question: poster, post-it sheet, Temps sheet, grids."""
+
+    number: int
+    question: Question
+    drivers: NumberedColumn
+    brakes: NumberedColumn
+    targets: tuple[str, ...]
+
+    @property
+    def groups(self) -> range:
+        return range(1, self.question.subgroup_count + 1)
+
+    @property
+    def poster_size(self) -> str:
+        """The poster's type size, « xl » to « s », so that any question fills one page."""
+        q = self.question
+        # Title letters are about twice as big as the prompts'; each prompt also ends a line.
+        weight = 2 * len(q.title) + sum(len(p) + 60 for p in q.prompts)
+        for size, limit in (("xl", 700), ("l", 1000), ("m", 1600)):
+            if weight <= limit:
+                return size
+        return "s"
+
+
+@dataclass(frozen=True)
+class Kit:
+    """The kit's outline: plain values, no markup except the QR code's SVG."""
+
+    workshop: Workshop
+    title: str
+    date_text: str
+    url: str | None
+    qr: Markup | None
+    questions: tuple[QuestionKit, ...]
+    roles: tuple[str, ...]
+    attendance_sheets: tuple[range, ...]
+
+
+def check_url(url: str) -> str:
+    """Return `url` when it is a plain http(s) address fit for a QR code, else raise AtelierError."""
+    parts = urlsplit(url) if _URL_CHARS.match(url) else None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise AtelierError(
+            f"--url : « {url} » n'est pas une adresse web ; "
+            "donnez une adresse en http:// ou https://, par exemple https://atelier.example.org/moulins-2016/."
+        )
+    if len(url) > MAX_URL_LENGTH:
+        raise AtelierError(
+            f"--url : l'adresse fait {len(url)} caractères ; au-delà de {MAX_URL_LENGTH}, "
+            "le QR code devient illisible sur papier. Donnez une adresse plus courte."
+        )
+    return url
+
+
+def qr_svg(url: str) -> Markup:
+    """The QR code of `url` as inline SVG: vector paths, sized by the stylesheet."""
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        border=4,  # the quiet zone the standard asks for
+        image_factory=qrcode.image.svg.SvgPathImage,
+    )
+    code.add_data(url)
+    code.make(fit=True)
+    svg = code.make_image().get_image()
+    # The page prints the code twice: no id may repeat, and CSS decides the size.
+    for element in svg.iter():
+        element.attrib.pop("id", None)
+    for name in ("width", "height"):
+        svg.attrib.pop(name, None)
+    svg.set("class", "qr")
+    svg.set("role", "img")
+    svg.set("aria-label", "QR code de l’adresse du formulaire")
+    ET.register_namespace("", "http://www.w3.org/2000/svg")
+    return Markup(ET.tostring(svg, encoding="unicode"))
+
+
+def role_labels() -> tuple[str, ...]:
+    """The « Qualité » choices as people read them, from the participants schema.
+
+    The schema lists each value with its explanation, « elu (élu·e), technicien
+    (agent ou chargé·e de mission), … »; the explanation is what a person ticks.
+    """
+    role = schemas.field("participants", "role")
+    description = role.get("description", "")
+    labels = []
+    for value in role["constraints"]["enum"]:
+        found = re.search(rf"\b{re.escape(value)} \(([^)]*)\)", description)
+        labels.append(found.group(1) if found else value)
+    return tuple(labels)
+
+
+def target_text(target: Target) -> str:
+    """identifier 3 à 5 moteurs par sous-groupe."""
+    nouns = {"practice": "pratiques", "reflection": "réflexions", "driver": "moteurs", "brake": "freins"}
+    low, high = target.min, target.max
+    if low is not None and high is not None and low != high:
+        amount = f"{low} à {high}"
+    elif low is not None:
+        amount = str(low) if high is not None else f"au moins {low}"
+    elif high is not None:
+        amount = f"au plus {high}"
+    else:
+        return f"identifier des {nouns[target.section]} par sous-groupe"
+    return f"identifier {amount} {nouns[target.section]} par sous-groupe"
+
+
+def _numbered(question: Question, section: str, title: str) -> NumberedColumn:
+    target = question.targets().get(section)
+    count = (target.max or target.min or DEFAULT_NUMBERED) if target else DEFAULT_NUMBERED
+    return NumberedColumn(
+        section=section,
+        title=title,
+        hint=target_text(target) if target else "",
+        count=max(1, min(count, MAX_NUMBERED)),
+    )
+
+
+def attendance_sheets(rows: int) -> tuple[range, ...]:
+    """Row numbers of each attendance page: 1–20, 21–40…"""
+    pages = max(1, math.ceil(rows / ROWS_PER_SHEET))
+    return tuple(range(p * ROWS_PER_SHEET + 1, (p + 1) * ROWS_PER_SHEET + 1) for p in range(pages))
+
+
+def compose_kit(workshop: Workshop, url: str | None = None, attendees: int | None = None) -> Kit:
+    """The kit of `workshop`; `url` (checked) becomes a QR code, `attendees` sizes the list."""
+    if url is not None:
+        check_url(url)
+    if attendees is None:
+        attendees = PEOPLE_PER_SUBGROUP * max((q.subgroup_count for q in workshop.questions), default=0)
+    questions = tuple(
+        QuestionKit(
+            number=number,
+            question=q,
+            drivers=_numbered(q, "driver", "Moteurs"),
+            brakes=_numbered(q, "brake", "Freins"),
+            targets=tuple(target_text(t) for step in q.times for t in step.targets),
+        )
+        for number, q in enumerate(workshop.questions, start=1)
+    )
+    return Kit(
+        workshop=workshop,
+        title=f"Kit d’animation — {workshop.title}",
+        date_text=french_date(workshop.date),
+        url=url,
+        qr=qr_svg(url) if url else None,
+        questions=questions,
+        roles=role_labels(),
+        attendance_sheets=attendance_sheets(attendees),
+    )
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_kit_html(kit: Kit) -> str:
+    """The kit as one HTML document whose stylesheet and fonts live in pipeline/assets/."""
+    return _environment().get_template("kit.html.j2").render(kit=kit, ruled_lines=RULED_LINES)
+
+
+def kit_html(source: str | Path | Atelier, url: str | None = None, attendees: int | None = None) -> str:
+    """Load (if needed) an atelier and return its kit as HTML."""
+    atelier = source if isinstance(source, Atelier) else load_atelier(source)
+    return render_kit_html(compose_kit(atelier.workshop, url, attendees))
