@@ -152,7 +152,10 @@ def target_text(target: Target) -> str:
 
 def _numbered(question: Question, section: str, title: str) -> NumberedColumn:
     target = question.targets().get(section)
-    count = (target.max or target.min or DEFAULT_NUMBERED) if target else DEFAULT_NUMBERED
+    low = target.min if target and target.min else 0
+    high = target.max if target else None
+    # « au moins 3 » or no target at all: room for the usual five.
+    count = high if high else max(low, DEFAULT_NUMBERED)
     return NumberedColumn(
         section=section,
         title=title,
