@@ -242,3 +242,52 @@ def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
     click.echo(f"Compte-rendu écrit dans {path}")
     if html_out:
         click.echo(f"Page HTML écrite dans {html_out}")
+
+
+@main.command()
+@click.argument("folder", type=EXISTING_DIR)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Fichier PDF du kit à écrire (A4, à imprimer).",
+)
+@click.option(
+    "--url",
+    default=None,
+    metavar="URL",
+    help="Adresse du formulaire de l'atelier (http:// ou https://), imprimée en QR code sur la couverture et la liste d'émargement.",
+)
+@click.option(
+    "--attendees",
+    type=click.IntRange(min=0, max=2000),
+    default=None,
+    help="Nombre de personnes attendues, pour les lignes d'émargement ; par défaut 8 par sous-groupe de la question qui en compte le plus.",
+)
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Écrit aussi la page HTML du kit, pour la relire.",
+)
+def kit(folder: Path, out: Path, url: str | None, attendees: int | None, html_out: Path | None) -> None:
+    """Imprime le kit d'animation : affiches des questions, consignes, grilles de sous-groupe, post-it et liste d'émargement."""
+    from pipeline.kit import build_kit, check_url
+
+    try:
+        if url is not None:
+            check_url(url)
+        else:
+            click.echo(
+                "Attention : pas d'adresse de formulaire (--url) ; le kit est imprimé sans QR code.",
+                err=True,
+            )
+        path = build_kit(folder, out, url=url, attendees=attendees, html_out=html_out)
+    except AtelierError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"Kit d'animation écrit dans {path}")
+    if html_out:
+        click.echo(f"Page HTML écrite dans {html_out}")

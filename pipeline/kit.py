@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,10 +17,12 @@ import qrcode
 import qrcode.constants
 import qrcode.image.svg
 from markupsafe import Markup
+from weasyprint import HTML
 
 from pipeline import schemas
-from pipeline.summary import french_date
-from pipeline.workshop import Atelier, AtelierError, Question, Target, Workshop, load_atelier
+from pipeline.compose import french_date, target_text
+from pipeline.render import ASSETS, AssetFetcher, _source_date_epoch, environment
+from pipeline.workshop import Atelier, AtelierError, Question, Workshop, load_atelier
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "kit"
 
@@ -135,21 +140,6 @@ def role_labels() -> tuple[str, ...]:
     return tuple(labels)
 
 
-def target_text(target: Target) -> str:
-    """identifier 3 à 5 moteurs par sous-groupe."""
-    nouns = {"practice": "pratiques", "reflection": "réflexions", "driver": "moteurs", "brake": "freins"}
-    low, high = target.min, target.max
-    if low is not None and high is not None and low != high:
-        amount = f"{low} à {high}"
-    elif low is not None:
-        amount = str(low) if high is not None else f"au moins {low}"
-    elif high is not None:
-        amount = f"au plus {high}"
-    else:
-        return f"identifier des {nouns[target.section]} par sous-groupe"
-    return f"identifier {amount} {nouns[target.section]} par sous-groupe"
-
-
 def _numbered(question: Question, section: str, title: str) -> NumberedColumn:
     target = question.targets().get(section)
     low = target.min if target and target.min else 0
@@ -198,19 +188,47 @@ def compose_kit(workshop: Workshop, url: str | None = None, attendees: int | Non
     )
 
 
+@cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    """The report's environment (autoescape, StrictUndefined, French typography) with the kit's templates."""
+    return environment().overlay(loader=jinja2.FileSystemLoader(TEMPLATES))
 
 
 def render_kit_html(kit: Kit) -> str:
     """The kit as one HTML document whose stylesheet and fonts live in pipeline/assets/."""
     return _environment().get_template("kit.html.j2").render(kit=kit, ruled_lines=RULED_LINES)
+
+
+def write_kit_pdf(html: str, workshop: Workshop, out: Path, *, fetcher: AssetFetcher | None = None) -> Path:
+    """Lay out the kit's HTML and write the PDF to `out` (atomically), fetching only project assets."""
+    fetcher = fetcher or AssetFetcher()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    # No date goes into the file; the atelier's day only pins fontTools' fallback subsetting.
+    day = dt.datetime.combine(workshop.date, dt.time(), dt.timezone.utc)
+    with _source_date_epoch(day):
+        document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
+        document.write_pdf(partial, pdf_tags=True)
+    os.replace(partial, out)
+    return out
+
+
+def build_kit(
+    source: str | Path | Atelier,
+    out: str | Path,
+    *,
+    url: str | None = None,
+    attendees: int | None = None,
+    html_out: str | Path | None = None,
+) -> Path:
+    """Load (if needed) an atelier, compose its kit and write it to `out` as a PDF."""
+    atelier = source if isinstance(source, Atelier) else load_atelier(source)
+    html = render_kit_html(compose_kit(atelier.workshop, url, attendees))
+    if html_out is not None:
+        Path(html_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(html_out).write_text(html, encoding="utf-8")
+    return write_kit_pdf(html, atelier.workshop, Path(out))
 
 
 def kit_html(source: str | Path | Atelier, url: str | None = None, attendees: int | None = None) -> str:

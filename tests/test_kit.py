@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from conftest import EXAMPLE
 
-from pipeline.kit import compose_kit, check_url, kit_html, qr_svg, role_labels
+from markupsafe import escape
+
+from pipeline.kit import check_url, compose_kit, kit_html, qr_svg, role_labels
+from pipeline.typography import french
 from pipeline.workshop import AtelierError, load_atelier
 
 URL = "https://atelier.example.org/moulins-2016/"
@@ -156,6 +159,5 @@ def test_untrusted_text_is_escaped(make_atelier):
 
 
 def _escaped(text: str) -> str:
-    from markupsafe import escape
-
-    return str(escape(text))
+    """How the template prints a value: French typography, then HTML escaping."""
+    return str(escape(french(text)))
