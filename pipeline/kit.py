@@ -26,9 +26,9 @@ from pipeline.workshop import Atelier, AtelierError, Question, Workshop, load_at
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "kit"
 
-# Each grid column fills the page height whatever the header takes: the template
-# draws more writing lines than fit and the stylesheet clips the rest.
-RULED_LINES = 24
+# The template draws a few more writing lines than a grid column holds (8 mm apart
+# over 144 mm) and the stylesheet clips the rest, so each column ends at its border.
+RULED_LINES = 20
 DEFAULT_NUMBERED = 5  # moteurs/freins entries when atelier.yaml sets no target maximum
 MAX_NUMBERED = 15  # beyond that an entry would get less than one 8 mm writing line
 ROWS_PER_SHEET = 20  # attendance rows per page
@@ -62,15 +62,20 @@ class QuestionKit:
         return range(1, self.question.subgroup_count + 1)
 
     @property
+    def grid_title_size(self) -> str:
+        """« small » when the question would take more than two lines above a grid."""
+        return "small" if len(self.question.title) > 280 else "normal"
+
+    @property
     def poster_size(self) -> str:
-        """The poster's type size, « xl » to « s », so that any question fills one page."""
+        """The poster's type size, « xl » to « xs », so that a question fills one page."""
         q = self.question
         # Title letters are about twice as big as the prompts'; each prompt also ends a line.
         weight = 2 * len(q.title) + sum(len(p) + 60 for p in q.prompts)
-        for size, limit in (("xl", 700), ("l", 1000), ("m", 1600)):
+        for size, limit in (("xl", 700), ("l", 1000), ("m", 1600), ("s", 2600)):
             if weight <= limit:
                 return size
-        return "s"
+        return "xs"
 
 
 @dataclass(frozen=True)
