@@ -275,16 +275,11 @@ def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
 )
 def kit(folder: Path, out: Path, url: str | None, attendees: int | None, html_out: Path | None) -> None:
     """Imprime le kit d'animation : affiches des questions, consignes, grilles de sous-groupe, post-it et liste d'émargement."""
-    from pipeline.kit import build_kit, check_url
+    from pipeline.kit import build_kit
 
+    if url is None:
+        click.echo("Attention : pas d'adresse de formulaire (--url) ; le kit est imprimé sans QR code.", err=True)
     try:
-        if url is not None:
-            check_url(url)
-        else:
-            click.echo(
-                "Attention : pas d'adresse de formulaire (--url) ; le kit est imprimé sans QR code.",
-                err=True,
-            )
         path = build_kit(folder, out, url=url, attendees=attendees, html_out=html_out)
     except AtelierError as e:
         raise click.ClickException(str(e)) from None

@@ -13,11 +13,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
-import qrcode
-import qrcode.constants
-import qrcode.image.svg
+import qrcode  # type: ignore[import-untyped]
+import qrcode.constants  # type: ignore[import-untyped]
+import qrcode.image.svg  # type: ignore[import-untyped]
 from markupsafe import Markup
-from weasyprint import HTML
+from weasyprint import HTML  # type: ignore[import-untyped]
 
 from pipeline import schemas
 from pipeline.compose import french_date, target_text
@@ -126,7 +126,6 @@ def qr_svg(url: str) -> Markup:
     svg.set("class", "qr")
     svg.set("role", "img")
     svg.set("aria-label", "QR code de l’adresse du formulaire")
-    ET.register_namespace("", "http://www.w3.org/2000/svg")
     return Markup(ET.tostring(svg, encoding="unicode"))
 
 

@@ -417,12 +417,15 @@ def test_same_inputs_same_bytes_across_processes_and_days(tmp_path):
 def test_kit_command_writes_pdf_and_html(make_atelier, tmp_path):
     folder = make_atelier()
     out, html = tmp_path / "sortie" / "kit.pdf", tmp_path / "kit.html"
-    result = CliRunner().invoke(main, ["kit", str(folder), "-o", str(out), "--url", URL, "--html", str(html)])
+    result = CliRunner().invoke(main, ["kit", str(folder), "-o", str(out), "--url", URL, "--attendees", "45",
+                                       "--html", str(html)])
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Kit d'animation écrit dans {out}\nPage HTML écrite dans {html}\n"
     assert result.stderr == ""
     assert out.read_bytes().startswith(b"%PDF-")
-    assert "Question 1 — Sous-groupe 3" in html.read_text(encoding="utf-8")
+    page = html.read_text(encoding="utf-8")
+    assert "Question 1 — Sous-groupe 3" in page
+    assert "feuille 3/3" in page and ">60<" in page and ">61<" not in page  # 45 people: three sheets of 20
 
 
 def test_kit_command_warns_without_url(make_atelier, tmp_path):
