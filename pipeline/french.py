@@ -1,0 +1,56 @@
+"""French typography and dates for the texts reviewers and organisers read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
+NNBSP = "\u202f"  # espace fine insécable, before : ; ! ? and inside « »
+MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)
+
+_BEFORE_PUNCT = re.compile(r" ([:;!?»])")
+_AFTER_QUOTE = re.compile(r"« ")
+
+
+def fr(text: str) -> str:
+    """Our own template text with French spacing: « x » and « : » get narrow no-break spaces.
+
+    Only for strings written in this code base: participants' text is
+    quoted as typed, never "corrected".
+    """
+    return _AFTER_QUOTE.sub("«" + NNBSP, _BEFORE_PUNCT.sub(NNBSP + r"\1", text))
+
+
+def date_fr(day: dt.date) -> str:
+    """« 30 juin 2016 », « 1er juillet 2016 »."""
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{number} {MONTHS[day.month - 1]} {day.year}"
+
+
+def datetime_fr(moment: dt.datetime) -> str:
+    """« 3 juillet 2016 à 10 h 05 », in Paris time (the ateliers happen in France)."""
+    local = moment.astimezone(PARIS)
+    return f"{date_fr(local.date())} à {local.hour} h {local.minute:02d}"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """« 1 point ajouté », « 12 points ajoutés » — French plural for 0 and 1 is singular."""
+    word = singular if count <= 1 else (plural_form or _pluralize(singular))
+    return f"{count} {word}"
+
+
+def _pluralize(words: str) -> str:
+    # Enough for our vocabulary: each word takes an s unless it already ends in s or x.
+    return " ".join(w if w.endswith(("s", "x")) or not w[-1:].isalpha() else w + "s" for w in words.split(" "))
+
+
+def join_fr(items: list[str]) -> str:
+    """« a, b et c »."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " et " + items[-1]

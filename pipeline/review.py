@@ -1,0 +1,926 @@
+"""What changed in an atelier's data between two git revisions, summarised in French Markdown for a pull request."""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import datetime as dt
+import html
+import io
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from pipeline import history
+from pipeline.french import PARIS, date_fr, datetime_fr, fr, join_fr, plural
+from pipeline.history import Snapshot
+from pipeline.workshop import CSV_FILES, WORKSHOP_FILE, AtelierError, parse_datetime
+
+MARKER = "<!-- atelier-review -->"
+# GitHub refuses a comment over 65,536 characters and a step summary over
+# 1 MiB; we stay well below the smaller one, whatever the size of the change.
+COMMENT_LIMIT = 65_536
+DEFAULT_LIMIT = 60_000
+TEXT_LIMIT = 300  # characters of a participant's text shown in a list
+OPEN_ITEMS = 10  # longer lists are folded in <details>
+NEAR_DUPLICATE = 0.9  # difflib ratio from which two texts are « très proches »
+NEAR_CANDIDATES = 64  # texts of closest length compared with each new one: bounds the work
+
+Row = dict[str, str]
+
+SECTION_LABELS = {
+    "idea": "Idées",
+    "practice": "Pratiques en cours / exemples",
+    "reflection": "Réflexions",
+    "driver": "Moteurs",
+    "brake": "Freins",
+    "aside": "Encadrés",
+}
+SECTION_ORDER = tuple(SECTION_LABELS)
+PHASE_ORDER = ("brainstorming", "sous-groupe")
+STATUS_LABELS = {"pending": "en attente", "published": "publié", "hidden": "masqué", "withdrawn": "retiré"}
+# The headline word for a point that reached this status in the change.
+STATUS_VERBS = {"published": "publié", "hidden": "masqué", "withdrawn": "retiré", "pending": "remis en attente"}
+TEXT_FIELDS = ("text", "link")
+PLACE_FIELDS = ("question", "phase", "group", "section", "parent", "position", "number")
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_REV = re.compile(r"[\w./~^@{} -]{1,200}")  # git revision names shown as code
+_PATH = re.compile(r"[A-Za-z0-9_.\[\]-]{1,120}")  # an atelier.yaml key path shown as code
+
+
+# ---------------------------------------------------------------------------
+# Comparing two snapshots of an atelier
+
+
+@dataclass
+class AtelierChanges:
+    """The differences between two snapshots of one atelier, row by row (keyed by id)."""
+
+    slug: str
+    base_exists: bool
+    head_exists: bool
+    base_workshop: dict[str, Any] | None
+    head_workshop: dict[str, Any] | None
+    head_contributions: list[Row]
+    added: list[Row] = field(default_factory=list)
+    corrected: list[tuple[Row, Row]] = field(default_factory=list)
+    status_changed: list[tuple[Row, Row]] = field(default_factory=list)
+    moved: list[tuple[Row, Row]] = field(default_factory=list)
+    removed: list[Row] = field(default_factory=list)
+    people_added: list[Row] = field(default_factory=list)
+    people_changed: list[tuple[Row, Row]] = field(default_factory=list)
+    people_removed: list[Row] = field(default_factory=list)
+    workshop_changes: list[tuple[str, Any, Any]] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """How many points and people each kind of change touched."""
+        by_status: dict[str, int] = {}
+        for _old, new in self.status_changed:
+            by_status[new.get("status", "")] = by_status.get(new.get("status", ""), 0) + 1
+        return {
+            "added": len(self.added),
+            "corrected": len(self.corrected),
+            **{f"status:{s}": n for s, n in by_status.items()},
+            "moved": len(self.moved),
+            "removed": len(self.removed),
+            "signatures": sum(1 for p in self.people_added if p.get("status", "present") == "present"),
+        }
+
+    def headline(self) -> str:
+        """« 12 points ajoutés, 3 corrigés, 2 émargements » — also the sync commit's message."""
+        c = self.counts()
+        point_changes = [(c["added"], "ajouté", "ajoutés"), (c["corrected"], "corrigé", "corrigés")]
+        for status in ("published", "hidden", "withdrawn", "pending"):
+            verb = STATUS_VERBS[status]
+            point_changes.append((c.get(f"status:{status}", 0), verb, verb if " " in verb else verb + "s"))
+        point_changes.append((c["moved"], "déplacé", "déplacés"))
+        parts: list[str] = []
+        for n, one, many in point_changes:
+            if n:  # the first figure names the noun: « 3 points corrigés, 1 masqué »
+                parts.append(plural(n, one, many) if parts else plural(n, f"point {one}", f"points {many}"))
+        if c["removed"]:
+            parts.append(plural(c["removed"], "ligne supprimée", "lignes supprimées"))
+        if c["signatures"]:
+            parts.append(plural(c["signatures"], "émargement"))
+        others = len(self.people_changed) + len(self.people_removed)
+        if others:
+            parts.append(plural(others, "émargement modifié", "émargements modifiés"))
+        if self.workshop_changes:
+            parts.append("atelier.yaml modifié")
+        return ", ".join(parts) if parts else "aucun changement de contenu"
+
+
+def parse_rows(data: str | None) -> list[Row]:
+    """Rows of one of our CSV files; a row without an id cannot be compared and is skipped."""
+    if not data:
+        return []
+    reader = csv.DictReader(io.StringIO(data, newline=""))
+    return [{k: (v or "") for k, v in row.items() if k is not None} for row in reader if row.get("id")]
+
+
+def _keyed(rows: list[Row]) -> dict[str, Row]:
+    return {r["id"]: r for r in rows}
+
+
+def _parse_workshop(text: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    if text is None:
+        return None, None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        return None, f"{WORKSHOP_FILE} : YAML illisible ({getattr(e, 'problem', e)})."
+    if not isinstance(data, dict):
+        return None, f"{WORKSHOP_FILE} : le fichier doit décrire un objet (clé: valeur)."
+    return data, None
+
+
+def compare(base: Snapshot, head: Snapshot) -> AtelierChanges:
+    """Row-by-row differences of one atelier between two snapshots."""
+    base_ws, _ = _parse_workshop(base.text(WORKSHOP_FILE))
+    head_ws, ws_problem = _parse_workshop(head.text(WORKSHOP_FILE))
+    old_points = _keyed(parse_rows(base.text(CSV_FILES["contributions"])))
+    new_list = parse_rows(head.text(CSV_FILES["contributions"]))
+    new_points = _keyed(new_list)
+    changes = AtelierChanges(
+        slug=head.slug,
+        base_exists=base.exists,
+        head_exists=head.exists,
+        base_workshop=base_ws,
+        head_workshop=head_ws,
+        head_contributions=new_list,
+    )
+    if ws_problem:
+        changes.unreadable.append(ws_problem)
+    for pid, new in new_points.items():
+        old = old_points.get(pid)
+        if old is None:
+            changes.added.append(new)
+            continue
+        if any(old.get(f, "") != new.get(f, "") for f in TEXT_FIELDS):
+            changes.corrected.append((old, new))
+        if old.get("status", "") != new.get("status", ""):
+            changes.status_changed.append((old, new))
+        if any(old.get(f, "") != new.get(f, "") for f in PLACE_FIELDS):
+            changes.moved.append((old, new))
+    changes.removed = [row for pid, row in old_points.items() if pid not in new_points]
+
+    old_people = _keyed(parse_rows(base.text(CSV_FILES["participants"])))
+    new_people = _keyed(parse_rows(head.text(CSV_FILES["participants"])))
+    for pid, new in new_people.items():
+        old = old_people.get(pid)
+        if old is None:
+            changes.people_added.append(new)
+        elif old != new:
+            changes.people_changed.append((old, new))
+    changes.people_removed = [row for pid, row in old_people.items() if pid not in new_people]
+    changes.workshop_changes = workshop_diff(base_ws or {}, head_ws or {}) if (base_ws or head_ws) else []
+    return changes
+
+
+def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:
+    """Leaves of atelier.yaml by path: `status`, `questions[q1].title`, `format.steps` (a list of texts)."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _flatten(sub, f"{path}.{key}" if path else str(key), out)
+    elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        for i, item in enumerate(value, 1):
+            key = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else i
+            _flatten(item, f"{path}[{key}]", out)
+    else:
+        out[path] = value
+
+
+def workshop_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(path, old value, new value) for every leaf of atelier.yaml that differs; None = absent."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    _flatten(old, "", before)
+    _flatten(new, "", after)
+    missing = object()
+    paths = list(before) + [p for p in after if p not in before]
+    changed = []
+    for path in paths:
+        a, b = before.get(path, missing), after.get(path, missing)
+        if a != b:
+            changed.append((path, None if a is missing else a, None if b is missing else b))
+    return changed
+
+
+# ---------------------------------------------------------------------------
+# Where a point sits, in words a reviewer uses
+
+
+def question_numbers(workshop: dict[str, Any] | None) -> dict[str, int]:
+    """« q1 » → 1: questions are numbered in the order atelier.yaml lists them."""
+    questions = (workshop or {}).get("questions") or []
+    return {
+        q["id"]: i for i, q in enumerate(questions, 1) if isinstance(q, dict) and isinstance(q.get("id"), str)
+    }
+
+
+def place_key(row: Row, numbers: dict[str, int]) -> tuple[Any, ...]:
+    """Sort key: question order, phase, sous-groupe, section."""
+    q = row.get("question", "")
+    phase = row.get("phase", "")
+    group = row.get("group", "")
+    return (
+        numbers.get(q, 10_000),
+        q,
+        PHASE_ORDER.index(phase) if phase in PHASE_ORDER else 9,
+        int(group) if group.isdigit() else 0,
+        SECTION_ORDER.index(row.get("section", "")) if row.get("section") in SECTION_ORDER else 9,
+    )
+
+
+def place_label(row: Row, numbers: dict[str, int]) -> str:
+    """« Question 1 — Brainstorming », « Question 2 — Sous-groupe 2 — Moteurs »."""
+    q = row.get("question", "")
+    question = f"Question {numbers[q]}" if q in numbers else f"Question « {q} »"
+    phase = row.get("phase", "")
+    if phase == "brainstorming":
+        return say("{question} — Brainstorming", question=question)
+    section = SECTION_LABELS.get(row.get("section", ""), row.get("section", ""))
+    group = row.get("group", "")
+    sub = f"Sous-groupe {group}" if group else "Sous-groupes"
+    if phase != "sous-groupe":
+        sub = f"temps « {phase} »"
+    return say("{question} — {sub} — {section}", question=question, sub=sub, section=section)
+
+
+# ---------------------------------------------------------------------------
+# Untrusted text in Markdown
+
+
+_ASCII_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=^$:\"'/%;,?])")
+# Characters that reorder or hide text (« Trojan Source ») and other controls.
+_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+ZWJ = "\u2060"  # word joiner: invisible, but breaks @mentions, #123 links and autolinks
+
+
+def say(template: str, **values: Any) -> str:
+    """Our French template with its typography (see `fr`), then the values, which stay as given."""
+    return fr(template).format(**values)
+
+
+def truncate(text: str, limit: int = TEXT_LIMIT) -> str:
+    """Cut `text` to `limit` characters at a word boundary, with « … »."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[: limit] else text[:limit]
+    return cut.rstrip() + " […]"
+
+
+def md(text: str, limit: int | None = TEXT_LIMIT) -> str:
+    """Participant-typed text as inert Markdown: one line, no markup, no mention, no link.
+
+    Every ASCII punctuation mark that Markdown could read is backslash-escaped,
+    `<`, `>` and `&` become entities (so no HTML tag survives, even inside
+    <details>), `@name`, `#12` and URLs get an invisible word joiner so GitHub
+    neither pings anyone nor links anything, and bidirectional controls are
+    removed.
+    """
+    text = _INVISIBLE.sub("", " ".join(text.split()))
+    if limit is not None:
+        text = truncate(text, limit)
+    text = _ASCII_PUNCT.sub(r"\\\1", text)
+    text = html.escape(text, quote=False)
+    text = text.replace("@", "@" + ZWJ).replace("\\#", "\\#" + ZWJ)
+    text = re.sub(r"(?i)(www|https?|ftp|mailto)", lambda m: m.group(1)[0] + ZWJ + m.group(1)[1:], text)
+    return text
+
+
+def code_id(value: str) -> str:
+    """A row id as `code` when it looks like one of ours; otherwise escaped text."""
+    return f"`{value}`" if ID_PATTERN.fullmatch(value) else md(value, 64)
+
+
+def word_diff(old: str, new: str, context: int = 6, limit: int = 900) -> str:
+    """« le ~~vieux~~ **nouveau** texte » on word tokens, long unchanged runs shortened to « … »."""
+    a, b = old.split(), new.split()
+    if a == b:
+        return fr("(espaces seulement : mêmes mots)")
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    ops = matcher.get_opcodes()
+    parts: list[str] = []
+    for n, (tag, i1, i2, j1, j2) in enumerate(ops):
+        if tag == "equal":
+            words = a[i1:i2]
+            first, last = n == 0, n == len(ops) - 1
+            keep_head = 0 if first else context
+            keep_tail = 0 if last else context
+            if len(words) > keep_head + keep_tail + 1:
+                shown = words[:keep_head] + ["…"] + (words[len(words) - keep_tail :] if keep_tail else [])
+                parts.append(" ".join(md(w, None) if w != "…" else w for w in shown))
+            else:
+                parts.append(md(" ".join(words), None))
+            continue
+        if tag in ("delete", "replace"):
+            parts.append(f"~~{md(' '.join(a[i1:i2]), None)}~~")
+        if tag in ("insert", "replace"):
+            parts.append(f"**{md(' '.join(b[j1:j2]), None)}**")
+    text = " ".join(p for p in parts if p)
+    if len(text) > limit:
+        # Cut between parts so that no ~~ or ** stays open.
+        kept, size = [], 0
+        for p in parts:
+            if size + len(p) > limit:
+                break
+            kept.append(p)
+            size += len(p) + 1
+        text = " ".join(kept) + " […]"
+    return text
+
+
+# ---------------------------------------------------------------------------
+# What a reviewer should look at twice
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_PHONE = re.compile(
+    r"(?<![\d+])(?:"
+    r"(?:\+|00)33[\s.\-]?(?:\(0\)[\s.\-]?)?[1-9](?:[\s.\-]?\d{2}){4}"  # +33 6 12 34 56 78
+    r"|0[1-9](?:[\s.\-]?\d{2}){4}"  # 06 12 34 56 78, 06.12.34.56.78
+    r"|(?:\+|00)(?!33)[1-9]\d{0,2}(?:[\s.\-]?\d){7,12}"  # another country
+    r")(?!\d)"
+)
+
+
+def personal_data(text: str) -> list[str]:
+    """French descriptions of e-mail addresses and phone numbers in `text`, masked."""
+    found = []
+    for m in _EMAIL.finditer(text):
+        found.append(f"adresse électronique ({m.group()[0]}…@…)")
+    for m in _PHONE.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        found.append(f"numéro de téléphone (…{digits[-2:]})")
+    return found
+
+
+def normalise(text: str) -> str:
+    """Text for duplicate detection: no accents, no case, no punctuation, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.findall(r"\w+", letters))
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    new: Row
+    other: Row
+    ratio: float  # 1.0 for the same normalised text
+
+
+def duplicates(changed: list[Row], all_rows: list[Row]) -> list[Duplicate]:
+    """New or corrected points whose text repeats another point of the same question and phase.
+
+    Exact repeats (same normalised text) are found by dictionary; near
+    repeats (difflib ratio ≥ 0.9) only among the NEAR_CANDIDATES texts of
+    closest length, since a ratio of 0.9 needs lengths within about 20 % of
+    each other: the work stays O(n log n + n·k) for thousands of rows.
+    """
+    live = [r for r in all_rows if r.get("status") in ("published", "pending")]
+    groups: dict[tuple[str, str], list[tuple[int, str, Row]]] = {}
+    exact: dict[tuple[str, str, str], list[Row]] = {}
+    for row in live:
+        key = (row.get("question", ""), row.get("phase", ""))
+        norm = normalise(row.get("text", ""))
+        groups.setdefault(key, []).append((len(norm), norm, row))
+        exact.setdefault((*key, norm), []).append(row)
+    for entries in groups.values():
+        entries.sort(key=lambda e: (e[0], e[1], e[2]["id"]))
+    found: list[Duplicate] = []
+    seen: set[tuple[str, str]] = set()
+    for row in changed:
+        if row.get("status") not in ("published", "pending"):
+            continue
+        key = (row.get("question", ""), row.get("phase", ""))
+        norm = normalise(row.get("text", ""))
+        if not norm:
+            continue
+        for other in exact.get((*key, norm), []):
+            pair = tuple(sorted((row["id"], other["id"])))
+            if other["id"] != row["id"] and pair not in seen:
+                seen.add(pair)  # type: ignore[arg-type]
+                found.append(Duplicate(row, other, 1.0))
+        if len(norm) < 12:
+            continue  # « Eau » and « Eaux » are not worth a warning
+        entries = groups.get(key, [])
+        lengths = [e[0] for e in entries]
+        lo = bisect.bisect_left(lengths, int(len(norm) * 0.8))
+        hi = bisect.bisect_right(lengths, int(len(norm) / 0.8) + 1)
+        centre = bisect.bisect_left(lengths, len(norm), lo, hi)
+        start = max(lo, centre - NEAR_CANDIDATES // 2)
+        window = entries[start : min(hi, start + NEAR_CANDIDATES)]
+        matcher = SequenceMatcher(None, autojunk=False)
+        matcher.set_seq2(norm)
+        for _length, other_norm, other in window:
+            if other["id"] == row["id"] or other_norm == norm:
+                continue
+            pair = tuple(sorted((row["id"], other["id"])))
+            if pair in seen:
+                continue
+            matcher.set_seq1(other_norm)
+            if (
+                matcher.real_quick_ratio() >= NEAR_DUPLICATE
+                and matcher.quick_ratio() >= NEAR_DUPLICATE
+                and (ratio := matcher.ratio()) >= NEAR_DUPLICATE
+            ):
+                seen.add(pair)  # type: ignore[arg-type]
+                found.append(Duplicate(row, other, ratio))
+    return found
+
+
+def late_cutoff(workshop: dict[str, Any] | None) -> dt.datetime | None:
+    """The end of the day after the atelier, in Paris: later points were not written on the day.
+
+    Transcribing paper post-its the next day is normal; a point created
+    later deserves a reviewer's look (it is a warning, not an error).
+    """
+    try:
+        day = dt.date.fromisoformat(str((workshop or {}).get("date")))
+    except ValueError:
+        return None
+    return dt.datetime.combine(day + dt.timedelta(days=2), dt.time(0), tzinfo=PARIS)
+
+
+def _created(row: Row) -> dt.datetime | None:
+    try:
+        return parse_datetime(row.get("created_at", ""))
+    except ValueError:
+        return None
+
+
+def _formula_like(text: str) -> bool:
+    from pipeline.export import is_formula_like
+
+    return is_formula_like(text)
+
+
+@dataclass(frozen=True)
+class Warning_:
+    kind: str  # heading of its group
+    line: str  # Markdown, already escaped
+
+
+WARNING_KINDS = (
+    "Données personnelles",
+    "Formules de tableur",
+    "Doublons probables",
+    "Ajouts tardifs",
+    "Lignes supprimées",
+)
+
+
+def warnings(changes: AtelierChanges) -> list[Warning_]:
+    """Everything a reviewer should check before approving, as Markdown lines."""
+    numbers = question_numbers(changes.head_workshop)
+    out: list[Warning_] = []
+    touched = changes.added + [new for _old, new in changes.corrected]
+    for row in sorted(touched, key=lambda r: (place_key(r, numbers), r["id"])):
+        where = f"point {code_id(row['id'])} ({place_label(row, numbers)})"
+        for field_name in TEXT_FIELDS:
+            for what in personal_data(row.get(field_name, "")):
+                out.append(Warning_("Données personnelles", say("{what} dans le {where} : à retirer du texte.", what=what, where=where)))
+        if _formula_like(row.get("text", "")):
+            first = md(row.get("text", "")[:1] or " ", None)
+            out.append(
+                Warning_(
+                    "Formules de tableur",
+                    say("le texte du {where} commence par « {first} » : un tableur l'exécuterait comme une formule.", where=where, first=first),
+                )
+            )
+    for person in changes.people_added + [new for _old, new in changes.people_changed]:
+        who = f"émargement {code_id(person['id'])}"
+        for field_name, label in (("name", "Nom"), ("organisation", "Structure")):
+            value = person.get(field_name, "")
+            for what in personal_data(value):
+                out.append(
+                    Warning_("Données personnelles", say("{what} dans l'{who}, champ « {label} » : à retirer.", what=what, who=who, label=label))
+                )
+            if _formula_like(value):
+                out.append(
+                    Warning_(
+                        "Formules de tableur",
+                        say(
+                            "le champ « {label} » de l'{who} commence par « {first} » : un tableur l'exécuterait comme une formule.",
+                            label=label, who=who, first=md(value[:1], None),
+                        ),
+                    )
+                )
+    for dup in duplicates(touched, changes.head_contributions):
+        a, b = code_id(dup.new["id"]), code_id(dup.other["id"])
+        where = place_label(dup.new, numbers)
+        text = md(dup.new.get("text", ""), 120)
+        if dup.ratio >= 1.0:
+            line = say("{a} et {b} ont le même texte ({where}) : « {text} »", a=a, b=b, where=where, text=text)
+        else:
+            line = say(
+                "{a} et {b} ont des textes très proches ({pct} %, {where}) : « {text} »",
+                a=a, b=b, pct=int(dup.ratio * 100), where=where, text=text,
+            )
+        out.append(Warning_("Doublons probables", line))
+    cutoff = late_cutoff(changes.head_workshop)
+    if cutoff is not None:
+        day = date_fr((cutoff - dt.timedelta(days=2)).date())
+        for row in changes.added:
+            created = _created(row)
+            if created and created >= cutoff:
+                out.append(
+                    Warning_(
+                        "Ajouts tardifs",
+                        say(
+                            "point {id} créé le {when}, plus d'un jour après l'atelier du {day}.",
+                            id=code_id(row["id"]), when=datetime_fr(created), day=day,
+                        ),
+                    )
+                )
+        for person in changes.people_added:
+            created = _created(person)
+            if created and created >= cutoff:
+                out.append(
+                    Warning_(
+                        "Ajouts tardifs",
+                        say(
+                            "émargement {id} signé le {when}, plus d'un jour après l'atelier du {day}.",
+                            id=code_id(person["id"]), when=datetime_fr(created), day=day,
+                        ),
+                    )
+                )
+    was_closed = (changes.base_workshop or {}).get("status") == "closed"
+    if was_closed and (changes.added or changes.people_added):
+        n = len(changes.added) + len(changes.people_added)
+        out.append(
+            Warning_(
+                "Ajouts tardifs",
+                say(
+                    "l'atelier était déjà clos (status : closed) et {n} malgré tout.",
+                    n=plural(n, "ligne a été ajoutée", "lignes ont été ajoutées"),
+                ),
+            )
+        )
+    for row in changes.removed:
+        out.append(
+            Warning_(
+                "Lignes supprimées",
+                say(
+                    "le point {id} a disparu de contributions.csv : un point ne se supprime pas, "
+                    "il se retire (status : withdrawn). Son texte : « {text} »",
+                    id=code_id(row["id"]), text=md(row.get("text", ""), 120),
+                ),
+            )
+        )
+    for person in changes.people_removed:
+        out.append(
+            Warning_(
+                "Lignes supprimées",
+                say(
+                    "l'émargement {id} a disparu de participants.csv : il se retire (status : withdrawn), "
+                    "il ne se supprime pas.",
+                    id=code_id(person["id"]),
+                ),
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The Markdown summary, within a size budget
+
+
+class Budget:
+    """Markdown text that never grows past `limit` characters; what does not fit is counted."""
+
+    NOTE_ROOM = 600  # kept free for the truncation note
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.left_out = 0
+
+    def room(self) -> int:
+        return self.limit - self.NOTE_ROOM - self.size
+
+    def add(self, text: str) -> bool:
+        if len(text) > self.room():
+            self.left_out += 1
+            return False
+        self.parts.append(text)
+        self.size += len(text)
+        return True
+
+    def add_list(self, title: str, items: list[tuple[str, str]], *, fold_over: int = OPEN_ITEMS) -> None:
+        """A titled list of (group label, Markdown line), grouped under bold labels and folded when long."""
+        if not items:
+            return
+        folded = len(items) > fold_over
+        head = f"#### {title} ({len(items)})\n\n"
+        if folded:
+            head += f"<details><summary>Voir les {len(items)} lignes</summary>\n\n"
+        tail = "\n</details>\n\n" if folded else "\n"
+        if not self.add(head):
+            return
+        reserve = len(tail) + 80  # the closing tag and an « … et N autres » line always fit
+        body: list[str] = []
+        size = 0
+        current = None
+        shown = 0
+        for group, line in items:
+            piece = ""
+            if group and group != current:
+                piece += f"\n**{group}**\n\n"
+            piece += f"- {line}\n"
+            if size + len(piece) > self.room() - reserve:
+                break
+            if group:
+                current = group
+            body.append(piece)
+            size += len(piece)
+            shown += 1
+        if shown < len(items):
+            body.append(f"- … et {plural(len(items) - shown, 'autre ligne', 'autres lignes')} (résumé tronqué)\n")
+            self.left_out += len(items) - shown
+        text = "".join(body).lstrip("\n") + tail
+        self.parts.append(text)
+        self.size += len(text)
+
+    def text(self, how_to_see_all: str) -> str:
+        out = "".join(self.parts)
+        if self.left_out:
+            out += say(
+                "\n> ⚠️ Résumé tronqué pour rester sous la limite de {limit} caractères d'un commentaire GitHub "
+                "({n}). Pour tout voir : {command}\n",
+                limit=f"{COMMENT_LIMIT:,}".replace(",", "\u202f"),
+                n=plural(self.left_out, "élément omis", "éléments omis"),
+                command=how_to_see_all,
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class Review:
+    """The review of one change: its Markdown and whether every proposed atelier is valid."""
+
+    markdown: str
+    valid: bool
+    slugs: tuple[str, ...]
+
+
+def _validate_head(head: Snapshot) -> list[str]:
+    """French problem lines of the head snapshot, validated as a folder like any atelier."""
+    from pipeline.validate import validate_atelier
+
+    with tempfile.TemporaryDirectory(prefix="atelier-review-") as tmp:
+        folder = head.export(Path(tmp) / head.slug)
+        return [str(p) for p in validate_atelier(folder)]
+
+
+def _status_line(old: Row, new: Row, numbers: dict[str, int]) -> tuple[str, str]:
+    before = STATUS_LABELS.get(old.get("status", ""), old.get("status", ""))
+    after = STATUS_LABELS.get(new.get("status", ""), new.get("status", ""))
+    verb = STATUS_VERBS.get(new.get("status", ""), after)
+    line = say(
+        "{id} {verb} ({before} → {after}) : « {text} »",
+        id=code_id(new["id"]), verb=verb, before=md(before, 40), after=md(after, 40), text=md(new.get("text", ""), 160),
+    )
+    return place_label(new, numbers), line
+
+
+def _moved_line(old: Row, new: Row, numbers: dict[str, int]) -> tuple[str, str]:
+    what = []
+    old_place, new_place = place_label(old, numbers), place_label(new, numbers)
+    if old_place != new_place:
+        what.append(f"de {old_place} vers {new_place}")
+    if old.get("parent", "") != new.get("parent", ""):
+        before = code_id(old["parent"]) if old.get("parent") else "premier niveau"
+        after = code_id(new["parent"]) if new.get("parent") else "premier niveau"
+        what.append(f"rattaché à {after} (avant : {before})")
+    if old.get("position", "") != new.get("position", ""):
+        what.append(f"rang {md(old.get('position', ''), 10)} → {md(new.get('position', ''), 10)}")
+    if old.get("number", "") != new.get("number", ""):
+        what.append(f"numéro {md(old.get('number', '') or '—', 10)} → {md(new.get('number', '') or '—', 10)}")
+    line = say("{id} : {what} — « {text} »", id=code_id(new["id"]), what=", ".join(what), text=md(new.get("text", ""), 120))
+    return new_place, line
+
+
+def _added_line(row: Row) -> str:
+    notes = []
+    if row.get("parent"):
+        notes.append(f"précision de {code_id(row['parent'])}")
+    if row.get("status") and row["status"] != "published":
+        notes.append(STATUS_LABELS.get(row["status"], row["status"]))
+    if row.get("link"):
+        notes.append(f"lien : {md(row['link'], 120)}")
+    suffix = f" _({'; '.join(notes)})_" if notes else ""
+    return f"{code_id(row['id'])} {md(row.get('text', ''))}{suffix}"
+
+
+def _corrected_line(old: Row, new: Row) -> str:
+    parts = []
+    if old.get("text", "") != new.get("text", ""):
+        parts.append(word_diff(old.get("text", ""), new.get("text", "")))
+    if old.get("link", "") != new.get("link", ""):
+        parts.append(
+            say(
+                "lien : ~~{old}~~ → **{new}**",
+                old=md(old.get("link", ""), 120) or "(aucun)", new=md(new.get("link", ""), 120) or "(aucun)",
+            )
+        )
+    return say("{id} : ", id=code_id(new["id"])) + say(" ; ").join(parts)
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(absent)"
+    if isinstance(value, list):
+        return plural(len(value), "élément")
+    if isinstance(value, dict):
+        return plural(len(value), "clé")
+    return md(str(value), 120) or "(vide)"
+
+
+def _person(row: Row) -> str:
+    name = md(row.get("name", ""), 80)
+    org = row.get("organisation", "")
+    return f"{name} ({md(org, 80)})" if org else name
+
+
+def _people_lines(changes: AtelierChanges) -> list[str]:
+    """What changed in the attendance list, naming only people who consented to be named."""
+    lines = []
+    present = [p for p in changes.people_added if p.get("status", "present") == "present"]
+    named = sorted((p for p in present if p.get("listed") == "true"), key=lambda p: p.get("name", "").casefold())
+    unnamed = len(present) - len(named)
+    if named:
+        lines.append(
+            say("{n} à la liste des présents : ", n=plural(len(named), "personne ajoutée", "personnes ajoutées"))
+            + say(" ; ").join(_person(p) for p in named)
+        )
+    if unnamed:
+        lines.append(plural(unnamed, "personne sans consentement à être nommée", "personnes sans consentement à être nommées"))
+    withdrawn_on_arrival = len(changes.people_added) - len(present)
+    if withdrawn_on_arrival:
+        lines.append(plural(withdrawn_on_arrival, "émargement ajouté déjà retiré", "émargements ajoutés déjà retirés"))
+    consent_given, consent_withdrawn, left, corrected_named, corrected_unnamed = [], 0, 0, [], 0
+    for old, new in changes.people_changed:
+        if old.get("status") != new.get("status") and new.get("status") == "withdrawn":
+            left += 1
+        elif old.get("listed") != new.get("listed"):
+            if new.get("listed") == "true":
+                consent_given.append(new)
+            else:
+                consent_withdrawn += 1
+        elif old.get("listed") == "true" and new.get("listed") == "true":
+            corrected_named.append((old, new))
+        else:
+            corrected_unnamed += 1
+    if consent_given:
+        lines.append(fr("consentement à être nommé donné : ") + say(" ; ").join(_person(p) for p in consent_given))
+    if consent_withdrawn:
+        lines.append(
+            plural(
+                consent_withdrawn,
+                "personne a retiré son consentement à être nommée",
+                "personnes ont retiré leur consentement à être nommées",
+            )
+        )
+    if left:
+        lines.append(plural(left, "émargement retiré", "émargements retirés"))
+    for old, new in corrected_named:
+        fields = [f for f in ("name", "organisation", "role") if old.get(f, "") != new.get(f, "")]
+        if fields:
+            label = {"name": "nom", "organisation": "structure", "role": "qualité"}
+            diffs = say(" ; ").join(
+                say("{field} : ", field=label[f]) + word_diff(old.get(f, ""), new.get(f, "")) for f in fields
+            )
+            lines.append(say("{id} corrigé — {diffs}", id=code_id(new["id"]), diffs=diffs))
+        else:
+            corrected_unnamed += 1
+    if corrected_unnamed:
+        lines.append(plural(corrected_unnamed, "autre émargement modifié", "autres émargements modifiés") + " (date ou personne non nommée)")
+    return lines
+
+
+def render_atelier(changes: AtelierChanges, problems: list[str] | None, budget: Budget) -> None:
+    """Append one atelier's section to `budget`, the most important facts first."""
+    ws = changes.head_workshop or changes.base_workshop or {}
+    title = ws.get("title") if isinstance(ws.get("title"), str) else ""
+    heading = f"## {md(changes.slug, 80)}" + (f" — {md(title, 150)}" if title else "") + "\n\n"
+    budget.add(heading)
+    if not changes.head_exists:
+        budget.add(fr("⚠️ **Cet atelier est supprimé** par cette proposition : ses données et son compte-rendu disparaîtraient.\n\n"))
+    elif problems is None:
+        pass
+    elif problems:
+        budget.add(say("❌ **Validation : {n}** dans les données proposées.\n\n", n=plural(len(problems), "problème")))
+        budget.add_list(
+            "Problèmes de validation", [("", md(p, 500)) for p in problems], fold_over=OPEN_ITEMS
+        )
+    else:
+        budget.add(fr("✅ **Validation :** les données proposées sont valides.\n\n"))
+    if not changes.base_exists and changes.head_exists:
+        budget.add(fr("🆕 Nouvel atelier.\n\n"))
+    budget.add(say("**En bref :** {headline}.\n\n", headline=changes.headline()))
+    for note in changes.unreadable:
+        budget.add(f"⚠️ {md(note, 300)}\n\n")
+
+    found = warnings(changes)
+    if found:
+        budget.add(fr("### ⚠️ Points d'attention\n\n"))
+        for kind in WARNING_KINDS:
+            lines = [("", w.line) for w in found if w.kind == kind]
+            budget.add_list(kind, lines)
+
+    numbers = question_numbers(changes.head_workshop or changes.base_workshop)
+
+    def by_place(rows: Iterable[Row]) -> list[Row]:
+        return sorted(rows, key=lambda r: (place_key(r, numbers), r.get("parent", ""), _int(r.get("position")), r["id"]))
+
+    if changes.workshop_changes:
+        budget.add("### atelier.yaml\n\n")
+        lines = [
+            ("", say("{path} : {old} → {new}", path=f"`{path}`" if _PATH.fullmatch(path) else md(path, 120), old=_value(old), new=_value(new)))
+            for path, old, new in changes.workshop_changes
+        ]
+        budget.add_list("Clés modifiées", lines)
+    people = _people_lines(changes)
+    if people:
+        budget.add("### Liste des présents\n\n" + "".join(f"- {line}\n" for line in people) + "\n")
+    if changes.added or changes.corrected or changes.status_changed or changes.moved:
+        budget.add("### Contributions\n\n")
+    budget.add_list(
+        "Points ajoutés", [(place_label(r, numbers), _added_line(r)) for r in by_place(changes.added)]
+    )
+    corrected = sorted(changes.corrected, key=lambda p: (place_key(p[1], numbers), p[1]["id"]))
+    budget.add_list(
+        "Points corrigés", [(place_label(new, numbers), _corrected_line(old, new)) for old, new in corrected]
+    )
+    statuses = sorted(changes.status_changed, key=lambda p: (place_key(p[1], numbers), p[1]["id"]))
+    budget.add_list(
+        "Changements de statut (masqués, retirés, publiés)", [_status_line(old, new, numbers) for old, new in statuses]
+    )
+    moved = sorted(changes.moved, key=lambda p: (place_key(p[1], numbers), p[1]["id"]))
+    budget.add_list("Points déplacés ou réordonnés", [_moved_line(old, new, numbers) for old, new in moved])
+
+
+def _int(text: str | None) -> int:
+    return int(text) if text and text.isdigit() else 0
+
+
+def review(
+    repo: Path,
+    base: str,
+    head: str | None = None,
+    *,
+    data_dir: str = "data",
+    limit: int = DEFAULT_LIMIT,
+) -> Review:
+    """Summarise, for a pull request, the atelier data that changed between `base` and `head`.
+
+    `head=None` reviews the work tree (committed or not), which on CI is the
+    checked-out pull request.  Files are read from git objects, never checked out.
+    """
+    start = history.merge_base(repo, base, head)
+    head_id = history.resolve(repo, head) if head is not None else None
+    slugs = history.changed_slugs(repo, start, head_id, data_dir)
+    budget = Budget(limit)
+    budget.add(MARKER + "\n")
+    budget.add(fr("# Revue des données des ateliers\n\n"))
+    budget.add(
+        fr(
+            f"Changements de `{history.describe(repo, start)}` (base) à "
+            f"{'`' + history.describe(repo, head_id) + '`' if head_id else history.describe(repo, None)} (proposition) : "
+            f"{plural(len(slugs), 'atelier modifié', 'ateliers modifiés')}.\n\n"
+        )
+    )
+    valid = True
+    if not slugs:
+        budget.add(fr("Aucune donnée d'atelier n'a changé.\n"))
+    for slug in slugs:
+        old = history.snapshot(repo, start, slug, data_dir)
+        new = history.snapshot(repo, head_id, slug, data_dir)
+        changes = compare(old, new)
+        problems = _validate_head(new) if new.exists else None
+        if problems:
+            valid = False
+        render_atelier(changes, problems, budget)
+    revs = f"--base {base}" + (f" --head {head}" if head else "")
+    command = f"`atelier review {revs}`" if _REV.fullmatch(revs) else md(f"atelier review {revs}", 200)
+    return Review(budget.text(command), valid, tuple(slugs))
+
+
+def changed(repo: Path, base: str, head: str | None = None, *, data_dir: str = "data") -> list[str]:
+    """Slugs of the ateliers a review of `base`..`head` would cover."""
+    start = history.merge_base(repo, base, head)
+    head_id = history.resolve(repo, head) if head is not None else None
+    return history.changed_slugs(repo, start, head_id, data_dir)
+
+
+__all__ = ["AtelierChanges", "Review", "compare", "review", "changed", "md", "word_diff", "AtelierError"]
