@@ -286,3 +286,75 @@ def kit(folder: Path, out: Path, url: str | None, attendees: int | None, html_ou
     click.echo(f"Kit d'animation écrit dans {path}")
     if html_out:
         click.echo(f"Page HTML écrite dans {html_out}")
+
+
+# ---------------------------------------------------------------- review, release, verify, sync
+# (pull-request review of data changes and the versioned release of the compte-rendu)
+
+
+def _repo_and_data(data_dir: Path) -> tuple[Path, str]:
+    """The git repository around `data_dir`, and `data_dir` relative to its top."""
+    from pipeline.history import repo_root
+
+    folder = data_dir.resolve()
+    repo = repo_root(folder if folder.exists() else Path.cwd())
+    try:
+        return repo, folder.relative_to(repo).as_posix()
+    except ValueError:
+        raise AtelierError(f"{data_dir} n'est pas dans le dépôt git {repo}.") from None
+
+
+@main.command()
+@click.option("--base", required=True, help="Révision git de référence (par exemple origin/main).")
+@click.option(
+    "--head",
+    default=None,
+    help="Révision git proposée ; par défaut l'arbre de travail (fichiers sur le disque, validés ou non).",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DATA_DIR,
+    show_default=True,
+    help="Dossier des ateliers, dans le dépôt.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Écrit le résumé dans ce fichier au lieu de la sortie standard.",
+)
+@click.option(
+    "--fail-on-invalid",
+    is_flag=True,
+    help="Code de sortie 1 si les données proposées sont invalides (le résumé est produit quand même).",
+)
+@click.option(
+    "--list",
+    "list_only",
+    is_flag=True,
+    help="Affiche seulement les ateliers modifiés, un par ligne.",
+)
+def review(
+    base: str, head: str | None, data_dir: Path, output: Path | None, fail_on_invalid: bool, list_only: bool
+) -> None:
+    """Résumé en Markdown, pour une demande de fusion, des données d'atelier modifiées depuis BASE."""
+    from pipeline import review as reviewing
+
+    try:
+        repo, data = _repo_and_data(data_dir)
+        if list_only:
+            for slug in reviewing.changed(repo, base, head, data_dir=data):
+                click.echo(slug)
+            return
+        result = reviewing.review(repo, base, head, data_dir=data)
+    except AtelierError as e:
+        raise click.ClickException(str(e)) from None
+    if output is None:
+        click.echo(result.markdown, nl=False)
+    else:
+        output.write_text(result.markdown, encoding="utf-8")
+    if fail_on_invalid and not result.valid:
+        sys.exit(1)

@@ -258,7 +258,10 @@ def place_label(row: Row, numbers: dict[str, int]) -> str:
 # Untrusted text in Markdown
 
 
-_ASCII_PUNCT = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=^$:\"'/%;,?])")
+# What Markdown reads inside a line: emphasis, code, links, tables, math
+# (`$`), headings' `#`.  Other punctuation only matters at the start of a
+# line, where untrusted text never stands.
+_ASCII_PUNCT = re.compile(r"([\\`*_\[\]()#|~$])")
 # Characters that reorder or hide text (« Trojan Source ») and other controls.
 _INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 ZWJ = "\u2060"  # word joiner: invisible, but breaks @mentions, #123 links and autolinks
@@ -280,7 +283,7 @@ def truncate(text: str, limit: int = TEXT_LIMIT) -> str:
 def md(text: str, limit: int | None = TEXT_LIMIT) -> str:
     """Participant-typed text as inert Markdown: one line, no markup, no mention, no link.
 
-    Every ASCII punctuation mark that Markdown could read is backslash-escaped,
+    Every punctuation mark that Markdown reads inside a line is backslash-escaped,
     `<`, `>` and `&` become entities (so no HTML tag survives, even inside
     <details>), `@name`, `#12` and URLs get an invisible word joiner so GitHub
     neither pings anyone nor links anything, and bidirectional controls are
@@ -673,13 +676,18 @@ class Review:
     slugs: tuple[str, ...]
 
 
-def _validate_head(head: Snapshot) -> list[str]:
-    """French problem lines of the head snapshot, validated as a folder like any atelier."""
+def _validate_head(head: Snapshot, data_dir: str) -> list[str]:
+    """French problem lines of the head snapshot, validated as a folder like any atelier.
+
+    The files are exported to a temporary folder; problem lines name them by
+    their path in the repository, as `atelier validate data/<slug>` would.
+    """
     from pipeline.validate import validate_atelier
 
     with tempfile.TemporaryDirectory(prefix="atelier-review-") as tmp:
         folder = head.export(Path(tmp) / head.slug)
-        return [str(p) for p in validate_atelier(folder)]
+        where = f"{data_dir.rstrip('/')}/{head.slug}"
+        return [str(p).replace(str(folder), where) for p in validate_atelier(folder)]
 
 
 def _status_line(old: Row, new: Row, numbers: dict[str, int]) -> tuple[str, str]:
@@ -864,7 +872,7 @@ def render_atelier(changes: AtelierChanges, problems: list[str] | None, budget: 
     )
     statuses = sorted(changes.status_changed, key=lambda p: (place_key(p[1], numbers), p[1]["id"]))
     budget.add_list(
-        "Changements de statut (masqués, retirés, publiés)", [_status_line(old, new, numbers) for old, new in statuses]
+        "Changements de statut", [_status_line(old, new, numbers) for old, new in statuses]
     )
     moved = sorted(changes.moved, key=lambda p: (place_key(p[1], numbers), p[1]["id"]))
     budget.add_list("Points déplacés ou réordonnés", [_moved_line(old, new, numbers) for old, new in moved])
@@ -907,7 +915,7 @@ def review(
         old = history.snapshot(repo, start, slug, data_dir)
         new = history.snapshot(repo, head_id, slug, data_dir)
         changes = compare(old, new)
-        problems = _validate_head(new) if new.exists else None
+        problems = _validate_head(new, data_dir) if new.exists else None
         if problems:
             valid = False
         render_atelier(changes, problems, budget)
