@@ -13,9 +13,12 @@ EXAMPLE_PDF := out/compte-rendu-moulins-2016.pdf
 # Debian packages the project needs at run and test time:
 # WeasyPrint's Pango/HarfBuzz (hb-subset keeps PDFs byte-reproducible),
 # poppler-utils for the PDF tests, chromium for the browser tests, git for review/release.
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils chromium git
+# RENDER_PACKAGES is enough to render and release (the review and release workflows
+# install only these: `make install DEB_PACKAGES='$$(RENDER_PACKAGES)'`).
+RENDER_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 git
+DEB_PACKAGES := $(RENDER_PACKAGES) poppler-utils chromium
 
-.PHONY: run test bench lint system-deps node-deps translations clean
+.PHONY: run test install bench lint system-deps node-deps translations clean
 
 run: $(VENV)/.installed
 	$(BIN)/atelier build $(EXAMPLE) -o $(EXAMPLE_PDF)
@@ -29,6 +32,8 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed node-deps
 	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run_all.py

@@ -358,3 +358,98 @@ def review(
         output.write_text(result.markdown, encoding="utf-8")
     if fail_on_invalid and not result.valid:
         sys.exit(1)
+
+
+REPORTS_DIR = Path("reports")
+
+
+@main.command()
+@click.argument("folders", nargs=-1, type=EXISTING_DIR)
+@click.option(
+    "--reports",
+    "reports_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=REPORTS_DIR,
+    show_default=True,
+    help="Dossier des comptes-rendus publiés (un sous-dossier par atelier).",
+)
+@click.option("--commit", "make_commit", is_flag=True, help="Fait un commit git des nouvelles versions.")
+@click.option("--tag", "make_tags", is_flag=True, help="Crée aussi les étiquettes annotées <atelier>-vN (avec --commit).")
+def release(folders: tuple[Path, ...], reports_dir: Path, make_commit: bool, make_tags: bool) -> None:
+    """Publie une nouvelle version du compte-rendu des ateliers dont les données ont changé (par défaut, tous ceux de data/).
+
+    Code de sortie : 0 publié ou inchangé, 1 données invalides (rien n'est écrit).
+    """
+    from pipeline import release as releasing
+
+    if make_tags and not make_commit:
+        raise click.UsageError("--tag demande --commit : une étiquette désigne le commit de la version.")
+    if not folders:
+        folders = tuple(sorted(p.parent for p in DATA_DIR.glob("*/atelier.yaml")))
+        if not folders:
+            raise click.UsageError("aucun dossier d'atelier dans data/ ; indiquez les dossiers à publier.")
+    try:
+        outcomes = releasing.release(list(folders), reports_dir)
+        for outcome in outcomes:
+            click.echo(outcome.message())
+        if make_commit:
+            made = releasing.commit_release(outcomes, tag=make_tags)
+            if made is None:
+                click.echo("Aucune nouvelle version : pas de commit.")
+            else:
+                click.echo(f"Commit {made[:10]} : {releasing.commit_title(outcomes)}")
+                tags = [o.tag for o in outcomes if o.released]
+                if make_tags:
+                    click.echo("Étiquettes créées : " + " ".join(tags))
+                else:
+                    click.echo("Étiquettes à créer : " + " ".join(tags))
+    except releasing.ReleaseError as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
+    except AtelierError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@main.command()
+@click.argument("report_dir", type=EXISTING_DIR)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier des ateliers ; par défaut data/ à côté du dossier reports/.",
+)
+def verify(report_dir: Path, data_dir: Path | None) -> None:
+    """Reconstruit la dernière version publiée depuis les données et compare son sha256 (0 identique, 1 différent)."""
+    from pipeline import release as releasing
+
+    try:
+        verdict = releasing.verify(report_dir, data_dir or report_dir.resolve().parent.parent / "data")
+    except AtelierError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(verdict.message, err=not verdict.same)
+    sys.exit(0 if verdict.same else 1)
+
+
+@main.command()
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DATA_DIR,
+    show_default=True,
+    help="Dossier des ateliers que sert le formulaire.",
+)
+@click.option("--remote", default="origin", show_default=True, help="Dépôt distant où pousser.")
+@click.option(
+    "--branch", default="donnees-formulaire", show_default=True, help="Branche des données (celle de la demande de fusion)."
+)
+def sync(data_dir: Path, remote: str, branch: str) -> None:
+    """Sur le serveur du formulaire : commit des nouvelles données sur une branche, push, demande de fusion."""
+    from pipeline.sync import sync as synchronise
+
+    try:
+        result = synchronise(data_dir, remote=remote, branch=branch)
+    except AtelierError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(result.message())

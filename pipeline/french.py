@@ -26,6 +26,11 @@ def fr(text: str) -> str:
     return _AFTER_QUOTE.sub("«" + NNBSP, _BEFORE_PUNCT.sub(NNBSP + r"\1", text))
 
 
+def say(template: str, **values: object) -> str:
+    """Our French template with its typography (see `fr`), then the values, which stay as given."""
+    return fr(template).format(**values)
+
+
 def date_fr(day: dt.date) -> str:
     """« 30 juin 2016 », « 1er juillet 2016 »."""
     number = "1er" if day.day == 1 else str(day.day)

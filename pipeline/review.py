@@ -5,7 +5,6 @@ from __future__ import annotations
 import bisect
 import csv
 import datetime as dt
-import html
 import io
 import re
 import tempfile
@@ -18,8 +17,9 @@ from typing import Any, Iterable
 import yaml
 
 from pipeline import history
-from pipeline.french import PARIS, date_fr, datetime_fr, fr, join_fr, plural
+from pipeline.french import PARIS, date_fr, datetime_fr, fr, plural, say
 from pipeline.history import Snapshot
+from pipeline.markdown import TEXT_LIMIT, code_id, md
 from pipeline.workshop import CSV_FILES, WORKSHOP_FILE, AtelierError, parse_datetime
 
 MARKER = "<!-- atelier-review -->"
@@ -27,7 +27,6 @@ MARKER = "<!-- atelier-review -->"
 # 1 MiB; we stay well below the smaller one, whatever the size of the change.
 COMMENT_LIMIT = 65_536
 DEFAULT_LIMIT = 60_000
-TEXT_LIMIT = 300  # characters of a participant's text shown in a list
 OPEN_ITEMS = 10  # longer lists are folded in <details>
 NEAR_DUPLICATE = 0.9  # difflib ratio from which two texts are « très proches »
 NEAR_CANDIDATES = 64  # texts of closest length compared with each new one: bounds the work
@@ -49,7 +48,6 @@ STATUS_LABELS = {"pending": "en attente", "published": "publié", "hidden": "mas
 STATUS_VERBS = {"published": "publié", "hidden": "masqué", "withdrawn": "retiré", "pending": "remis en attente"}
 TEXT_FIELDS = ("text", "link")
 PLACE_FIELDS = ("question", "phase", "group", "section", "parent", "position", "number")
-ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _REV = re.compile(r"[\w./~^@{} -]{1,200}")  # git revision names shown as code
 _PATH = re.compile(r"[A-Za-z0-9_.\[\]-]{1,120}")  # an atelier.yaml key path shown as code
 
@@ -255,53 +253,7 @@ def place_label(row: Row, numbers: dict[str, int]) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Untrusted text in Markdown
-
-
-# What Markdown reads inside a line: emphasis, code, links, tables, math
-# (`$`), headings' `#`.  Other punctuation only matters at the start of a
-# line, where untrusted text never stands.
-_ASCII_PUNCT = re.compile(r"([\\`*_\[\]()#|~$])")
-# Characters that reorder or hide text (« Trojan Source ») and other controls.
-_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-ZWJ = "\u2060"  # word joiner: invisible, but breaks @mentions, #123 links and autolinks
-
-
-def say(template: str, **values: Any) -> str:
-    """Our French template with its typography (see `fr`), then the values, which stay as given."""
-    return fr(template).format(**values)
-
-
-def truncate(text: str, limit: int = TEXT_LIMIT) -> str:
-    """Cut `text` to `limit` characters at a word boundary, with « … »."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[: limit] else text[:limit]
-    return cut.rstrip() + " […]"
-
-
-def md(text: str, limit: int | None = TEXT_LIMIT) -> str:
-    """Participant-typed text as inert Markdown: one line, no markup, no mention, no link.
-
-    Every punctuation mark that Markdown reads inside a line is backslash-escaped,
-    `<`, `>` and `&` become entities (so no HTML tag survives, even inside
-    <details>), `@name`, `#12` and URLs get an invisible word joiner so GitHub
-    neither pings anyone nor links anything, and bidirectional controls are
-    removed.
-    """
-    text = _INVISIBLE.sub("", " ".join(text.split()))
-    if limit is not None:
-        text = truncate(text, limit)
-    text = _ASCII_PUNCT.sub(r"\\\1", text)
-    text = html.escape(text, quote=False)
-    text = text.replace("@", "@" + ZWJ).replace("\\#", "\\#" + ZWJ)
-    text = re.sub(r"(?i)(www|https?|ftp|mailto)", lambda m: m.group(1)[0] + ZWJ + m.group(1)[1:], text)
-    return text
-
-
-def code_id(value: str) -> str:
-    """A row id as `code` when it looks like one of ours; otherwise escaped text."""
-    return f"`{value}`" if ID_PATTERN.fullmatch(value) else md(value, 64)
+# Word-level differences
 
 
 def word_diff(old: str, new: str, context: int = 6, limit: int = 900) -> str:

@@ -1,0 +1,570 @@
+"""Numbered, reproducible releases of an atelier's compte-rendu: fingerprint, version, changelog, verification."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pipeline.french import PARIS, date_fr, fr, join_fr, plural, say
+from pipeline.markdown import md
+from pipeline.workshop import WORKSHOP_FILE, Atelier, AtelierError, load_atelier
+
+PIPELINE = Path(__file__).resolve().parent
+PDF_FILE = "compte-rendu.pdf"
+RELEASES_FILE = "releases.json"
+CHANGELOG_FILE = "CHANGELOG.md"
+# What lays the PDF out besides our own code: a new version of any of these
+# may move a line break, so it is part of the fingerprint.
+TOOLS = ("weasyprint", "pydyf", "fonttools", "pyphen", "tinycss2", "cssselect2", "tinyhtml5", "pillow")
+LAYOUT_DIRS = (PIPELINE / "templates" / "report", PIPELINE / "assets")
+RENDER_MODULE = PIPELINE / "render.py"
+
+
+class ReleaseError(AtelierError):
+    """A release cannot be made; nothing was written.  The message is French."""
+
+
+# ---------------------------------------------------------------------------
+# Fingerprint: everything the PDF depends on, and nothing else
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The parts of a release's fingerprint, each a sha256, so a changelog can say what moved."""
+
+    data: str  # the compte-rendu's outline: published points, attendance, embedded files
+    workshop: str  # atelier.yaml as written
+    layout: str  # templates, styles, fonts and the rendering code
+    tools: dict[str, str]  # versions of the layout libraries
+
+    @property
+    def fingerprint(self) -> str:
+        return "sha256:" + _sha256_json(dataclasses.asdict(self))
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return "sha256:" + hashlib.sha256(value).hexdigest()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if isinstance(value, Path):
+        return value.as_posix()
+    raise TypeError(f"{type(value).__name__} n'a pas de forme canonique")
+
+
+def _sha256_json(value: Any) -> str:
+    text = json.dumps(value, default=_json_default, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _outline(atelier: Atelier) -> Any:
+    """What the renderer lays out: the composed report (without a version)."""
+    from pipeline.compose import compose
+
+    return compose(atelier, None)
+
+
+def _imported_modules(start: Path) -> list[Path]:
+    """`start` and every pipeline module it imports, transitively, read with ast (nothing is imported)."""
+    seen: dict[Path, None] = {}
+    todo = [start]
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.exists():
+            continue
+        seen[path] = None
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                if name.startswith("pipeline."):
+                    todo.append(PIPELINE / (name.split(".", 1)[1].replace(".", "/") + ".py"))
+    return sorted(seen)
+
+
+def layout_digest() -> str:
+    """sha256 over the report's templates, styles and fonts and the Python code that renders them."""
+    files = [p for d in LAYOUT_DIRS if d.is_dir() for p in d.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files += _imported_modules(RENDER_MODULE)
+    listing = {p.relative_to(PIPELINE.parent).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    return _sha256_json(listing)
+
+
+def tool_versions() -> dict[str, str]:
+    versions = {}
+    for name in TOOLS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def inputs(atelier: Atelier, *, layout: str | None = None, tools: dict[str, str] | None = None) -> Inputs:
+    """The fingerprint parts of an atelier as it would be released now."""
+    return Inputs(
+        data=_sha256_json(dataclasses.asdict(_outline(atelier))),
+        workshop=hashlib.sha256((atelier.path / WORKSHOP_FILE).read_bytes()).hexdigest(),
+        layout=layout if layout is not None else layout_digest(),
+        tools=tools if tools is not None else tool_versions(),
+    )
+
+
+# ---------------------------------------------------------------------------
+# What the readers of two versions see differently
+
+
+def _digest(*values: Any) -> str:
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+
+def _shown_ids(atelier: Atelier) -> set[str]:
+    """Ids of the points the compte-rendu prints (published, under a published parent)."""
+    shown: set[str] = set()
+    for question, phase, section, group in {(c.question, c.phase, c.section, c.group) for c in atelier.contributions}:
+        for top in atelier.points(question, phase, section, group):
+            shown.update(point.contribution.id for _depth, point in top.walk())
+    return shown
+
+
+def published_rows(atelier: Atelier) -> dict[str, dict[str, str]]:
+    """Short digests of what readers see, by row id: enough to tell added, corrected and moved apart."""
+    shown = _shown_ids(atelier)
+    points = {
+        c.id: _digest(c.text, c.link) + ":" + _digest(c.question, c.phase, c.group, c.section, c.parent, c.position, c.number)
+        for c in atelier.contributions
+        if c.id in shown
+    }
+    people = {
+        p.id: ("nommé:" + _digest(p.name, p.organisation, p.role)) if p.listed else "compté"
+        for p in atelier.participants
+        if p.status == "present"
+    }
+    return {"contributions": points, "participants": people}
+
+
+def counts(rows: dict[str, dict[str, str]]) -> dict[str, int]:
+    people = rows["participants"].values()
+    return {
+        "points": len(rows["contributions"]),
+        "participants_named": sum(1 for v in people if v != "compté"),
+        "participants_unnamed": sum(1 for v in people if v == "compté"),
+    }
+
+
+def changes(
+    before: dict[str, dict[str, str]] | None,
+    after: dict[str, dict[str, str]],
+    old_inputs: dict[str, Any] | None,
+    new_inputs: Inputs,
+) -> dict[str, Any]:
+    """What changed for a reader since the previous release (all zero for the first one)."""
+    old_points = (before or {}).get("contributions", {})
+    new_points = after["contributions"]
+    old_people = (before or {}).get("participants", {})
+    new_people = after["participants"]
+    same_ids = old_points.keys() & new_points.keys()
+    old_tools = (old_inputs or {}).get("tools", {})
+    return {
+        "points_added": len(new_points.keys() - old_points.keys()),
+        "points_removed": len(old_points.keys() - new_points.keys()),
+        "points_corrected": sum(1 for i in same_ids if old_points[i].split(":")[0] != new_points[i].split(":")[0]),
+        "points_moved": sum(
+            1
+            for i in same_ids
+            if old_points[i].split(":")[0] == new_points[i].split(":")[0] and old_points[i] != new_points[i]
+        ),
+        "people_added": len(new_people.keys() - old_people.keys()),
+        "people_removed": len(old_people.keys() - new_people.keys()),
+        "people_changed": sum(1 for i in old_people.keys() & new_people.keys() if old_people[i] != new_people[i]),
+        "workshop_changed": bool(old_inputs) and old_inputs.get("workshop") != new_inputs.workshop,
+        "layout_changed": bool(old_inputs) and old_inputs.get("layout") != new_inputs.layout,
+        "tools_changed": {
+            name: [old_tools.get(name, "absent"), version]
+            for name, version in new_inputs.tools.items()
+            if old_inputs and old_tools.get(name, "absent") != version
+        },
+    }
+
+
+def change_lines(release: dict[str, Any]) -> list[str]:
+    """The changelog's bullet points for one release, in French."""
+    c = release["changes"]
+    n = release["counts"]
+    if release["version"] == 1:
+        return [
+            fr(
+                f"Première publication : {plural(n['points'], 'point')}, "
+                f"{plural(n['participants_named'] + n['participants_unnamed'], 'présent')} "
+                f"(dont {plural(n['participants_named'], 'personne nommée', 'personnes nommées')})."
+            )
+        ]
+    lines = []
+    points = []
+    for key, one, many in (
+        ("points_added", "ajouté", "ajoutés"),
+        ("points_corrected", "corrigé", "corrigés"),
+        ("points_removed", "retiré ou masqué", "retirés ou masqués"),
+        ("points_moved", "déplacé", "déplacés"),
+    ):
+        if c[key]:
+            points.append(plural(c[key], one, many) if points else plural(c[key], f"point {one}", f"points {many}"))
+    if points:
+        lines.append(", ".join(points) + ".")
+    people = []
+    if c["people_added"]:
+        people.append(plural(c["people_added"], "personne ajoutée", "personnes ajoutées"))
+    if c["people_removed"]:
+        people.append(plural(c["people_removed"], "personne retirée", "personnes retirées"))
+    if c["people_changed"]:
+        people.append(plural(c["people_changed"], "émargement corrigé", "émargements corrigés"))
+    if people:
+        lines.append(fr("Liste des présents : ") + ", ".join(people) + ".")
+    if c["workshop_changed"]:
+        lines.append("Description de l'atelier (atelier.yaml) modifiée.")
+    if c["layout_changed"]:
+        lines.append("Mise en page du compte-rendu modifiée (modèles, styles ou polices).")
+    if c["tools_changed"]:
+        moved = [f"{name} {old} → {new}" for name, (old, new) in sorted(c["tools_changed"].items())]
+        lines.append(fr("Outils de mise en page mis à jour : ") + join_fr(moved) + ".")
+    if not lines:
+        lines.append("Données mises à jour sans changement visible du contenu publié (dates, points non publiés).")
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Files of reports/<slug>/
+
+
+def read_releases(report_dir: Path) -> dict[str, Any]:
+    """releases.json of a report folder, or an empty history."""
+    path = report_dir / RELEASES_FILE
+    if not path.exists():
+        return {"slug": report_dir.name, "releases": []}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ReleaseError(f"{path} : fichier illisible ({e}).") from None
+    if not isinstance(data, dict) or not isinstance(data.get("releases"), list):
+        raise ReleaseError(say("{path} : la clé « releases » (liste des versions) manque.", path=path))
+    return data
+
+
+def latest(history: dict[str, Any]) -> dict[str, Any] | None:
+    releases = history.get("releases") or []
+    return max(releases, key=lambda r: r["version"]) if releases else None
+
+
+def _moment(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def changelog(history: dict[str, Any], title: str) -> str:
+    """CHANGELOG.md, newest version first, rebuilt from releases.json."""
+    out = [say("# Compte-rendu « {title} » — versions", title=md(title, 200)), ""]
+    out.append(
+        fr(
+            "Chaque version est un PDF reproductible : « atelier verify » le reconstruit à partir des données "
+            "et compare son empreinte sha256."
+        )
+    )
+    out.append("")
+    for release in sorted(history["releases"], key=lambda r: r["version"], reverse=True):
+        published = _moment(release["released_at"]).astimezone(PARIS).date()
+        out.append(f"## Version {release['version']} — {date_fr(published)}")
+        out.append("")
+        if release.get("data_date"):
+            out.append(fr(f"Données à jour au {date_fr(_moment(release['data_date']).astimezone(PARIS).date())}."))
+            out.append("")
+        out.extend(f"- {line}" for line in change_lines(release))
+        out.append("")
+        out.append(f"PDF : `sha256:{release['pdf_sha256']}` · empreinte des données : `{release['fingerprint']}`")
+        out.append("")
+    return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `release` did for one atelier."""
+
+    slug: str
+    version: int | None  # the new version, or the current one when unchanged
+    released: bool
+    report_dir: Path
+
+    @property
+    def tag(self) -> str:
+        return f"{self.slug}-v{self.version}"
+
+    def message(self) -> str:
+        if self.released:
+            return f"{self.slug} : version {self.version} publiée ({self.report_dir / PDF_FILE})."
+        if self.version is None:
+            return f"{self.slug} : rien à publier."
+        return f"{self.slug} : inchangé depuis la version {self.version}."
+
+
+@dataclass
+class _Planned:
+    atelier: Atelier
+    report_dir: Path
+    history: dict[str, Any]
+    release: dict[str, Any]
+    rows: dict[str, dict[str, str]]
+
+
+def _problems(folder: Path) -> list[str]:
+    from pipeline.validate import validate_atelier
+
+    return [str(p) for p in validate_atelier(folder)]
+
+
+def _released_at() -> dt.datetime:
+    """The run's time, or SOURCE_DATE_EPOCH when set (reproducible builds convention)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _data_date(atelier: Atelier) -> dt.datetime:
+    from pipeline.published import last_change
+
+    return last_change(atelier)
+
+
+def _write_atomically(path: Path, data: bytes) -> Path:
+    """Write `data` next to `path` under a temporary name, fsynced; the caller renames it."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return Path(name)
+
+
+def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
+    """Publish a new version of every atelier whose inputs changed since its last release.
+
+    All or nothing: every changed atelier is validated and rendered into
+    temporary files first; only when all succeeded are the PDFs, releases.json
+    and CHANGELOG.md files renamed into place.  Invalid data raises
+    ReleaseError listing the problems, and nothing is written.
+    """
+    layout, tools = layout_digest(), tool_versions()
+    outcomes: list[Outcome] = []
+    planned: list[_Planned] = []
+    problems: list[str] = []
+    for folder in folders:
+        slug = folder.name
+        report_dir = reports_root / slug
+        history = read_releases(report_dir)
+        previous = latest(history)
+        try:
+            atelier = load_atelier(folder)
+            new_inputs = inputs(atelier, layout=layout, tools=tools)
+        except AtelierError:
+            problems.extend(_problems(folder) or [f"{folder} : données illisibles."])
+            continue
+        if previous is not None and previous.get("fingerprint") == new_inputs.fingerprint:
+            outcomes.append(Outcome(slug, previous["version"], False, report_dir))
+            continue
+        found = _problems(folder)
+        if found:
+            problems.extend(found)
+            continue
+        rows = published_rows(atelier)
+        version = (previous["version"] if previous else 0) + 1
+        entry = {
+            "version": version,
+            "released_at": _iso(_released_at()),
+            "data_date": _iso(_data_date(atelier)),
+            "fingerprint": new_inputs.fingerprint,
+            "inputs": new_inputs.to_json(),
+            "pdf_sha256": "",
+            "counts": counts(rows),
+            "changes": changes(history.get("published_rows"), rows, previous and previous.get("inputs"), new_inputs),
+        }
+        planned.append(_Planned(atelier, report_dir, history, entry, rows))
+        outcomes.append(Outcome(slug, version, True, report_dir))
+    if problems:
+        raise ReleaseError(
+            "Données invalides : aucune version publiée.\n" + "\n".join(problems)
+        )
+    if not planned:
+        return outcomes
+
+    from pipeline.render import build_pdf
+
+    staged: list[tuple[Path, Path]] = []  # (temporary file, final path)
+    try:
+        for plan in planned:
+            plan.report_dir.mkdir(parents=True, exist_ok=True)
+            pdf_tmp = _write_atomically(plan.report_dir / PDF_FILE, b"")
+            build_pdf(plan.atelier, pdf_tmp, version=str(plan.release["version"]))
+            staged.append((pdf_tmp, plan.report_dir / PDF_FILE))
+            plan.release["pdf_sha256"] = _sha256_file(pdf_tmp)
+            plan.release["pdf_bytes"] = pdf_tmp.stat().st_size
+            history = {
+                "slug": plan.atelier.slug,
+                "releases": [*plan.history.get("releases", []), plan.release],
+                "published_rows": plan.rows,
+            }
+            text = changelog(history, plan.atelier.workshop.title)
+            staged.append((_write_atomically(plan.report_dir / CHANGELOG_FILE, text.encode("utf-8")), plan.report_dir / CHANGELOG_FILE))
+            record = json.dumps(history, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+            staged.append((_write_atomically(plan.report_dir / RELEASES_FILE, record.encode("utf-8")), plan.report_dir / RELEASES_FILE))
+    except BaseException:
+        for tmp, _final in staged:
+            tmp.unlink(missing_ok=True)
+        for plan in planned:
+            for leftover in plan.report_dir.glob(f".{PDF_FILE}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+        raise
+    # releases.json is renamed last in each folder: it is the record that a version exists.
+    for tmp, final in staged:
+        os.replace(tmp, final)
+    for plan in planned:
+        _fsync_dir(plan.report_dir)
+    return outcomes
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------
+# Verification
+
+
+@dataclass(frozen=True)
+class Verdict:
+    same: bool
+    message: str
+
+
+def verify(report_dir: Path, data_dir: Path) -> Verdict:
+    """Rebuild the latest release of `report_dir` from `data_dir/<slug>` and compare the PDF's sha256."""
+    history = read_releases(report_dir)
+    current = latest(history)
+    pdf = report_dir / PDF_FILE
+    if current is None:
+        raise ReleaseError(f"{report_dir / RELEASES_FILE} : aucune version publiée à vérifier.")
+    version = current["version"]
+    slug = history.get("slug") or report_dir.name
+    folder = data_dir / slug
+    if not pdf.exists():
+        return Verdict(False, f"{pdf} : fichier absent, la version {version} ne peut pas être comparée.")
+    committed = _sha256_file(pdf)
+    if committed != current["pdf_sha256"]:
+        return Verdict(
+            False,
+            f"{pdf} : son sha256 ({committed[:12]}…) n'est pas celui enregistré pour la version {version} "
+            f"({current['pdf_sha256'][:12]}…) : le fichier a été modifié après la publication.",
+        )
+    atelier = load_atelier(folder)
+    now = inputs(atelier)
+    recorded = current.get("inputs", {})
+    if now.fingerprint != current["fingerprint"]:
+        moved = [
+            label
+            for key, label in (
+                ("data", "les données publiées"),
+                ("workshop", "atelier.yaml"),
+                ("layout", "la mise en page (modèles, styles, polices, code de rendu)"),
+                ("tools", "les versions des outils"),
+            )
+            if recorded.get(key) != getattr(now, key)
+        ]
+        return Verdict(
+            False,
+            say(
+                "{slug} : {what} ont changé depuis la version {version} ; la reconstruction ne peut pas être "
+                "identique. Lancez « atelier release {folder} » pour publier la version {next}.",
+                slug=slug, what=join_fr(moved) or "les entrées", version=version, folder=folder, next=version + 1,
+            ),
+        )
+    from pipeline.render import build_pdf
+
+    with tempfile.TemporaryDirectory(prefix="atelier-verify-") as tmp:
+        rebuilt = build_pdf(atelier, Path(tmp) / PDF_FILE, version=str(version))
+        digest = _sha256_file(Path(rebuilt))
+    if digest == committed:
+        return Verdict(True, f"{pdf} : identique à sa reconstruction depuis les données (version {version}, sha256 {digest[:12]}…).")
+    return Verdict(
+        False,
+        f"{pdf} : la reconstruction de la version {version} diffère (sha256 {digest[:12]}… au lieu de {committed[:12]}…) "
+        "alors que les entrées sont les mêmes : la machine n'a sans doute pas les mêmes bibliothèques système "
+        "(Pango, HarfBuzz, polices) que celle qui a publié.",
+    )
+
+
+# ---------------------------------------------------------------------------
+# Recording a run in git
+
+
+def commit_title(outcomes: list[Outcome]) -> str:
+    """« Compte-rendu : moulins-2016 v2, autre-2017 v1 »."""
+    return fr("Compte-rendu : ") + ", ".join(f"{o.slug} v{o.version}" for o in outcomes if o.released)
+
+
+def commit_release(outcomes: list[Outcome], *, tag: bool = False) -> str | None:
+    """One commit with the run's new versions (only their report files); annotated tags `<slug>-vN` if asked.
+
+    Returns the commit id, or None when nothing was released.
+    """
+    from pipeline.history import git, repo_root
+
+    released = [o for o in outcomes if o.released]
+    if not released:
+        return None
+    repo = repo_root(released[0].report_dir.resolve())
+    paths = [
+        (o.report_dir / name).resolve().relative_to(repo).as_posix()
+        for o in released
+        for name in (PDF_FILE, RELEASES_FILE, CHANGELOG_FILE)
+    ]
+    body = []
+    for o in released:
+        entry = latest(read_releases(o.report_dir)) or {}
+        body.append(f"{o.slug} v{o.version} : " + " ".join(change_lines(entry)) if entry else o.slug)
+    git(repo, "add", "--", *paths)
+    git(repo, "commit", "--quiet", "-m", commit_title(outcomes), "-m", "\n".join(body), "--", *paths)
+    commit = git(repo, "rev-parse", "HEAD").strip()
+    if tag:
+        for o in released:
+            git(repo, "tag", "-a", o.tag, "-m", f"Compte-rendu {o.slug}, version {o.version}", commit)
+    return commit
