@@ -13,12 +13,12 @@ MONTHS = (
     "juillet", "août", "septembre", "octobre", "novembre", "décembre",
 )
 
-_BEFORE_PUNCT = re.compile(r" ([:;!?»])")
+_BEFORE_PUNCT = re.compile(r" ([:;!?»%])")
 _AFTER_QUOTE = re.compile(r"« ")
 
 
 def fr(text: str) -> str:
-    """Our own template text with French spacing: « x » and « : » get narrow no-break spaces.
+    """Our own template text with French spacing: « x », « : », « ? », « % »… get narrow no-break spaces.
 
     Only for strings written in this code base: participants' text is
     quoted as typed, never "corrected".
