@@ -17,6 +17,7 @@ from typing import Any, Iterable
 import yaml
 
 from pipeline import history
+from pipeline.export import is_formula_like
 from pipeline.french import PARIS, date_fr, datetime_fr, fr, plural, say
 from pipeline.history import Snapshot
 from pipeline.markdown import TEXT_LIMIT, code_id, md
@@ -422,12 +423,7 @@ def _created(row: Row) -> dt.datetime | None:
         return None
 
 
-def _formula_like(text: str) -> bool:
-    try:
-        from pipeline.export import is_formula_like
-    except ModuleNotFoundError:  # TEMPORARY until pipeline.export lands: OWASP's trigger characters
-        return text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n")
-    return is_formula_like(text)
+
 
 
 @dataclass(frozen=True)
@@ -455,7 +451,7 @@ def warnings(changes: AtelierChanges) -> list[Warning_]:
         for field_name in TEXT_FIELDS:
             for what in personal_data(row.get(field_name, "")):
                 out.append(Warning_("Données personnelles", say("{what} dans le {where} : à retirer du texte.", what=what, where=where)))
-        if _formula_like(row.get("text", "")):
+        if is_formula_like(row.get("text", "")):
             first = md(row.get("text", "")[:1] or " ", None)
             out.append(
                 Warning_(
@@ -471,7 +467,7 @@ def warnings(changes: AtelierChanges) -> list[Warning_]:
                 out.append(
                     Warning_("Données personnelles", say("{what} dans l'{who}, champ « {label} » : à retirer.", what=what, who=who, label=label))
                 )
-            if _formula_like(value):
+            if is_formula_like(value):
                 out.append(
                     Warning_(
                         "Formules de tableur",
