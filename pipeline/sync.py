@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import history
+from pipeline.french import fr, say
 from pipeline.history import DATA_FILES, git
 from pipeline.review import compare
 from pipeline.workshop import WORKSHOP_FILE, AtelierError
@@ -36,8 +37,8 @@ class SyncResult:
 
     def message(self) -> str:
         if self.commit is None:
-            return f"Rien de nouveau à synchroniser : la branche {self.branch} a déjà toutes les données."
-        lines = [f"Branche {self.branch} : commit {self.commit[:10]} poussé.", *self.summary]
+            return say("Rien de nouveau à synchroniser : la branche {branch} a déjà toutes les données.", branch=self.branch)
+        lines = [say("Branche {branch} : commit {commit} poussé.", branch=self.branch, commit=self.commit[:10]), *self.summary]
         if self.pull_request:
             lines.append(self.pull_request)
         return "\n".join(lines)
@@ -117,7 +118,7 @@ def commit_message(repo: Path, parent: str | None, tree: str, data_rel: str, slu
     for slug in changed:
         before = history.snapshot(repo, parent, slug, data_rel) if parent else history.Snapshot(slug, {})
         after = history.snapshot(repo, tree, slug, data_rel)
-        lines.append(f"{slug}\u202f: {compare(before, after).headline()}")
+        lines.append(say("{slug} : {headline}", slug=slug, headline=compare(before, after).headline()))
     return lines
 
 
@@ -129,9 +130,10 @@ def open_pull_request(repo: Path, branch: str, base: str | None, body: str) -> s
     """Open the pull request of `branch` with the `gh` CLI, or refresh its description; French outcome."""
     gh = shutil.which("gh")
     if gh is None or not _gh_token():
-        return (
+        return say(
             "Demande de fusion non ouverte : l'outil gh ou le jeton GH_TOKEN manque sur ce serveur ; "
-            f"ouvrez-la à la main depuis la branche {branch}."
+            "ouvrez-la à la main depuis la branche {branch}.",
+            branch=branch,
         )
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -142,15 +144,18 @@ def open_pull_request(repo: Path, branch: str, base: str | None, body: str) -> s
     if number:
         edited = run("pr", "edit", number, "--body", body)
         if edited.returncode != 0:
-            return f"Demande de fusion n° {number} : description non mise à jour ({edited.stderr.strip()})."
-        return f"Demande de fusion n° {number} mise à jour."
+            return say(
+                "Demande de fusion n° {number} : description non mise à jour ({error}).",
+                number=number, error=edited.stderr.strip(),
+            )
+        return f"Demande de fusion n°\u00a0{number} mise à jour."
     args = ["pr", "create", "--head", branch, "--title", PR_TITLE, "--body", body]
     if base:
         args += ["--base", base]
     created = run(*args)
     if created.returncode != 0:
-        return f"Demande de fusion non ouverte : {created.stderr.strip() or 'gh a échoué'}."
-    return f"Demande de fusion ouverte : {created.stdout.strip()}"
+        return say("Demande de fusion non ouverte : {error}.", error=created.stderr.strip() or "gh a échoué")
+    return say("Demande de fusion ouverte : {url}", url=created.stdout.strip())
 
 
 def sync(
@@ -170,18 +175,21 @@ def sync(
     try:
         data_rel = data_dir.relative_to(repo).as_posix()
     except ValueError:
-        raise SyncError(f"{data_dir} n'est pas dans le dépôt git {repo}.") from None
+        raise SyncError(say("{folder} n'est pas dans le dépôt git {repo}.", folder=data_dir, repo=repo)) from None
     try:
         checked_out = git(repo, "symbolic-ref", "--quiet", "--short", "HEAD").strip()
     except AtelierError:
         checked_out = ""
     if checked_out == branch:
         raise SyncError(
-            f"La branche {branch} est celle du dossier de travail du serveur : choisissez-en une autre avec --branch."
+            say(
+                "La branche {branch} est celle du dossier de travail du serveur : choisissez-en une autre avec --branch.",
+                branch=branch,
+            )
         )
     folders = atelier_folders(data_dir)
     if not folders:
-        raise SyncError(f"{data_dir} : aucun dossier d'atelier (avec atelier.yaml) à synchroniser.")
+        raise SyncError(say("{folder} : aucun dossier d'atelier (avec atelier.yaml) à synchroniser.", folder=data_dir))
     base_branch = _remote_default(repo, remote)
     parent = _remote_tip(repo, remote, branch)
     if parent is None and base_branch:
@@ -202,14 +210,19 @@ def sync(
         git(repo, "push", "--quiet", remote, f"{commit}:refs/heads/{branch}")
     except AtelierError as e:
         raise SyncError(
-            f"{e} — la branche {branch} a peut-être changé entre-temps sur {remote} ; relancez « atelier sync »."
+            say(
+                "{error} — la branche {branch} a peut-être changé entre-temps sur {remote} ; relancez « atelier sync ».",
+                error=e, branch=branch, remote=remote,
+            )
         ) from None
     git(repo, "update-ref", f"refs/remotes/{remote}/{branch}", commit)
     body = (
         "Données envoyées par le formulaire de l'atelier (atelier sync).\n\n"
         + "\n".join(f"- {line}" for line in summary)
-        + "\n\nLa revue détaillée (validation, points ajoutés et corrigés, points d'attention) "
-        "est publiée en commentaire par l'action « review »."
+        + fr(
+            "\n\nLa revue détaillée (validation, points ajoutés et corrigés, points d'attention) "
+            "est publiée en commentaire par l'action « review »."
+        )
     )
     outcome = open_pull_request(repo, branch, base_branch, body)
     return SyncResult(commit, branch, summary, outcome)
