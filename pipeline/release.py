@@ -295,7 +295,12 @@ def changelog(history: dict[str, Any], title: str) -> str:
             out.append("")
         out.extend(f"- {line}" for line in change_lines(release))
         out.append("")
-        out.append(f"PDF : `sha256:{release['pdf_sha256']}` · empreinte des données : `{release['fingerprint']}`")
+        out.append(
+            say(
+                "PDF : `sha256:{pdf}` · empreinte des données : `{fingerprint}`",
+                pdf=release["pdf_sha256"], fingerprint=release["fingerprint"],
+            )
+        )
         out.append("")
     return "\n".join(out)
 

@@ -1,0 +1,174 @@
+"""`atelier release` without rendering: fingerprints, skipping, refusing invalid data, the changelog's French."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import contribution, participant, write_atelier
+from pipeline import release as releasing
+from pipeline.cli import main
+from pipeline.workshop import load_atelier
+
+NB = "\u202f"
+
+
+@pytest.fixture
+def folder(make_atelier) -> Path:
+    return make_atelier(
+        participants=[participant("p1", name="Jeanne Martin"), participant("p2", listed="false")],
+        contributions=[
+            contribution("c1", text="Mutualiser les moyens"),
+            contribution("c2", position=2, text="Un tiers-lieu", status="pending"),
+        ],
+    )
+
+
+def test_fingerprint_follows_what_the_report_shows(folder):
+    first = releasing.inputs(load_atelier(folder))
+    assert releasing.inputs(load_atelier(folder)) == first
+    assert first.fingerprint.startswith("sha256:") and len(first.fingerprint) == 7 + 64
+    assert set(first.tools) >= {"weasyprint", "pydyf"}
+
+    # A pending point's text is not printed: same data.
+    write_atelier(
+        folder,
+        participants=[participant("p1", name="Jeanne Martin"), participant("p2", listed="false")],
+        contributions=[contribution("c1", text="Mutualiser les moyens"), contribution("c2", position=2, text="Autre", status="pending")],
+    )
+    assert releasing.inputs(load_atelier(folder)).data == first.data
+    # Publishing it is a change of the report.
+    write_atelier(
+        folder,
+        participants=[participant("p1", name="Jeanne Martin"), participant("p2", listed="false")],
+        contributions=[contribution("c1", text="Mutualiser les moyens"), contribution("c2", position=2, text="Autre")],
+    )
+    changed = releasing.inputs(load_atelier(folder))
+    assert changed.data != first.data and changed.fingerprint != first.fingerprint
+    # A comment in atelier.yaml changes only the workshop part.
+    yaml_file = folder / "atelier.yaml"
+    yaml_file.write_text(yaml_file.read_text(encoding="utf-8") + "# relu le 21 novembre\n", encoding="utf-8")
+    commented = releasing.inputs(load_atelier(folder))
+    assert commented.workshop != changed.workshop and commented.data == changed.data
+
+
+def test_the_layout_digest_covers_templates_fonts_and_rendering_code():
+    files = releasing._imported_modules(releasing.RENDER_MODULE)
+    names = {p.name for p in files}
+    assert {"render.py", "compose.py", "workshop.py"} <= names
+    assert "review.py" not in names and "release.py" not in names
+    assert any(d.name == "assets" for d in releasing.LAYOUT_DIRS)
+
+
+def record(folder: Path, reports: Path, *, version: int = 1) -> Path:
+    """A release history whose last fingerprint is the folder's current one (as if just published)."""
+    atelier = load_atelier(folder)
+    now = releasing.inputs(atelier)
+    target = reports / folder.name
+    target.mkdir(parents=True)
+    (target / releases_file()).write_text(
+        json.dumps({"slug": folder.name, "releases": [{"version": version, "fingerprint": now.fingerprint}]}),
+        encoding="utf-8",
+    )
+    return target
+
+
+def releases_file() -> str:
+    return releasing.RELEASES_FILE
+
+
+def test_an_unchanged_atelier_is_skipped_without_rendering(folder, tmp_path):
+    reports = tmp_path / "reports"
+    target = record(folder, reports, version=3)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    outcomes = releasing.release([folder], reports)
+    assert [(o.slug, o.version, o.released) for o in outcomes] == [(folder.name, 3, False)]
+    assert outcomes[0].message() == f"{folder.name}{NB}: inchangé depuis la version 3."
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before  # no PDF, nothing rewritten
+
+
+def test_invalid_data_is_refused_and_nothing_is_written(folder, tmp_path, monkeypatch):
+    write_atelier(folder, contributions=[contribution("c1", group=7, text="Groupe inconnu")])
+    reports = tmp_path / "reports"
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["release", str(folder), "--reports", str(reports)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Données invalides{NB}: aucune version publiée.\n{folder}/contributions.csv: ligne 2")
+    assert not reports.exists()
+
+
+def test_tag_needs_commit(folder):
+    result = CliRunner().invoke(main, ["release", str(folder), "--tag"])
+    assert result.exit_code == 2
+    assert "--tag demande --commit" in result.output
+
+
+def test_changes_between_two_releases():
+    before = {
+        "contributions": {"c1": "aaa:111", "c2": "bbb:222", "c3": "ccc:333", "c4": "ddd:444"},
+        "participants": {"p1": "nommé:x", "p2": "compté"},
+    }
+    after = {
+        "contributions": {"c1": "aaa:111", "c2": "BBB:222", "c3": "ccc:999", "c5": "eee:555", "c6": "fff:666"},
+        "participants": {"p1": "nommé:y", "p2": "compté", "p3": "compté"},
+    }
+    old_inputs = {"data": "d1", "workshop": "w1", "layout": "l1", "tools": {"weasyprint": "69.0", "pydyf": "0.13.0"}}
+    new = releasing.Inputs("d2", "w2", "l1", {"weasyprint": "70.0", "pydyf": "0.13.0"})
+    changes = releasing.changes(before, after, old_inputs, new)
+    assert changes == {
+        "points_added": 2,
+        "points_removed": 1,
+        "points_corrected": 1,
+        "points_moved": 1,
+        "people_added": 1,
+        "people_removed": 0,
+        "people_changed": 1,
+        "workshop_changed": True,
+        "layout_changed": False,
+        "tools_changed": {"weasyprint": ["69.0", "70.0"]},
+    }
+    entry = {"version": 2, "counts": {}, "changes": changes}
+    assert releasing.change_lines(entry) == [
+        "2 points ajoutés, 1 corrigé, 1 retiré ou masqué, 1 déplacé.",
+        f"Liste des présents{NB}: 1 personne ajoutée, 1 émargement corrigé.",
+        "Description de l'atelier (atelier.yaml) modifiée.",
+        f"Outils de mise en page mis à jour{NB}: weasyprint 69.0 → 70.0.",
+    ]
+
+
+def test_changelog_newest_first_in_french():
+    history = {
+        "releases": [
+            {
+                "version": 1, "released_at": "2016-07-01T08:00:00Z", "data_date": "2016-06-30T16:00:00Z",
+                "fingerprint": "sha256:aaa", "pdf_sha256": "111",
+                "counts": {"points": 120, "participants_named": 20, "participants_unnamed": 3}, "changes": {},
+            },
+            {
+                "version": 2, "released_at": "2016-07-12T05:17:00Z", "data_date": "2016-07-11T10:00:00Z",
+                "fingerprint": "sha256:bbb", "pdf_sha256": "222",
+                "counts": {},
+                "changes": {
+                    "points_added": 12, "points_removed": 0, "points_corrected": 3, "points_moved": 0,
+                    "people_added": 0, "people_removed": 0, "people_changed": 0,
+                    "workshop_changed": False, "layout_changed": False, "tools_changed": {},
+                },
+            },
+        ]
+    }
+    assert releasing.changelog(history, "Atelier <de> Moulins") == (
+        f"# Compte-rendu «{NB}Atelier &lt;de&gt; Moulins{NB}» — versions\n\n"
+        f"Chaque version est un PDF reproductible{NB}: «{NB}atelier verify{NB}» le reconstruit à partir des "
+        "données et compare son empreinte sha256.\n\n"
+        "## Version 2 — 12 juillet 2016\n\n"
+        "Données à jour au 11 juillet 2016.\n\n"
+        "- 12 points ajoutés, 3 corrigés.\n\n"
+        f"PDF{NB}: `sha256:222` · empreinte des données{NB}: `sha256:bbb`\n\n"
+        "## Version 1 — 1er juillet 2016\n\n"
+        "Données à jour au 30 juin 2016.\n\n"
+        f"- Première publication{NB}: 120 points, 23 présents (dont 20 personnes nommées).\n\n"
+        f"PDF{NB}: `sha256:111` · empreinte des données{NB}: `sha256:aaa`\n"
+    )
