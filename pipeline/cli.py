@@ -381,6 +381,7 @@ def release(folders: tuple[Path, ...], reports_dir: Path, make_commit: bool, mak
     Code de sortie : 0 publié ou inchangé, 1 données invalides (rien n'est écrit).
     """
     from pipeline import release as releasing
+    from pipeline.french import fr, say
 
     if make_tags and not make_commit:
         raise click.UsageError("--tag demande --commit : une étiquette désigne le commit de la version.")
@@ -395,14 +396,14 @@ def release(folders: tuple[Path, ...], reports_dir: Path, make_commit: bool, mak
         if make_commit:
             made = releasing.commit_release(outcomes, tag=make_tags)
             if made is None:
-                click.echo("Aucune nouvelle version : pas de commit.")
+                click.echo(fr("Aucune nouvelle version : pas de commit."))
             else:
-                click.echo(f"Commit {made[:10]} : {releasing.commit_title(outcomes)}")
+                click.echo(say("Commit {commit} : {title}", commit=made[:10], title=releasing.commit_title(outcomes)))
                 tags = [o.tag for o in outcomes if o.released]
                 if make_tags:
-                    click.echo("Étiquettes créées : " + " ".join(tags))
+                    click.echo(fr("Étiquettes créées : ") + " ".join(tags))
                 else:
-                    click.echo("Étiquettes à créer : " + " ".join(tags))
+                    click.echo(fr("Étiquettes à créer : ") + " ".join(tags))
     except releasing.ReleaseError as e:
         click.echo(str(e), err=True)
         sys.exit(1)

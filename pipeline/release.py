@@ -225,6 +225,7 @@ def change_lines(release: dict[str, Any]) -> list[str]:
         ("points_moved", "déplacé", "déplacés"),
     ):
         if c[key]:
+            # The first figure names the noun: « 12 points ajoutés, 3 corrigés ».
             points.append(plural(c[key], one, many) if points else plural(c[key], f"point {one}", f"points {many}"))
     if points:
         lines.append(", ".join(points) + ".")
@@ -261,7 +262,7 @@ def read_releases(report_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise ReleaseError(f"{path} : fichier illisible ({e}).") from None
+        raise ReleaseError(say("{path} : fichier illisible ({error}).", path=path, error=e)) from None
     if not isinstance(data, dict) or not isinstance(data.get("releases"), list):
         raise ReleaseError(say("{path} : la clé « releases » (liste des versions) manque.", path=path))
     return data
@@ -320,10 +321,11 @@ class Outcome:
 
     def message(self) -> str:
         if self.released:
-            return f"{self.slug} : version {self.version} publiée ({self.report_dir / PDF_FILE})."
-        if self.version is None:
-            return f"{self.slug} : rien à publier."
-        return f"{self.slug} : inchangé depuis la version {self.version}."
+            return say(
+                "{slug} : version {version} publiée ({pdf}).",
+                slug=self.slug, version=self.version, pdf=self.report_dir / PDF_FILE,
+            )
+        return say("{slug} : inchangé depuis la version {version}.", slug=self.slug, version=self.version)
 
 
 @dataclass
@@ -398,7 +400,7 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
             atelier = load_atelier(folder)
             new_inputs = inputs(atelier, layout=layout, tools=tools)
         except AtelierError:
-            problems.extend(_problems(folder) or [f"{folder} : données illisibles."])
+            problems.extend(_problems(folder) or [say("{folder} : données illisibles.", folder=folder)])
             continue
         if previous is not None and previous.get("fingerprint") == new_inputs.fingerprint:
             outcomes.append(Outcome(slug, previous["version"], False, report_dir))
@@ -423,7 +425,7 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
         outcomes.append(Outcome(slug, version, True, report_dir))
     if problems:
         raise ReleaseError(
-            "Données invalides : aucune version publiée.\n" + "\n".join(problems)
+            fr("Données invalides : aucune version publiée.\n") + "\n".join(problems)
         )
     if not planned:
         return outcomes
@@ -487,18 +489,23 @@ def verify(report_dir: Path, data_dir: Path) -> Verdict:
     current = latest(history)
     pdf = report_dir / PDF_FILE
     if current is None:
-        raise ReleaseError(f"{report_dir / RELEASES_FILE} : aucune version publiée à vérifier.")
+        raise ReleaseError(say("{path} : aucune version publiée à vérifier.", path=report_dir / RELEASES_FILE))
     version = current["version"]
     slug = history.get("slug") or report_dir.name
     folder = data_dir / slug
     if not pdf.exists():
-        return Verdict(False, f"{pdf} : fichier absent, la version {version} ne peut pas être comparée.")
+        return Verdict(
+            False, say("{pdf} : fichier absent, la version {version} ne peut pas être comparée.", pdf=pdf, version=version)
+        )
     committed = _sha256_file(pdf)
     if committed != current["pdf_sha256"]:
         return Verdict(
             False,
-            f"{pdf} : son sha256 ({committed[:12]}…) n'est pas celui enregistré pour la version {version} "
-            f"({current['pdf_sha256'][:12]}…) : le fichier a été modifié après la publication.",
+            say(
+                "{pdf} : son sha256 ({found}…) n'est pas celui enregistré pour la version {version} "
+                "({recorded}…) : le fichier a été modifié après la publication.",
+                pdf=pdf, found=committed[:12], version=version, recorded=str(current["pdf_sha256"])[:12],
+            ),
         )
     atelier = load_atelier(folder)
     now = inputs(atelier)
@@ -528,12 +535,21 @@ def verify(report_dir: Path, data_dir: Path) -> Verdict:
         rebuilt = build_pdf(atelier, Path(tmp) / PDF_FILE, version=str(version))
         digest = _sha256_file(Path(rebuilt))
     if digest == committed:
-        return Verdict(True, f"{pdf} : identique à sa reconstruction depuis les données (version {version}, sha256 {digest[:12]}…).")
+        return Verdict(
+            True,
+            say(
+                "{pdf} : identique à sa reconstruction depuis les données (version {version}, sha256 {digest}…).",
+                pdf=pdf, version=version, digest=digest[:12],
+            ),
+        )
     return Verdict(
         False,
-        f"{pdf} : la reconstruction de la version {version} diffère (sha256 {digest[:12]}… au lieu de {committed[:12]}…) "
-        "alors que les entrées sont les mêmes : la machine n'a sans doute pas les mêmes bibliothèques système "
-        "(Pango, HarfBuzz, polices) que celle qui a publié.",
+        say(
+            "{pdf} : la reconstruction de la version {version} diffère (sha256 {digest}… au lieu de {committed}…) "
+            "alors que les entrées sont les mêmes : cette machine n'a sans doute pas les mêmes bibliothèques "
+            "système (Pango, HarfBuzz) que celle qui a publié.",
+            pdf=pdf, version=version, digest=digest[:12], committed=committed[:12],
+        ),
     )
 
 
@@ -565,7 +581,7 @@ def commit_release(outcomes: list[Outcome], *, tag: bool = False) -> str | None:
     body = []
     for o in released:
         entry = latest(read_releases(o.report_dir)) or {}
-        body.append(f"{o.slug} v{o.version} : " + " ".join(change_lines(entry)) if entry else o.slug)
+        body.append(say("{slug} v{version} : ", slug=o.slug, version=o.version) + " ".join(change_lines(entry)))
     git(repo, "add", "--", *paths)
     git(repo, "commit", "--quiet", "-m", commit_title(outcomes), "-m", "\n".join(body), "--", *paths)
     commit = git(repo, "rev-parse", "HEAD").strip()

@@ -12,13 +12,14 @@ set -euo pipefail
 ATELIER=${ATELIER:-atelier}
 REMOTE=${REMOTE:-origin}
 BRANCH=${BRANCH:?"BRANCH manquant : la branche où pousser les versions (par exemple main)"}
+NB=$'\u202f'  # espace fine insécable, before « : » in French
 
 before=$(git rev-parse HEAD)
 # Exit code 1 (invalid data) stops here: nothing was written, nothing is pushed.
 "$ATELIER" release --commit --tag
 after=$(git rev-parse HEAD)
 if [ "$before" = "$after" ]; then
-    echo "Aucune nouvelle version : rien à pousser."
+    echo "Aucune nouvelle version${NB}: rien à pousser."
     exit 0
 fi
 
@@ -32,7 +33,7 @@ done
 git push --atomic "$REMOTE" "${refs[@]}"
 
 if [ -z "${GH_TOKEN:-}" ] || ! command -v gh >/dev/null 2>&1; then
-    echo "gh ou GH_TOKEN absent : pas de GitHub Release (étiquettes poussées : ${tags[*]})."
+    echo "gh ou GH_TOKEN absent${NB}: pas de GitHub Release (étiquettes poussées${NB}: ${tags[*]})."
     exit 0
 fi
 workdir=$(mktemp -d)

@@ -58,7 +58,7 @@ def test_release_flow(project):
     first = run("release-ci.sh", project, BRANCH="main")
     assert first.returncode == 0, first.stderr
     assert f"{SLUG}{NB}: version 1 publiée (reports/{SLUG}/compte-rendu.pdf)." in first.stdout
-    assert "gh ou GH_TOKEN absent : pas de GitHub Release (étiquettes poussées : essai-2026-v1)." in first.stdout
+    assert f"gh ou GH_TOKEN absent{NB}: pas de GitHub Release (étiquettes poussées{NB}: essai-2026-v1)." in first.stdout
     assert remote(project, "log", "-1", "--format=%s", "main").strip() == f"Compte-rendu{NB}: {SLUG} v1"
     assert remote(project, "tag", "--list").split() == [f"{SLUG}-v1"]
     assert remote(project, "cat-file", "-t", f"{SLUG}-v1").strip() == "tag"  # annotated
@@ -70,7 +70,7 @@ def test_release_flow(project):
         again = run("release-ci.sh", project, BRANCH="main")
         assert again.returncode == 0, again.stderr
         assert f"{SLUG}{NB}: inchangé depuis la version 1." in again.stdout
-        assert "Aucune nouvelle version : rien à pousser." in again.stdout
+        assert f"Aucune nouvelle version{NB}: rien à pousser." in again.stdout
     assert remote(project, "rev-list", "--count", "main").strip() == "2"
     assert remote(project, "tag", "--list").split() == [f"{SLUG}-v1"]
 
@@ -93,7 +93,6 @@ def test_release_flow(project):
     releases = remote(project, "show", f"main:reports/{SLUG}/releases.json")
     pdf = (project / "reports" / SLUG / "compte-rendu.pdf").read_bytes()
     assert f'"pdf_sha256": "{hashlib.sha256(pdf).hexdigest()}"' in releases
-    assert b"Version 2" in pdf or b"version 2" in pdf.lower() or True  # the version is checked in test_verify_*
 
     # The committed PDF is what the data rebuild gives, byte for byte.
     verified = subprocess.run(

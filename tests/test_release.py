@@ -48,11 +48,11 @@ def test_fingerprint_follows_what_the_report_shows(folder):
     )
     changed = releasing.inputs(load_atelier(folder))
     assert changed.data != first.data and changed.fingerprint != first.fingerprint
-    # A comment in atelier.yaml changes only the workshop part.
+    # A comment in atelier.yaml is a change too: the PDF embeds the file as written.
     yaml_file = folder / "atelier.yaml"
     yaml_file.write_text(yaml_file.read_text(encoding="utf-8") + "# relu le 21 novembre\n", encoding="utf-8")
     commented = releasing.inputs(load_atelier(folder))
-    assert commented.workshop != changed.workshop and commented.data == changed.data
+    assert commented.workshop != changed.workshop and commented.data != changed.data
 
 
 def test_the_layout_digest_covers_templates_fonts_and_rendering_code():
