@@ -209,13 +209,17 @@ def change_lines(release: dict[str, Any]) -> list[str]:
     c = release["changes"]
     n = release["counts"]
     if release["version"] == 1:
-        return [
-            fr(
-                f"Première publication : {plural(n['points'], 'point')}, "
-                f"{plural(n['participants_named'] + n['participants_unnamed'], 'présent')} "
-                f"(dont {plural(n['participants_named'], 'personne nommée', 'personnes nommées')})."
+        people = n["participants_named"] + n["participants_unnamed"]
+        present = (
+            say(
+                ", {present} (dont {named})",
+                present=plural(people, "présent"),
+                named=plural(n["participants_named"], "personne nommée", "personnes nommées"),
             )
-        ]
+            if people
+            else ""
+        )
+        return [say("Première publication : {points}{present}.", points=plural(n["points"], "point"), present=present)]
     lines = []
     points = []
     for key, one, many in (

@@ -172,3 +172,8 @@ def test_changelog_newest_first_in_french():
         f"- Première publication{NB}: 120 points, 23 présents (dont 20 personnes nommées).\n\n"
         f"PDF{NB}: `sha256:111` · empreinte des données{NB}: `sha256:aaa`\n"
     )
+
+
+def test_first_release_without_attendance_list():
+    counts = {"points": 3, "participants_named": 0, "participants_unnamed": 0}
+    assert releasing.change_lines({"version": 1, "counts": counts, "changes": {}}) == [f"Première publication{NB}: 3 points."]
