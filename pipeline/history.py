@@ -143,9 +143,9 @@ def snapshot(repo: Path, rev: str | None, slug: str, data_dir: str = "data") -> 
     for entry in listing.split("\0"):
         if not entry:
             continue
-        meta, path = entry.split("\t", 1)
+        meta, file_path = entry.split("\t", 1)
         _mode, kind, obj = meta.split()
-        name = PurePosixPath(path).name
+        name = PurePosixPath(file_path).name
         if kind == "blob" and name in DATA_FILES:
             blobs[name] = obj
     if not blobs:

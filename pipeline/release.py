@@ -194,8 +194,8 @@ def changes(
         "people_added": len(new_people.keys() - old_people.keys()),
         "people_removed": len(old_people.keys() - new_people.keys()),
         "people_changed": sum(1 for i in old_people.keys() & new_people.keys() if old_people[i] != new_people[i]),
-        "workshop_changed": bool(old_inputs) and old_inputs.get("workshop") != new_inputs.workshop,
-        "layout_changed": bool(old_inputs) and old_inputs.get("layout") != new_inputs.layout,
+        "workshop_changed": old_inputs is not None and old_inputs.get("workshop") != new_inputs.workshop,
+        "layout_changed": old_inputs is not None and old_inputs.get("layout") != new_inputs.layout,
         "tools_changed": {
             name: [old_tools.get(name, "absent"), version]
             for name, version in new_inputs.tools.items()
@@ -220,8 +220,8 @@ def change_lines(release: dict[str, Any]) -> list[str]:
             else ""
         )
         return [say("Première publication : {points}{present}.", points=plural(n["points"], "point"), present=present)]
-    lines = []
-    points = []
+    lines: list[str] = []
+    points: list[str] = []
     for key, one, many in (
         ("points_added", "ajouté", "ajoutés"),
         ("points_corrected", "corrigé", "corrigés"),
@@ -348,7 +348,16 @@ def _problems(folder: Path) -> list[str]:
 
 
 def _released_at() -> dt.datetime:
-    """The run's time, or SOURCE_DATE_EPOCH when set (reproducible builds convention)."""
+    """The run's time, or SOURCE_DATE_EPOCH when set (reproducible builds convention).
+
+    Two dates are recorded per version.  `released_at`, the day the version
+    was published, titles its changelog entry (« ## Version 2 — 12 juillet
+    2016 ») and never enters the PDF, whose bytes depend only on the data,
+    the layout and the version number: that is what lets `atelier verify`
+    rebuild it years later.  `data_date`, the last change recorded in the
+    data (the renderer's `last_change`, also the PDF's modification date),
+    says how fresh the content is (« Données à jour au 11 juillet 2016 »).
+    """
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
