@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import re
 
+from pipeline.privacy import mask_personal_data
+
 TEXT_LIMIT = 300  # characters of a participant's text shown in a list
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
@@ -33,9 +35,10 @@ def md(text: str, limit: int | None = TEXT_LIMIT) -> str:
     `<`, `>` and `&` become entities (so no HTML tag survives, even inside
     <details>), `@name`, `#12` and URLs get an invisible word joiner so GitHub
     neither pings anyone nor links anything, and bidirectional controls are
-    removed.
+    removed.  E-mail addresses and phone numbers are masked: a pull-request
+    comment is e-mailed to everyone who watches the repository.
     """
-    text = _INVISIBLE.sub("", " ".join(text.split()))
+    text = mask_personal_data(_INVISIBLE.sub("", " ".join(text.split())))
     if limit is not None:
         text = truncate(text, limit)
     text = _ASCII_PUNCT.sub(r"\\\1", text)

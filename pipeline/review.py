@@ -21,6 +21,7 @@ from pipeline.export import is_formula_like
 from pipeline.french import PARIS, date_fr, datetime_fr, fr, plural, say
 from pipeline.history import Snapshot
 from pipeline.markdown import TEXT_LIMIT, code_id, md
+from pipeline.privacy import mask_personal_data, personal_data
 from pipeline.workshop import CSV_FILES, WORKSHOP_FILE, AtelierError, parse_datetime
 
 MARKER = "<!-- atelier-review -->"
@@ -263,7 +264,7 @@ def place_label(row: Row, numbers: dict[str, int]) -> str:
 
 def word_diff(old: str, new: str, context: int = 6, limit: int = 900) -> str:
     """« le ~~vieux~~ **nouveau** texte » on word tokens, long unchanged runs shortened to « … »."""
-    a, b = old.split(), new.split()
+    a, b = mask_personal_data(old).split(), mask_personal_data(new).split()
     if a == b:
         return fr("(espaces seulement : mêmes mots)")
     matcher = SequenceMatcher(None, a, b, autojunk=False)
@@ -300,27 +301,6 @@ def word_diff(old: str, new: str, context: int = 6, limit: int = 900) -> str:
 
 # ---------------------------------------------------------------------------
 # What a reviewer should look at twice
-
-
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_PHONE = re.compile(
-    r"(?<![\d+])(?:"
-    r"(?:\+|00)33[\s.\-]?(?:\(0\)[\s.\-]?)?[1-9](?:[\s.\-]?\d{2}){4}"  # +33 6 12 34 56 78
-    r"|0[1-9](?:[\s.\-]?\d{2}){4}"  # 06 12 34 56 78, 06.12.34.56.78
-    r"|(?:\+|00)(?!33)[1-9]\d{0,2}(?:[\s.\-]?\d){7,12}"  # another country
-    r")(?!\d)"
-)
-
-
-def personal_data(text: str) -> list[str]:
-    """French descriptions of e-mail addresses and phone numbers in `text`, masked."""
-    found = []
-    for m in _EMAIL.finditer(text):
-        found.append(f"adresse électronique ({m.group()[0]}…@…)")
-    for m in _PHONE.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
-        found.append(f"numéro de téléphone (…{digits[-2:]})")
-    return found
 
 
 def normalise(text: str) -> str:
@@ -865,6 +845,11 @@ def render_atelier(changes: AtelierChanges, problems: list[str] | None, budget: 
     budget.add_list("Points déplacés ou réordonnés", [_moved_line(old, new, numbers) for old, new in moved])
 
 
+def _rev_name(name: str) -> str:
+    """A git revision's name as code, or as escaped text if it holds anything odd."""
+    return f"`{name}`" if _REV.fullmatch(name) else md(name, 80)
+
+
 def _int(text: str | None) -> int:
     return int(text) if text and text.isdigit() else 0
 
@@ -888,13 +873,14 @@ def review(
     budget = Budget(limit)
     budget.add(MARKER + "\n")
     budget.add(fr("# Revue des données des ateliers\n\n"))
-    budget.add(
-        fr(
-            f"Changements de `{history.describe(repo, start)}` (base) à "
-            f"{'`' + history.describe(repo, head_id) + '`' if head_id else history.describe(repo, None)} (proposition) : "
-            f"{plural(len(slugs), 'atelier modifié', 'ateliers modifiés')}.\n\n"
-        )
+    compared = say(
+        "Données de {head} comparées à {base} (depuis `{start}`) : {n}.\n\n",
+        head=f"{_rev_name(head)} (`{history.describe(repo, head_id)}`)" if head_id and head else "la proposition",
+        base=_rev_name(base),
+        start=history.describe(repo, start),
+        n=plural(len(slugs), "atelier modifié", "ateliers modifiés"),
     )
+    budget.add(compared)
     valid = True
     if not slugs:
         budget.add(fr("Aucune donnée d'atelier n'a changé.\n"))

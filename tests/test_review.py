@@ -136,7 +136,7 @@ def test_head_defaults_to_the_work_tree(repo, monkeypatch):
     change_data(repo)  # not committed
     result = run_review(repo, monkeypatch)
     assert result.exit_code == 0, result.output
-    assert "(base) à l'arbre de travail (proposition)" in result.output
+    assert f"Données de la proposition comparées à `main` (depuis `{git(repo, 'rev-parse', '--short', 'main').strip()}`){NB}: 1 atelier modifié." in result.output
     assert f"**En bref{NB}:** 10 points ajoutés" in result.output
     listed = run_review(repo, monkeypatch, "--list")
     assert listed.output == f"{SLUG}\n"
@@ -246,8 +246,9 @@ def test_reviewer_warnings(repo, monkeypatch):
         f"(status{NB}: withdrawn). Son texte{NB}: «{NB}Des élus qui portent le projet{NB}»",
     ]:
         assert expected in lines, expected
-    warnings = text.split("### ⚠️ Points d'attention")[1].split("### Contributions")[0]
-    assert "marie@" not in warnings and "56 78" not in warnings  # the warnings do not repeat the data
+    # Comments are e-mailed to every watcher: the summary never repeats the address or the number.
+    assert "marie@" not in text and "56 78" not in text
+    assert f"- `n1` Contact : \\[adresse masquée\\], \\[téléphone masqué\\]" in lines
 
 
 def test_points_added_to_a_closed_atelier(repo, monkeypatch):
