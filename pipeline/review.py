@@ -126,7 +126,14 @@ def parse_rows(data: str | None) -> list[Row]:
     if not data:
         return []
     reader = csv.DictReader(io.StringIO(data, newline=""))
-    return [{k: (v or "") for k, v in row.items() if k is not None} for row in reader if row.get("id")]
+    rows = []
+    try:
+        for row in reader:
+            if row.get("id"):
+                rows.append({k: (v if isinstance(v, str) else "") for k, v in row.items() if k is not None})
+    except csv.Error:
+        pass  # the rows read so far are compared; validation reports the broken line
+    return rows
 
 
 def _keyed(rows: list[Row]) -> dict[str, Row]:
@@ -139,9 +146,9 @@ def _parse_workshop(text: str | None) -> tuple[dict[str, Any] | None, str | None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        return None, f"{WORKSHOP_FILE} : YAML illisible ({getattr(e, 'problem', e)})."
+        return None, say("{file} : YAML illisible ({problem}).", file=WORKSHOP_FILE, problem=getattr(e, "problem", e))
     if not isinstance(data, dict):
-        return None, f"{WORKSHOP_FILE} : le fichier doit décrire un objet (clé: valeur)."
+        return None, say("{file} : le fichier doit décrire un objet (clé: valeur).", file=WORKSHOP_FILE)
     return data, None
 
 

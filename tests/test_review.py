@@ -294,3 +294,22 @@ def test_word_diff_shortens_long_unchanged_runs():
     old = "un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize"
     new = old.replace("huit", "HUIT")
     assert reviewing.word_diff(old, new) == "un deux trois quatre cinq six sept ~~huit~~ **HUIT** neuf dix onze douze treize quatorze …"
+
+
+def test_broken_files_still_give_a_summary(repo, monkeypatch):
+    folder = repo / "data" / SLUG
+    (folder / "atelier.yaml").write_text("title: [pas fermé\n", encoding="utf-8")
+    with (folder / "contributions.csv").open("a", encoding="utf-8") as f:
+        f.write('n1,q1,brainstorming,,idea,,9,,"guillemet jamais fermé\n')
+    commit_all(repo, "Fichiers abîmés")
+    result = run_review(repo, monkeypatch, "--head", "HEAD")
+    assert result.exit_code == 0, result.output
+    assert f"⚠️ atelier.yaml{NB}: YAML illisible" in result.output
+    assert "❌ **Validation" in result.output
+
+
+def test_a_deleted_atelier_is_flagged(repo, monkeypatch):
+    git(repo, "rm", "--quiet", "-r", f"data/{SLUG}")
+    commit_all(repo, "Suppression")
+    text = run_review(repo, monkeypatch, "--head", "HEAD").output
+    assert f"⚠️ **Cet atelier est supprimé** par cette proposition{NB}: ses données et son compte-rendu disparaîtraient." in text
