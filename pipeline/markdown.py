@@ -16,7 +16,8 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 # line, where untrusted text never stands.
 _ASCII_PUNCT = re.compile(r"([\\`*_\[\]()#|~$])")
 # Characters that reorder or hide text (« Trojan Source ») and other controls.
-_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_BREAKS = re.compile(r"[ \t\r\n\f\v\u0085\u2028\u2029]+")
 WJ = "\u2060"  # word joiner: invisible, but breaks @mentions, #123 links and autolinks
 
 
@@ -38,7 +39,8 @@ def md(text: str, limit: int | None = TEXT_LIMIT) -> str:
     removed.  E-mail addresses and phone numbers are masked: a pull-request
     comment is e-mailed to everyone who watches the repository.
     """
-    text = mask_personal_data(_INVISIBLE.sub("", " ".join(text.split())))
+    # Line breaks and tabs become single spaces; no-break spaces stay as typed.
+    text = mask_personal_data(_INVISIBLE.sub("", _BREAKS.sub(" ", text).strip(" ")))
     if limit is not None:
         text = truncate(text, limit)
     text = _ASCII_PUNCT.sub(r"\\\1", text)
