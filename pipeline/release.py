@@ -382,6 +382,21 @@ def _data_date(atelier: Atelier) -> dt.datetime:
     return last_change(atelier)
 
 
+def rendering_environment() -> dict[str, Any]:
+    """The system libraries that lay the PDF out (recorded, not fingerprinted: only a rebuild can tell).
+
+    Pango and HarfBuzz come from the operating system, not from PyPI; two
+    machines with different versions may break lines differently.
+    """
+    from weasyprint.text import ffi
+
+    version = int(ffi.pango.pango_version())
+    return {
+        "pango": f"{version // 10000}.{version // 100 % 100}.{version % 100}",
+        "harfbuzz_subset": ffi.harfbuzz_subset is not None,
+    }
+
+
 def _write_atomically(path: Path, data: bytes) -> Path:
     """Write `data` next to `path` under a temporary name, fsynced; the caller renames it."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -454,6 +469,7 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
             staged.append((pdf_tmp, plan.report_dir / PDF_FILE))
             plan.release["pdf_sha256"] = _sha256_file(pdf_tmp)
             plan.release["pdf_bytes"] = pdf_tmp.stat().st_size
+            plan.release["environment"] = rendering_environment()
             history = {
                 "slug": plan.atelier.slug,
                 "releases": [*plan.history.get("releases", []), plan.release],
@@ -555,13 +571,16 @@ def verify(report_dir: Path, data_dir: Path) -> Verdict:
                 pdf=pdf, version=version, digest=digest[:12],
             ),
         )
+    published_with = current.get("environment", {})
+    here = rendering_environment()
     return Verdict(
         False,
         say(
             "{pdf} : la reconstruction de la version {version} diffère (sha256 {digest}… au lieu de {committed}…) "
             "alors que les entrées sont les mêmes : cette machine n'a sans doute pas les mêmes bibliothèques "
-            "système (Pango, HarfBuzz) que celle qui a publié.",
+            "système que celle qui a publié (Pango {then} à la publication, {now} ici).",
             pdf=pdf, version=version, digest=digest[:12], committed=committed[:12],
+            then=published_with.get("pango", "inconnu"), now=here["pango"],
         ),
     )
 
