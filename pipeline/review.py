@@ -22,7 +22,7 @@ from pipeline.french import PARIS, date_fr, datetime_fr, fr, plural, say
 from pipeline.history import Snapshot
 from pipeline.markdown import TEXT_LIMIT, code_id, md
 from pipeline.privacy import mask_personal_data, personal_data
-from pipeline.workshop import CSV_FILES, WORKSHOP_FILE, AtelierError, parse_datetime
+from pipeline.workshop import CSV_FILES, WORKSHOP_FILE, parse_datetime
 
 MARKER = "<!-- atelier-review -->"
 # GitHub refuses a comment over 65,536 characters and a step summary over
@@ -425,7 +425,9 @@ def _created(row: Row) -> dt.datetime | None:
 
 
 @dataclass(frozen=True)
-class Warning_:
+class Caution:
+    """One thing a reviewer should check, under its kind (« Données personnelles »…)."""
+
     kind: str  # heading of its group
     line: str  # Markdown, already escaped
 
@@ -439,20 +441,20 @@ WARNING_KINDS = (
 )
 
 
-def warnings(changes: AtelierChanges) -> list[Warning_]:
+def warnings(changes: AtelierChanges) -> list[Caution]:
     """Everything a reviewer should check before approving, as Markdown lines."""
     numbers = question_numbers(changes.head_workshop)
-    out: list[Warning_] = []
+    out: list[Caution] = []
     touched = changes.added + [new for _old, new in changes.corrected]
     for row in sorted(touched, key=lambda r: (place_key(r, numbers), r["id"])):
         where = f"point {code_id(row['id'])} ({place_label(row, numbers)})"
         for field_name in TEXT_FIELDS:
             for what in personal_data(row.get(field_name, "")):
-                out.append(Warning_("Données personnelles", say("{what} dans le {where} : à retirer du texte.", what=what, where=where)))
+                out.append(Caution("Données personnelles", say("{what} dans le {where} : à retirer du texte.", what=what, where=where)))
         if is_formula_like(row.get("text", "")):
             first = md(row.get("text", "")[:1] or " ", None)
             out.append(
-                Warning_(
+                Caution(
                     "Formules de tableur",
                     say("le texte du {where} commence par « {first} » : un tableur l'exécuterait comme une formule.", where=where, first=first),
                 )
@@ -463,11 +465,11 @@ def warnings(changes: AtelierChanges) -> list[Warning_]:
             value = person.get(field_name, "")
             for what in personal_data(value):
                 out.append(
-                    Warning_("Données personnelles", say("{what} dans l'{who}, champ « {label} » : à retirer.", what=what, who=who, label=label))
+                    Caution("Données personnelles", say("{what} dans l'{who}, champ « {label} » : à retirer.", what=what, who=who, label=label))
                 )
             if is_formula_like(value):
                 out.append(
-                    Warning_(
+                    Caution(
                         "Formules de tableur",
                         say(
                             "le champ « {label} » de l'{who} commence par « {first} » : un tableur l'exécuterait comme une formule.",
@@ -487,10 +489,10 @@ def warnings(changes: AtelierChanges) -> list[Warning_]:
                 "{a} et {b} ont des textes très proches ({pct} %, {where}) : « {text} »",
                 a=a, b=b, pct=int(dup.ratio * 100), where=where, text=text,
             )
-        out.append(Warning_("Doublons probables", line))
+        out.append(Caution("Doublons probables", line))
     if not complete:
         out.append(
-            Warning_(
+            Caution(
                 "Doublons probables",
                 say(
                     "recherche des textes très proches arrêtée après {n} comparaisons : "
@@ -506,7 +508,7 @@ def warnings(changes: AtelierChanges) -> list[Warning_]:
             created = _created(row)
             if created and created >= cutoff:
                 out.append(
-                    Warning_(
+                    Caution(
                         "Ajouts tardifs",
                         say(
                             "point {id} créé le {when}, plus d'un jour après l'atelier du {day}.",
@@ -518,7 +520,7 @@ def warnings(changes: AtelierChanges) -> list[Warning_]:
             created = _created(person)
             if created and created >= cutoff:
                 out.append(
-                    Warning_(
+                    Caution(
                         "Ajouts tardifs",
                         say(
                             "émargement {id} signé le {when}, plus d'un jour après l'atelier du {day}.",
@@ -530,7 +532,7 @@ def warnings(changes: AtelierChanges) -> list[Warning_]:
     if was_closed and (changes.added or changes.people_added):
         n = len(changes.added) + len(changes.people_added)
         out.append(
-            Warning_(
+            Caution(
                 "Ajouts tardifs",
                 say(
                     "l'atelier était déjà clos (status : closed) et {n} malgré tout.",
@@ -540,7 +542,7 @@ def warnings(changes: AtelierChanges) -> list[Warning_]:
         )
     for row in changes.removed:
         out.append(
-            Warning_(
+            Caution(
                 "Lignes supprimées",
                 say(
                     "le point {id} a disparu de contributions.csv : un point ne se supprime pas, "
@@ -551,7 +553,7 @@ def warnings(changes: AtelierChanges) -> list[Warning_]:
         )
     for person in changes.people_removed:
         out.append(
-            Warning_(
+            Caution(
                 "Lignes supprimées",
                 say(
                     "l'émargement {id} a disparu de participants.csv : il se retire (status : withdrawn), "
@@ -910,5 +912,3 @@ def changed(repo: Path, base: str, head: str | None = None, *, data_dir: str = "
     head_id = history.resolve(repo, head) if head is not None else None
     return history.changed_slugs(repo, start, head_id, data_dir)
 
-
-__all__ = ["AtelierChanges", "Review", "compare", "review", "changed", "md", "word_diff", "AtelierError"]

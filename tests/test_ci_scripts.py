@@ -93,6 +93,7 @@ def test_release_flow(project):
     releases = remote(project, "show", f"main:reports/{SLUG}/releases.json")
     pdf = (project / "reports" / SLUG / "compte-rendu.pdf").read_bytes()
     assert f'"pdf_sha256": "{hashlib.sha256(pdf).hexdigest()}"' in releases
+    assert '"pango": "' in releases  # the system library that laid it out, for a later verify
 
     # The committed PDF is what the data rebuild gives, byte for byte.
     verified = subprocess.run(
