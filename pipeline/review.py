@@ -269,7 +269,7 @@ def place_label(row: Row, numbers: dict[str, int]) -> str:
 # Word-level differences
 
 
-def word_diff(old: str, new: str, context: int = 6, limit: int = 900) -> str:
+def word_diff(old: str, new: str, context: int = 10, limit: int = 900) -> str:
     """« le ~~vieux~~ **nouveau** texte » on word tokens, long unchanged runs shortened to « … »."""
     a, b = mask_personal_data(old).split(), mask_personal_data(new).split()
     if a == b:

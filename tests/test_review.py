@@ -291,9 +291,15 @@ def test_a_huge_change_stays_under_the_comment_limit(repo, monkeypatch):
 
 
 def test_word_diff_shortens_long_unchanged_runs():
-    old = "un deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize"
-    new = old.replace("huit", "HUIT")
-    assert reviewing.word_diff(old, new) == "un deux trois quatre cinq six sept ~~huit~~ **HUIT** neuf dix onze douze treize quatorze …"
+    old = " ".join(f"m{i}" for i in range(1, 41))
+    new = old.replace("m20", "M20")
+    assert reviewing.word_diff(old, new) == (
+        "… " + " ".join(f"m{i}" for i in range(10, 20)) + " ~~m20~~ **M20** " + " ".join(f"m{i}" for i in range(21, 31)) + " …"
+    )
+    short = "Le territoire est un espace d'acteurs et non un territoire « administratif »"
+    assert reviewing.word_diff(short, short.replace("un territoire", "un simple périmètre")) == (
+        "Le territoire est un espace d'acteurs et non un ~~territoire~~ **simple périmètre** « administratif »"
+    )
 
 
 def test_broken_files_still_give_a_summary(repo, monkeypatch):
