@@ -388,7 +388,7 @@ def rendering_environment() -> dict[str, Any]:
     Pango and HarfBuzz come from the operating system, not from PyPI; two
     machines with different versions may break lines differently.
     """
-    from weasyprint.text import ffi
+    from weasyprint.text import ffi  # type: ignore[import-untyped]
 
     version = int(ffi.pango.pango_version())
     return {
