@@ -71,7 +71,7 @@ def test_review_workflow():
     assert run[0]["env"]["BASE_REF"] == "${{ github.base_ref }}"
     upload = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert upload and upload[0]["with"]["path"] == "review-out/brouillons/"
-    checkout = job["steps"][0]
+    (checkout,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
     assert checkout["with"]["fetch-depth"] == 0  # the merge base must be there
 
 
@@ -96,6 +96,16 @@ def test_tests_workflow():
     (job,) = wf["jobs"].values()
     assert job["runs-on"] == "ubuntu-24.04"
     assert any(s.get("run", "").startswith("make test") for s in job["steps"])
+
+
+def test_every_job_runs_on_debian_12_with_git_before_checkout():
+    """Chromium and the PDF's Pango come from Debian 12; checkout needs git to leave a real clone."""
+    for name in ("tests.yml", "review.yml", "release.yml"):
+        (job,) = load(name)["jobs"].values()
+        assert job["container"]["image"] == "debian:12", name
+        names = [s.get("uses", s.get("run", "")) for s in job["steps"]]
+        first_checkout = next(i for i, n in enumerate(names) if n.startswith("actions/checkout@"))
+        assert any("apt-get install" in n and " git " in n for n in names[:first_checkout]), name
 
 
 def test_scripts_are_valid_bash():
