@@ -374,8 +374,10 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         attachments=tuple(files),
     )
     subject = f"Compte-rendu de l’atelier du {french_date(ws.date)}, {ws.place}"
+    # The version is in the metadata too, so a PDF viewer's properties say which release this is.
+    edition = f"version {version}" if version else "version de travail"
     metadata = Metadata(
-        title=f"{ws.title} — compte-rendu",
+        title=f"{ws.title} — compte-rendu, {edition}",
         author=ws.organisation or ws.platform,
         subject=subject,
         keywords=ws.keywords,

@@ -213,7 +213,7 @@ def test_hidden_pending_withdrawn_rows_of_the_example_are_absent(example, tmp_pa
 def test_metadata(small):
     reader = small.reader
     info = reader.metadata
-    assert info["/Title"] == "Animation des réunions de production d’idées et de projets — compte-rendu"
+    assert info["/Title"] == "Animation des réunions de production d’idées et de projets — compte-rendu, version de travail"
     assert info["/Author"] == "Plateforme Dynamiques territoriales du Massif Central"
     assert info["/Subject"] == "Compte-rendu de l’atelier du 30 juin 2016, Moulins-sur-Allier"
     assert info["/Keywords"] == "développement territorial, recherche-action"
@@ -484,3 +484,4 @@ def test_build_pdf_from_an_atelier_with_a_version(small_atelier, tmp_path):
     assert "Version 3" in pages[0].extract_text()  # the cover
     assert all("Version 3" in page.extract_text() for page in pages[1:])  # every footer
     assert "<dt>Version</dt><dd>Version 3</dd>" in (tmp_path / "v3.html").read_text(encoding="utf-8")
+    assert PdfReader(out).metadata["/Title"].endswith("— compte-rendu, version 3")  # the viewer's properties
