@@ -6,13 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
+from pipeline.french import date_fr, datetime_fr
 from pipeline.published import atelier_start, fingerprint, last_change, published_files
 from pipeline.workshop import Atelier, Point, Question, Target
 
-MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)
 NUMBER_WORDS = ("zéro", "une", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix")
 # How a target's section reads in « identifier 3 à 5 moteurs » (singular, plural).
 SECTION_NOUNS = {
@@ -21,18 +18,6 @@ SECTION_NOUNS = {
     "driver": ("moteur", "moteurs"),
     "brake": ("frein", "freins"),
 }
-
-
-def french_date(day: dt.date) -> str:
-    """30 juin 2016 ; 1er juillet 2016."""
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {MONTHS[day.month - 1]} {day.year}"
-
-
-def french_datetime(moment: dt.datetime) -> str:
-    """12 juillet 2016 à 14 h 05 UTC."""
-    moment = moment.astimezone(dt.timezone.utc)
-    return f"{french_date(moment.date())} à {moment.hour} h {moment.minute:02d} UTC"
 
 
 @dataclass(frozen=True)
@@ -370,10 +355,10 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         participants=attendance.total,
         contributions=len(shown),
         last_change=changed,
-        last_change_text=french_datetime(changed),
+        last_change_text=datetime_fr(changed, zone=dt.timezone.utc),
         attachments=tuple(files),
     )
-    subject = f"Compte-rendu de l’atelier du {french_date(ws.date)}, {ws.place}"
+    subject = f"Compte-rendu de l’atelier du {date_fr(ws.date)}, {ws.place}"
     # The version is in the metadata too, so a PDF viewer's properties say which release this is.
     edition = f"version {version}" if version else "version de travail"
     metadata = Metadata(
@@ -386,7 +371,7 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         modified=max(changed, atelier_start(atelier)),
     )
     return Report(
-        title=TitleBlock(ws.platform, ws.title, ws.date, french_date(ws.date), ws.place, "Compte-rendu", version),
+        title=TitleBlock(ws.platform, ws.title, ws.date, date_fr(ws.date), ws.place, "Compte-rendu", version),
         setup=setup,
         brainstorm=brainstorm,
         subgroups=subgroups,

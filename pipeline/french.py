@@ -37,10 +37,12 @@ def date_fr(day: dt.date) -> str:
     return f"{number} {MONTHS[day.month - 1]} {day.year}"
 
 
-def datetime_fr(moment: dt.datetime) -> str:
-    """« 3 juillet 2016 à 10 h 05 », in Paris time (the ateliers happen in France)."""
-    local = moment.astimezone(PARIS)
-    return f"{date_fr(local.date())} à {local.hour} h {local.minute:02d}"
+def datetime_fr(moment: dt.datetime, zone: dt.tzinfo = PARIS) -> str:
+    """« 3 juillet 2016 à 10 h 05 », in Paris time (the ateliers happen in France) unless
+    `zone` says otherwise; in UTC the zone is named: « 3 juillet 2016 à 8 h 05 UTC »."""
+    local = moment.astimezone(zone)
+    suffix = " UTC" if zone is dt.timezone.utc else ""
+    return f"{date_fr(local.date())} à {local.hour} h {local.minute:02d}{suffix}"
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

@@ -20,7 +20,8 @@ from markupsafe import Markup
 from weasyprint import HTML  # type: ignore[import-untyped]
 
 from pipeline import schemas
-from pipeline.compose import french_date, target_text
+from pipeline.compose import target_text
+from pipeline.french import date_fr
 from pipeline.render import ASSETS, AssetFetcher, _source_date_epoch, environment
 from pipeline.workshop import Atelier, AtelierError, Question, Workshop, load_atelier
 
@@ -183,7 +184,7 @@ def compose_kit(workshop: Workshop, url: str | None = None, attendees: int | Non
     return Kit(
         workshop=workshop,
         title=f"Kit d’animation — {workshop.title}",
-        date_text=french_date(workshop.date),
+        date_text=date_fr(workshop.date),
         url=url,
         qr=qr_svg(url) if url else None,
         questions=questions,

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from pipeline.french import date_fr
 from pipeline.validate import SECTION_NAMES
 from pipeline.workshop import Atelier
-
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-          "septembre", "octobre", "novembre", "décembre")
-
-
-def french_date(day) -> str:  # type: ignore[no-untyped-def]
-    """30 juin 2016 (1er for the first of the month)."""
-    first = "1er" if day.day == 1 else str(day.day)
-    return f"{first} {MONTHS[day.month - 1]} {day.year}"
-
 
 def summarize(atelier: Atelier) -> str:
     """Title, day, questions and counts of published points per column."""
@@ -23,7 +14,7 @@ def summarize(atelier: Atelier) -> str:
     state = "ouvert" if w.is_open else "clos"
     lines = [
         w.title,
-        f"{french_date(w.date)}, {w.place} — formulaire {state}",
+        f"{date_fr(w.date)}, {w.place} — formulaire {state}",
         f"Participants : {sum(1 for p in atelier.participants if p.status == 'present')} "
         f"(dont {len(atelier.listed_participants())} nommés dans la liste des présents)",
         f"Points publiés : {len(atelier.published())} sur {len(atelier.contributions)}",

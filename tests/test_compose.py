@@ -10,7 +10,8 @@ import io
 import pytest
 
 from conftest import HIDDEN_WORDS, UNNAMED_TEXTS
-from pipeline.compose import Attendance, Attendee, compose, french_date, target_text
+from pipeline.compose import Attendance, Attendee, compose, target_text
+from pipeline.french import date_fr
 from pipeline.published import UNNAMED
 from pipeline.workshop import Target, load_atelier
 
@@ -40,8 +41,8 @@ def test_title_block(report):
     ("day", "text"),
     [(dt.date(2016, 6, 30), "30 juin 2016"), (dt.date(2017, 7, 1), "1er juillet 2017"), (dt.date(2020, 8, 15), "15 août 2020")],
 )
-def test_french_date(day, text):
-    assert french_date(day) == text
+def test_date_fr(day, text):
+    assert date_fr(day) == text
 
 
 def test_setup(report):
