@@ -21,7 +21,7 @@ class BrokenAtelier(AtelierError):
 
 @dataclass(frozen=True)
 class _Entry:
-    stamp: tuple[int, int]
+    stamp: tuple[int, int, int]
     workshop: Workshop | None
     error: str | None
 
@@ -31,7 +31,10 @@ class Catalog:
 
     Each lookup stats atelier.yaml, so an organiser who closes an atelier by
     editing its file is obeyed by every worker at the next request, without a
-    restart; the YAML is parsed again only when its size or mtime changed.
+    restart; the YAML is parsed again only when its inode, size or mtime
+    changed.  The facilitator's open/close button replaces the file
+    (`pipeline.opening`), which always makes a new inode: no worker can miss
+    the change, even when the mtime's granularity would hide it.
     """
 
     def __init__(self, data_dir: Path) -> None:
@@ -54,7 +57,7 @@ class Catalog:
             return None
         path = folder / WORKSHOP_FILE
         st = path.stat()
-        stamp = (st.st_mtime_ns, st.st_size)
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         entry = self._cache.get(slug)
         if entry is None or entry.stamp != stamp:
             entry = self._load(slug, path, stamp)
@@ -64,7 +67,7 @@ class Catalog:
             raise BrokenAtelier(entry.error)
         return entry.workshop
 
-    def _load(self, slug: str, path: Path, stamp: tuple[int, int]) -> _Entry:
+    def _load(self, slug: str, path: Path, stamp: tuple[int, int, int]) -> _Entry:
         try:
             data = read_workshop_yaml(path)
             error = next(iter(self._validator.iter_errors(data)), None)

@@ -37,6 +37,17 @@ def _raw_depth(indent: str, bullet: str | None) -> int:
     return indent.count("\t") + indent.count(" ") // 2 + (1 if bullet else 0)
 
 
+def leading_depth(line: str) -> tuple[int, str]:
+    """One line on its own: how many levels its indent and bullet ask for, and its text.
+
+    The facilitator's one-post-it-at-a-time entry nests a line under the
+    previous point this way (levels cannot be relative to a single line).
+    """
+    match = _LEAD.match(line.rstrip())
+    assert match is not None  # the pattern matches any line
+    return _raw_depth(match["indent"], match["bullet"]), match["text"].strip()
+
+
 def parse_points(text: str, max_depth: int) -> list[Line]:
     """Split a textarea into points with their depth, following the module's rule.
 

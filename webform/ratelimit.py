@@ -38,6 +38,18 @@ class RateLimiter:
 
     def take(self, client: str) -> float:
         """Take one token for `client`: 0.0 when allowed, else the seconds to wait."""
+        return self._bucket(client, take=True)
+
+    def give_back(self, client: str) -> None:
+        """Return the token of an attempt that turned out not to count.
+
+        The facilitator's login takes a token before it checks the secret (so
+        parallel guesses cannot all slip through) and gives it back when the
+        secret was right: only failures use up the bucket.
+        """
+        self._bucket(client, take=False)
+
+    def _bucket(self, client: str, take: bool) -> float:
         self.folder.mkdir(parents=True, exist_ok=True)
         name = hashlib.sha256(client.encode("utf-8", "replace")).hexdigest()[:32]
         fd = os.open(self.folder / name, os.O_RDWR | os.O_CREAT, 0o600)
@@ -53,7 +65,9 @@ class RateLimiter:
                     pass  # a torn write after a crash: start afresh
             tokens = min(float(self.burst), tokens + max(0.0, now - last) * self.rate)
             wait = 0.0
-            if tokens >= 1.0:
+            if not take:
+                tokens = min(float(self.burst), tokens + 1.0)
+            elif tokens >= 1.0:
                 tokens -= 1.0
             else:
                 wait = (1.0 - tokens) / self.rate if self.rate > 0 else 3600.0
