@@ -175,6 +175,7 @@ def main() -> None:
         folder = make_data(tmp_path)
         env = {
             "FLASK_SECRET_KEY": "banc",
+            "FLASK_FACILITATOR_SECRET": "code d'animation du banc",
             "FLASK_DATA_DIR": str(tmp_path / "data"),
             "FLASK_TOKENS_DIR": str(tmp_path / "instance" / "recus"),
             "FLASK_RATELIMIT_DIR": str(tmp_path / "instance" / "debit"),

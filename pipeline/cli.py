@@ -193,11 +193,18 @@ def serve(data_dir: Path, host: str, port: int) -> None:
     if not os.environ.get("FLASK_SECRET_KEY"):
         # One process signs and checks every token: a key per run is enough here.
         config["SECRET_KEY"] = secrets.token_urlsafe(32)
+    code = None
+    if not os.environ.get("FLASK_FACILITATOR_SECRET"):
+        code = config["FACILITATOR_SECRET"] = secrets.token_urlsafe(12)  # shown below, valid for this run
     try:
         app = create_app(config)
     except ConfigurationError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"Formulaire des participants : http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    for slug in sorted(p.parent.name for p in data_dir.glob("*/atelier.yaml")):
+        click.echo(f"Animation de {slug} : http://{host}:{port}/{slug}/animation/")
+    if code:
+        click.echo(f"Code d'animation de cette session : {code}")
     run_simple(host, port, app, threaded=True)
 
 

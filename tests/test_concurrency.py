@@ -33,6 +33,7 @@ DEADLINE = 60.0  # seconds: the load stops by itself
 def environment(tmp_path: Path) -> dict[str, str]:
     return {
         "FLASK_SECRET_KEY": "clé partagée par les workers",
+        "FLASK_FACILITATOR_SECRET": "code d'animation des workers",
         "FLASK_DATA_DIR": str(tmp_path / "data"),
         "FLASK_TOKENS_DIR": str(tmp_path / "instance" / "recus"),
         "FLASK_RATELIMIT_DIR": str(tmp_path / "instance" / "debit"),

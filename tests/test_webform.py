@@ -476,6 +476,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch)
     from webform import ConfigurationError, create_app
 
     monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    monkeypatch.setenv("FLASK_FACILITATOR_SECRET", "code d'animation de test")
     with pytest.raises(ConfigurationError) as caught:
         create_app({"DATA_DIR": str(tmp_path / "data"), "TOKENS_DIR": str(tmp_path / "t"), "RATELIMIT_DIR": str(tmp_path / "r")})
     assert str(caught.value).startswith(

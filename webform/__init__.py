@@ -1,4 +1,4 @@
-"""The participants' web form: a Flask app factory over a folder of ateliers."""
+"""The atelier's web app: the participants' form and the facilitator's pages, over a folder of ateliers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from jinja2 import StrictUndefined
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 LANGUAGES = ("fr", "en")
+# A secret that a facilitator types; the lock-out makes guessing slow, the length makes it hopeless.
+MIN_FACILITATOR_SECRET = 12
 
 
 class ConfigurationError(RuntimeError):
@@ -23,7 +25,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     Production (neither debug nor testing) refuses to start without
     FLASK_SECRET_KEY: every gunicorn worker must sign CSRF tokens and
-    sessions with the same key.
+    sessions with the same key; nor without FLASK_FACILITATOR_SECRET, the
+    code that opens the facilitator's pages (at least 12 characters).
     """
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
@@ -31,7 +34,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # Receipt tokens and rate-limit state: never inside DATA_DIR, which is published.
         TOKENS_DIR=None,
         RATELIMIT_DIR=None,
+        PREVIEW_DIR=None,  # preview PDFs and their render jobs
         SECRET_KEY=None,
+        FACILITATOR_SECRET=None,
+        FACILITATOR_SESSION_HOURS=12,  # a day of atelier; closing the browser ends it sooner
+        FACILITATOR_LOCKOUT_FAILURES=5,  # wrong secrets per client address…
+        FACILITATOR_LOCKOUT_MINUTES=15,  # …per this many minutes (one more every minutes/failures)
+        PREVIEW_CPU_SECONDS=300,  # a render that loops is stopped by the kernel
         MAX_CONTENT_LENGTH=128 * 1024,  # a full sous-groupe sheet is ~10 KiB
         MAX_FORM_PARTS=200,
         MAX_POINTS_PER_FIELD=60,
@@ -48,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         BABEL_DEFAULT_LOCALE="fr",
+        BABEL_DEFAULT_TIMEZONE="Europe/Paris",  # times shown to the facilitator: the room's clock
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
         SEND_FILE_MAX_AGE_DEFAULT=86400,
     )
@@ -68,11 +78,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # from_prefixed_env parses values as JSON: a key made of digits becomes a number.
         app.config["SECRET_KEY"] = os.environ.get("FLASK_SECRET_KEY", str(secret))
 
+    _check_facilitator_secret(app)
+
     instance = Path(app.instance_path)
     app.config["TOKENS_DIR"] = str(app.config["TOKENS_DIR"] or instance / "recus")
     app.config["RATELIMIT_DIR"] = str(app.config["RATELIMIT_DIR"] or instance / "debit")
+    app.config["PREVIEW_DIR"] = str(app.config["PREVIEW_DIR"] or instance / "apercus")
     _refuse_inside_data(app, "TOKENS_DIR")
     _refuse_inside_data(app, "RATELIMIT_DIR")
+    _refuse_inside_data(app, "PREVIEW_DIR")
 
     if app.config["PROXY_FIX_X_FOR"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -83,15 +97,38 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.trim_blocks = True  # lighter pages for a poor network
     app.jinja_env.lstrip_blocks = True
 
-    from webform import safety, services
+    from webform import facilitator, safety, services
     from webform.participant import bp as participant
 
     services.init_app(app)
+    facilitator.init_app(app)  # first: its gate refuses strangers before anything reads their request
     safety.init_app(app)  # before CSRFProtect: bad encodings and floods are answered first
     app.register_blueprint(participant)
-    # The facilitator pages (live wall, moderation, transcription) will be a
-    # second blueprint, `webform.facilitator`, registered here under /animation/.
     return app
+
+
+def _check_facilitator_secret(app: Flask) -> None:
+    secret = app.config["FACILITATOR_SECRET"]
+    if secret is not None and not isinstance(secret, str):
+        # from_prefixed_env parses values as JSON: a secret made of digits becomes a number.
+        secret = app.config["FACILITATOR_SECRET"] = os.environ.get("FLASK_FACILITATOR_SECRET", str(secret))
+    if app.debug or app.testing:
+        return  # without a secret, the facilitator's pages say they are switched off
+    if not secret:
+        raise ConfigurationError(
+            "FLASK_FACILITATOR_SECRET manquante\u202f: en production, définissez le code d'animation "
+            "(au moins 12\u00a0caractères, le même pour tous les workers), par exemple avec "
+            "«\u00a0python3 -c 'import secrets; print(secrets.token_urlsafe(12))'\u00a0»."
+        )
+    if len(secret) < MIN_FACILITATOR_SECRET:
+        raise ConfigurationError(
+            f"FLASK_FACILITATOR_SECRET trop courte ({len(secret)}\u00a0caractères)\u202f: il en faut au moins "
+            f"{MIN_FACILITATOR_SECRET}."
+        )
+    if secret == app.config["SECRET_KEY"]:
+        raise ConfigurationError(
+            "FLASK_FACILITATOR_SECRET est égale à FLASK_SECRET_KEY\u202f: choisissez deux valeurs différentes."
+        )
 
 
 def _refuse_inside_data(app: Flask, key: str) -> None:

@@ -1,0 +1,628 @@
+"""Facilitator pages under /<atelier>/animation/: dashboard, live wall, moderation, transcription, exports, preview."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask_babel import gettext as _  # type: ignore[import-untyped]
+from flask_babel import ngettext  # type: ignore[import-untyped]
+from werkzeug.wrappers import Response as HttpResponse
+
+from pipeline import export, moderation, opening, schemas, store
+from pipeline.workshop import (
+    Atelier,
+    AtelierError,
+    Contribution,
+    Point,
+    Workshop,
+    contribution_from_row,
+    format_datetime,
+    parse_datetime,
+    participant_from_row,
+)
+from webform.facilitator import access
+from webform.facilitator.forms import (
+    PHASE_LABELS,
+    PHASE_OF_SECTION,
+    ActionForm,
+    EditForm,
+    LoginForm,
+    MergeForm,
+    OnePostItForm,
+    several_post_its_form,
+)
+from webform.forms import SECTION_LABELS, TextareaRules
+from webform.participant import open_atelier, shows_form_again
+from webform.points import leading_depth, nest, parse_points
+from webform.preview import Previews
+from webform.rows import rows_by_id
+from webform.safety import refuse
+
+bp = Blueprint(access.BLUEPRINT, __name__, template_folder="templates")
+
+POINT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+WALL_REFRESH_SECONDS = 15
+PREVIEW_REFRESH_SECONDS = 2
+RECENT = 10  # transcribed points shown under the entry field
+SHEET_COLUMNS = ("practice", "reflection", "driver", "brake")  # the wall's columns; the encadré goes below
+EXPORT_TYPES = {
+    "zip": "application/zip",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+def init_app(app: Flask) -> None:
+    access.init_app(app)
+    app.extensions["animation-previews"] = Previews(
+        Path(app.config["PREVIEW_DIR"]), cpu_seconds=int(app.config["PREVIEW_CPU_SECONDS"])
+    )
+    app.register_blueprint(bp)
+
+
+def previews() -> Previews:
+    return current_app.extensions["animation-previews"]  # type: ignore[no-any-return]
+
+
+@bp.after_request
+def private(response: Response) -> Response:
+    """Facilitator pages show unpublished points and downloads: kept out of every cache and index."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def now() -> str:
+    return format_datetime(dt.datetime.now(dt.timezone.utc))
+
+
+def back(endpoint: str, slug: str, anchor: str = "", **values: Any) -> HttpResponse:
+    url = url_for(endpoint, slug=slug, **values)
+    return redirect(url + (f"#{anchor}" if anchor else ""), code=303)
+
+
+def current_atelier(workshop: Workshop, folder: Path) -> Atelier:
+    """The atelier with its committed rows (read under the store's lock: never half a batch)."""
+    with store.locked(folder, shared=True):
+        people = store.read_table(folder, "participants")
+        points = store.read_table(folder, "contributions")
+    try:
+        return Atelier(
+            folder,
+            workshop,
+            tuple(participant_from_row(r) for r in people),
+            tuple(contribution_from_row(r) for r in points),
+        )
+    except (KeyError, ValueError, TypeError) as e:
+        current_app.logger.error("%s : %s", folder, e)
+        raise refuse(
+            503,
+            _("Les fichiers de cet atelier contiennent une ligne illisible : lancez « atelier validate » pour la trouver."),
+        ) from None
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the compte-rendu: a question's brainstorming, or a rubrique of a sous-groupe's sheet."""
+
+    question: str
+    phase: str
+    group: int | None
+    section: str
+
+    def label(self, workshop: Workshop) -> str:
+        if self.phase == "brainstorming":
+            return _("%(question)s · Brainstorming", question=self.question)
+        return _(
+            "%(question)s · Sous-groupe %(group)s · %(section)s",
+            question=self.question,
+            group=self.group,
+            section=SECTION_LABELS[self.section],
+        )
+
+
+def columns(workshop: Workshop) -> Iterator[Column]:
+    for q in workshop.questions:
+        yield Column(q.id, "brainstorming", None, "idea")
+        for group in range(1, q.subgroup_count + 1):
+            for section in schemas.SECTIONS_BY_PHASE["sous-groupe"]:
+                yield Column(q.id, "sous-groupe", group, section)
+
+
+def column_of(row: dict[str, str]) -> Column:
+    return Column(row["question"], row["phase"], int(row["group"]) if row["group"] else None, row["section"])
+
+
+# ---- login, logout ---------------------------------------------------------------------------
+
+
+@bp.route("/<slug>/animation/connexion", methods=["GET", "POST"])
+def login(slug: str) -> HttpResponse:
+    workshop, _folder = open_atelier(slug)
+    if not access.enabled():
+        raise refuse(
+            503,
+            _("Les pages d'animation sont désactivées : aucun code d'animation n'est défini (FLASK_FACILITATOR_SECRET)."),
+        )
+    target = access.safe_next(request.args.get("suite"), slug) or url_for(".dashboard", slug=slug)
+    if access.signed_in():
+        return redirect(target, code=303)
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        wait = access.lockout().take(access.client())
+        if wait > 0:
+            return access.locked_out(wait)
+        if access.secret_matches(form.secret.data):
+            access.lockout().give_back(access.client())  # only failures count
+            access.sign_in()
+            flash(_("Vous êtes connecté·e à l'animation. Pensez à vous déconnecter sur un ordinateur partagé."))
+            return redirect(target, code=303)
+        current_app.logger.warning("Code d'animation erroné depuis %s", access.client())
+        error = _("Ce code d'animation n'est pas le bon.")
+        form.secret.errors.append(error)
+    errors = [("secret", str(form.secret.label.text), str(m)) for m in form.secret.errors]
+    body = render_template("facilitator/login.html", workshop=workshop, form=form, errors=errors)
+    return Response(body, status=400 if errors else 200)
+
+
+@bp.post("/<slug>/animation/deconnexion")
+def logout(slug: str) -> HttpResponse:
+    access.sign_out()
+    flash(_("Vous êtes déconnecté·e de l'animation."))
+    return back(".login", slug)
+
+
+# ---- dashboard, open/close ------------------------------------------------------------------
+
+
+@bp.get("/<slug>/animation/")
+def dashboard(slug: str) -> str:
+    workshop, folder = open_atelier(slug)
+    atelier = current_atelier(workshop, folder)
+    by_status = {status: 0 for status in schemas.STATUSES}
+    for c in atelier.contributions:
+        by_status[c.status] = by_status.get(c.status, 0) + 1
+    present = [p for p in atelier.participants if p.status == "present"]
+    job = previews().job(slug)
+    return render_template(
+        "facilitator/dashboard.html",
+        workshop=workshop,
+        people=len(present),
+        listed=sum(1 for p in present if p.listed),
+        by_status=by_status,
+        job=job,
+        form=ActionForm(),
+    )
+
+
+@bp.post("/<slug>/animation/statut")
+def set_status(slug: str) -> HttpResponse:
+    _workshop, folder = open_atelier(slug)  # the CSRF token was checked by CSRFProtect before the view
+    status = request.form.get("status", "")
+    if status not in opening.form_statuses():
+        raise refuse(400, _("Statut inconnu : le formulaire peut être ouvert (open) ou clos (closed)."))
+    try:
+        changed = opening.set_status(folder, status)
+    except AtelierError as e:
+        flash(str(e), "erreur")
+        return back(".dashboard", slug)
+    if status == "open":
+        flash(_("Le formulaire est ouvert : les participants peuvent répondre.") if changed else _("Le formulaire était déjà ouvert."))
+    else:
+        flash(
+            _("Le formulaire est clos : il n'accepte plus de réponses.") if changed else _("Le formulaire était déjà clos.")
+        )
+    return back(".dashboard", slug)
+
+
+# ---- live wall ------------------------------------------------------------------------------
+
+
+@bp.get("/<slug>/animation/mur")
+def wall(slug: str) -> str:
+    workshop, folder = open_atelier(slug)
+    atelier = current_atelier(workshop, folder)
+    wanted_question = request.args.get("question")
+    wanted_phase = request.args.get("temps")
+    questions = [q for q in workshop.questions if wanted_question in (None, "", q.id)] or list(workshop.questions)
+    phases = [p for p in schemas.PHASES if wanted_phase in (None, "", p)] or list(schemas.PHASES)
+    blocks = []
+    for q in questions:
+        ideas = atelier.points(q.id, "brainstorming", "idea") if "brainstorming" in phases else ()
+        groups = []
+        if "sous-groupe" in phases:
+            for group in range(1, q.subgroup_count + 1):
+                sheet = {s: atelier.points(q.id, "sous-groupe", s, group) for s in schemas.SECTIONS_BY_PHASE["sous-groupe"]}
+                if any(sheet.values()):
+                    groups.append((group, sheet))
+        blocks.append((q, ideas, groups))
+    return render_template(
+        "facilitator/wall.html",
+        workshop=workshop,
+        blocks=blocks,
+        phases=phases,
+        wanted_question=wanted_question or "",
+        wanted_phase=wanted_phase or "",
+        refresh=WALL_REFRESH_SECONDS,
+        sheet_columns=SHEET_COLUMNS,
+        section_labels=SECTION_LABELS,
+        phase_labels=PHASE_LABELS,
+    )
+
+
+# ---- moderation -----------------------------------------------------------------------------
+
+
+def point_or_404(rows: dict[str, dict[str, str]], point_id: str) -> dict[str, str]:
+    row = rows.get(point_id) if POINT_ID.fullmatch(point_id) else None
+    if row is None:
+        raise refuse(404, _("Ce point n'existe pas (ou plus) dans cet atelier."))
+    return row
+
+
+def table(folder: Path) -> dict[str, dict[str, str]]:
+    return {r["id"]: r for r in store.read_table(folder, "contributions")}
+
+
+@bp.get("/<slug>/animation/moderation")
+def queue(slug: str) -> str:
+    workshop, folder = open_atelier(slug)
+    atelier = current_atelier(workshop, folder)
+    rows = {c.id: c for c in atelier.contributions}
+    order = {c: n for n, c in enumerate(columns(workshop))}
+    pending_roots = [
+        c
+        for c in atelier.contributions
+        if c.status == "pending" and not (c.parent and c.parent in rows and rows[c.parent].status == "pending")
+    ]
+    kids: dict[str, list[Contribution]] = {}
+    for c in atelier.contributions:
+        if c.parent and c.status == "pending":
+            kids.setdefault(c.parent, []).append(c)
+
+    def branch(c: Contribution, seen: frozenset[str]) -> Point:
+        below = sorted(kids.get(c.id, []), key=lambda k: (k.position, k.id))
+        return Point(c, tuple(branch(k, seen | {c.id}) for k in below if k.id not in seen))
+
+    pending = [
+        (Column(c.question, c.phase, c.group, c.section), branch(c, frozenset()), rows.get(c.parent or ""))
+        for c in sorted(pending_roots, key=lambda c: (c.created_at, c.id))
+    ]
+    published = []
+    for column in columns(workshop):
+        trees = atelier.points(column.question, column.phase, column.section, column.group)
+        if trees:
+            published.append((column, trees))
+    hidden = sorted(
+        (c for c in atelier.contributions if c.status == "hidden"),
+        key=lambda c: (order.get(Column(c.question, c.phase, c.group, c.section), 0), c.position, c.id),
+    )
+    return render_template(
+        "facilitator/moderation.html",
+        workshop=workshop,
+        pending=pending,
+        published=published,
+        hidden=hidden,
+        form=ActionForm(),
+        Column=Column,
+    )
+
+
+def decided(slug: str, outcome: moderation.Outcome, message: str) -> HttpResponse:
+    if outcome.changed:
+        flash(message)
+    if outcome.note:
+        flash(outcome.note)
+    return back(".queue", slug, f"point-{outcome.changed[0]}" if outcome.changed else "")
+
+
+@bp.post("/<slug>/animation/moderation/<point_id>/publier")
+def publish(slug: str, point_id: str) -> HttpResponse:
+    _workshop, folder = open_atelier(slug)
+    row = point_or_404(table(folder), point_id)
+    try:
+        outcome = moderation.publish(folder, point_id)
+    except AtelierError as e:
+        flash(str(e), "erreur")
+        return back(".queue", slug)
+    more = len(outcome.changed) - 1
+    if more > 0:
+        message = ngettext(
+            "Publié : « %(text)s », avec %(num)d précision.",
+            "Publié : « %(text)s », avec %(num)d précisions.",
+            more,
+            text=short(row["text"]),
+        )
+    else:
+        message = _("Publié : « %(text)s ».", text=short(row["text"]))
+    return decided(slug, outcome, message)
+
+
+@bp.post("/<slug>/animation/moderation/<point_id>/masquer")
+def hide(slug: str, point_id: str) -> HttpResponse:
+    _workshop, folder = open_atelier(slug)
+    row = point_or_404(table(folder), point_id)
+    try:
+        outcome = moderation.hide(folder, point_id)
+    except AtelierError as e:
+        flash(str(e), "erreur")
+        return back(".queue", slug)
+    return decided(slug, outcome, _("Masqué : « %(text)s ». Il ne figurera pas au compte-rendu.", text=short(row["text"])))
+
+
+def short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@bp.route("/<slug>/animation/moderation/<point_id>/corriger", methods=["GET", "POST"])
+@shows_form_again
+def edit(slug: str, point_id: str) -> HttpResponse:
+    workshop, folder = open_atelier(slug)
+    row = point_or_404(table(folder), point_id)
+    form = EditForm(data={"text": row["text"]} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            outcome = moderation.edit(folder, point_id, form.text.data)
+        except AtelierError as e:
+            form.text.errors.append(str(e))
+        else:
+            return decided(slug, outcome, _("Corrigé : « %(text)s ».", text=short(form.text.data)))
+    return form_page("facilitator/edit.html", form, workshop, row=row, column=column_of(row))
+
+
+@bp.route("/<slug>/animation/moderation/<point_id>/fusionner", methods=["GET", "POST"])
+@shows_form_again
+def merge(slug: str, point_id: str) -> HttpResponse:
+    workshop, folder = open_atelier(slug)
+    rows = table(folder)
+    duplicate = point_or_404(rows, point_id)
+    candidates = sorted(moderation.merge_candidates(rows, point_id), key=lambda r: (r["created_at"], r["id"]))
+    form = MergeForm()
+    form.keep.choices = [
+        (r["id"], _("%(text)s (précision de « %(parent)s »)", text=r["text"], parent=short(rows[r["parent"]]["text"], 50)))
+        if r["parent"] in rows
+        else (r["id"], r["text"])
+        for r in candidates
+    ]
+    if form.validate_on_submit():
+        try:
+            outcome = moderation.merge(folder, form.keep.data, point_id, form.text.data or None)
+        except AtelierError as e:
+            form.keep.errors.append(str(e))
+        else:
+            kept = rows[form.keep.data]
+            message = _(
+                "Fusionné : « %(duplicate)s » est masqué, ses précisions sont passées sous « %(kept)s ».",
+                duplicate=short(duplicate["text"]),
+                kept=short(form.text.data or kept["text"]),
+            )
+            return decided(slug, outcome, message)
+    return form_page(
+        "facilitator/merge.html", form, workshop, row=duplicate, column=column_of(duplicate), candidates=candidates
+    )
+
+
+def form_page(template: str, form: Any, workshop: Workshop, **context: Any) -> HttpResponse:
+    from webform.participant import form_errors
+
+    errors = form_errors(form) if request.method == "POST" else []
+    body = render_template(template, form=form, workshop=workshop, errors=errors, **context)
+    return Response(body, status=400 if errors else 200)
+
+
+# ---- transcription of paper post-its --------------------------------------------------------
+
+
+def sticky(slug: str) -> dict[str, Any]:
+    """What the facilitator chose last on this atelier (question, rubrique, sous-groupe), and what was typed."""
+    state = session.get("saisie")
+    return state if isinstance(state, dict) and state.get("atelier") == slug else {"atelier": slug}
+
+
+@bp.route("/<slug>/animation/saisie", methods=["GET", "POST"])
+@shows_form_again
+def transcribe(slug: str) -> HttpResponse:
+    return transcription(slug, several=False)
+
+
+@bp.route("/<slug>/animation/saisie/lignes", methods=["GET", "POST"])
+@shows_form_again
+def transcribe_lines(slug: str) -> HttpResponse:
+    return transcription(slug, several=True)
+
+
+def transcription(slug: str, several: bool) -> HttpResponse:
+    workshop, folder = open_atelier(slug)
+    state = sticky(slug)
+    rules = TextareaRules(int(current_app.config["MAX_POINTS_PER_FIELD"]), schemas.MAX_DEPTH)
+    form_class = several_post_its_form(rules) if several else OnePostItForm
+    defaults = {
+        "question": state.get("question") or (workshop.questions[0].id if workshop.questions else ""),
+        "section": state.get("section") or "idea",
+        "group": state.get("group") or "",
+    }
+    form = form_class(data=defaults if request.method == "GET" else None)
+    form.set_workshop(workshop)
+    if form.validate_on_submit():
+        column = Column(form.question.data, form.phase, form.group_number(), form.section.data)
+        chain = state.get("chaine", []) if state.get("colonne") == list(_key(column)) else []
+        try:
+            saved, chain = save_post_its(folder, column, form.text.data, several, chain, rules)
+        except store.StoreError as e:
+            form.text.errors.append(_("Rien n'a été enregistré : %(reason)s", reason=str(e)))
+        else:
+            recent = [[r["id"], depth] for r, depth in reversed(saved)] + state.get("recents", [])
+            session["saisie"] = {
+                "atelier": slug,
+                "question": column.question,
+                "section": column.section,
+                "group": "" if column.group is None else str(column.group),
+                "colonne": list(_key(column)),
+                "chaine": chain,
+                "recents": recent[:RECENT],
+            }
+            if len(saved) == 1:
+                flash(_("Enregistré : « %(text)s ».", text=short(saved[0][0]["text"])))
+            else:
+                flash(ngettext("%(num)d post-it enregistré.", "%(num)d post-its enregistrés.", len(saved)))
+            return back(".transcribe_lines" if several else ".transcribe", slug)
+    recent_rows = {r["id"]: r for r in rows_by_id(folder, "contributions", [i for i, _d in state.get("recents", [])])}
+    recent = [(recent_rows[i], d) for i, d in state.get("recents", []) if i in recent_rows]
+    return form_page(
+        "facilitator/transcription.html",
+        form,
+        workshop,
+        several=several,
+        recent=recent,
+        column_of=column_of,
+        phase_of=PHASE_OF_SECTION,
+    )
+
+
+def _key(column: Column) -> tuple[str, str, str, str]:
+    return (column.question, column.phase, "" if column.group is None else str(column.group), column.section)
+
+
+def save_post_its(
+    folder: Path, column: Column, text: str, several: bool, chain: list[str], rules: TextareaRules
+) -> tuple[list[tuple[dict[str, str], int]], list[str]]:
+    """Append the typed post-its to the column, published and credited to nobody; (rows with depth, new chain).
+
+    `chain` holds the ids of the last point typed in this column and of its
+    parents (top level first): a single line indented once is a précision of
+    the last point, twice of its last précision, and so on.  Positions
+    follow the column's existing points, computed under the store's lock
+    that also covers the append.
+    """
+    stamp = now()
+    with store.locked(folder):
+        existing = [r for r in store.read_table(folder, "contributions") if _key(column_of(r)) == _key(column)]
+        ids = {r["id"] for r in existing}
+        chain = [i for i in chain if i in ids]
+
+        def next_position(parent: str) -> int:
+            return 1 + max((int(r["position"]) for r in existing if r["parent"] == parent), default=0)
+
+        if several:
+            lines = parse_points(text, rules.max_depth)
+        else:
+            depth, body = leading_depth(text)
+            depth = min(depth, len(chain), rules.max_depth - 1)
+            lines = None
+        rows: list[tuple[dict[str, str], int]] = []
+        if lines is None:
+            parent = chain[depth - 1] if depth else ""
+            row = _row(column, store.new_id("c"), parent, next_position(parent), body, stamp)
+            rows.append((row, depth))
+            chain = chain[:depth] + [row["id"]]
+        else:
+            top = next_position("") - 1
+            path: list[str] = []
+            for line, point_id, parent, rank in nest(lines, "", iter(lambda: store.new_id("c"), None)):
+                rows.append((_row(column, point_id, parent, top + rank if not parent else rank, line.text, stamp), line.depth))
+                path = path[: line.depth] + [point_id]
+            chain = path
+        store.append_rows(folder, "contributions", [r for r, _d in rows])
+    return rows, chain
+
+
+def _row(column: Column, point_id: str, parent: str, position: int, text: str, stamp: str) -> dict[str, str]:
+    return {
+        "id": point_id,
+        "question": column.question,
+        "phase": column.phase,
+        "group": "" if column.group is None else str(column.group),
+        "section": column.section,
+        "parent": parent,
+        "position": str(position),
+        "number": "",
+        "text": text,
+        "link": "",
+        "author": "",  # transcribed from the wall: the group's, not a person's
+        "created_at": stamp,
+        "updated_at": "",
+        "status": "published",  # the facilitator transcribes what the room put up
+    }
+
+
+# ---- exports --------------------------------------------------------------------------------
+
+
+@bp.get("/<slug>/animation/exports")
+def exports(slug: str) -> str:
+    workshop, _folder = open_atelier(slug)
+    return render_template("facilitator/exports.html", workshop=workshop)
+
+
+def download(data: bytes, name: str, kind: str) -> Response:
+    response = Response(data, mimetype=EXPORT_TYPES[kind])
+    response.headers["Content-Type"] = EXPORT_TYPES[kind]
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/<slug>/animation/exports/donnees.zip")
+def export_zip(slug: str) -> Response:
+    _workshop, folder = open_atelier(slug)
+    return download(export.export_zip(folder), f"{slug}-donnees.zip", "zip")
+
+
+@bp.get("/<slug>/animation/exports/classeur.xlsx")
+def export_xlsx(slug: str) -> Response:
+    _workshop, folder = open_atelier(slug)
+    return download(export.export_xlsx(folder), f"{slug}.xlsx", "xlsx")
+
+
+@bp.get("/<slug>/animation/exports/<any(contributions, participants):resource>.csv")
+def export_csv(slug: str, resource: str) -> Response:
+    _workshop, folder = open_atelier(slug)
+    return download(export.export_spreadsheet_csv(folder, resource), f"{slug}-{resource}-tableur.csv", "csv")
+
+
+# ---- preview PDF ----------------------------------------------------------------------------
+
+
+@bp.get("/<slug>/animation/apercu")
+def preview(slug: str) -> str:
+    workshop, folder = open_atelier(slug)
+    job = previews().job(slug)
+    current = job is not None and job.fingerprint == _fingerprint(folder)
+    return render_template(
+        "facilitator/preview.html",
+        workshop=workshop,
+        job=job,
+        current=current,
+        finished=parse_datetime(job.finished_at) if job is not None and job.finished_at else None,
+        refresh=PREVIEW_REFRESH_SECONDS if job is not None and job.state == "running" else None,
+        form=ActionForm(),
+    )
+
+
+def _fingerprint(folder: Path) -> str:
+    from webform.preview import data_fingerprint
+
+    return data_fingerprint(folder)
+
+
+@bp.post("/<slug>/animation/apercu")
+def start_preview(slug: str) -> HttpResponse:
+    _workshop, folder = open_atelier(slug)
+    _job, started = previews().start(slug, folder)
+    flash(_("Le rendu de l'aperçu a commencé.") if started else _("L'aperçu de ces données est déjà prêt ou en cours."))
+    return back(".preview", slug)
+
+
+@bp.get("/<slug>/animation/apercu.pdf")
+def preview_pdf(slug: str) -> Response:
+    open_atelier(slug)
+    path = previews().pdf(slug)
+    if path is None:
+        raise refuse(404, _("Aucun aperçu PDF n'est prêt : produisez-le depuis la page « Aperçu PDF »."))
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=f"{slug}-apercu.pdf", max_age=0)
