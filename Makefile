@@ -68,7 +68,7 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output --project atelier \
 	    -o webform/translations/messages.pot .
 	$(BIN)/pybabel update -i webform/translations/messages.pot -d webform/translations --no-fuzzy-matching \
-	    --no-location --width 100
+	    --width 100
 	$(BIN)/pybabel compile -d webform/translations --statistics
 
 # The stamp is rebuilt only when the declared dependencies change.
