@@ -65,7 +65,11 @@ def test_dashboard_counts_and_links(client):
 
 def test_the_wall_shows_only_published_points_nested_and_refreshes_itself(client):
     page = client.get("/essai/animation/mur")
-    assert '<meta http-equiv="refresh" content="15">' in page.text
+    # No script needed: the browser reloads it; our own script (no inline code) updates it in place.
+    assert '<noscript><meta http-equiv="refresh" content="15"></noscript>' in page.text
+    assert '<meta name="actualisation" content="15">' in page.text
+    assert '<script src="/static/animation.js" defer></script>' in page.text
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     text = text_of(page.text)
     assert "Circuits courts avec les cantines" in text
     assert "Une monnaie locale" not in text and "Hors sujet" not in text  # pending, hidden
@@ -73,6 +77,17 @@ def test_the_wall_shows_only_published_points_nested_and_refreshes_itself(client
     assert "Sous-groupe 2 Pratiques en cours / exemples — Réflexions — Moteurs (conditions au changement) Volonté des élus et des techniciens" in text
     assert "Pas encore de fiche de sous-groupe publiée." in text  # q2
     assert '<a href="/essai/animation/mur?question=q1&amp;temps=sous-groupe">q1 · Sous-groupes</a>' in page.text
+
+
+def test_the_wall_can_be_paused_without_script(client):
+    page = client.get("/essai/animation/mur?question=q1&temps=brainstorming")
+    assert 'href="/essai/animation/mur?question=q1&amp;temps=brainstorming&amp;pause=1"' in page.text
+    paused = client.get("/essai/animation/mur?question=q1&temps=brainstorming&pause=1")
+    assert "refresh" not in paused.text and "<script" not in paused.text
+    assert "script-src 'none'" in paused.headers["Content-Security-Policy"]
+    assert "Actualisation en pause. Reprendre" in text_of(paused.text)
+    assert 'href="/essai/animation/mur?question=q1&amp;temps=brainstorming">Reprendre' in paused.text
+    assert 'href="/essai/animation/mur?pause=1"' in client.get("/essai/animation/mur").text
 
 
 def test_the_wall_can_show_one_part_at_a_time(client):

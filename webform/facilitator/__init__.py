@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask import Blueprint, Flask, Response, current_app, flash, g, redirect, render_template, request, send_file, session, url_for
 from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_babel import ngettext  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
@@ -41,13 +41,11 @@ from webform.participant import open_atelier, shows_form_again
 from webform.points import leading_depth, nest, parse_points
 from webform.preview import Previews
 from webform.rows import rows_by_id
-from webform.safety import refuse
+from webform.safety import SECURITY_HEADERS, refuse
 
 bp = Blueprint(access.BLUEPRINT, __name__, template_folder="templates")
 
 POINT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-WALL_REFRESH_SECONDS = 15
-PREVIEW_REFRESH_SECONDS = 2
 RECENT = 10  # transcribed points shown under the entry field
 SHEET_COLUMNS = ("practice", "reflection", "driver", "brake")  # the wall's columns; the encadré goes below
 EXPORT_TYPES = {
@@ -71,10 +69,23 @@ def previews() -> Previews:
 
 @bp.after_request
 def private(response: Response) -> Response:
-    """Facilitator pages show unpublished points and downloads: kept out of every cache and index."""
+    """Facilitator pages show unpublished points and downloads: kept out of every cache and index.
+
+    A page that updates itself loads one script, our own file: only that page's
+    policy allows scripts, from this site and never inline.
+    """
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    if g.get("updates_itself"):
+        policy = SECURITY_HEADERS["Content-Security-Policy"]
+        response.headers["Content-Security-Policy"] = policy.replace("script-src 'none'", "script-src 'self'")
     return response
+
+
+def updating_every(seconds: int | None) -> int | None:
+    """The page will update itself every `seconds` (None: it will not)."""
+    g.updates_itself = bool(seconds)
+    return seconds
 
 
 def now() -> str:
@@ -249,7 +260,7 @@ def wall(slug: str) -> str:
         phases=phases,
         wanted_question=wanted_question or "",
         wanted_phase=wanted_phase or "",
-        refresh=WALL_REFRESH_SECONDS,
+        refresh=updating_every(None if request.args.get("pause") else int(current_app.config["WALL_REFRESH_SECONDS"])),
         sheet_columns=SHEET_COLUMNS,
         section_labels=SECTION_LABELS,
         phase_labels=PHASE_LABELS,
@@ -600,7 +611,9 @@ def preview(slug: str) -> str:
         job=job,
         current=current,
         finished=parse_datetime(job.finished_at) if job is not None and job.finished_at else None,
-        refresh=PREVIEW_REFRESH_SECONDS if job is not None and job.state == "running" else None,
+        refresh=updating_every(
+            int(current_app.config["PREVIEW_REFRESH_SECONDS"]) if job is not None and job.state == "running" else None
+        ),
         form=ActionForm(),
     )
 
