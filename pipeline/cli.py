@@ -461,3 +461,31 @@ def sync(data_dir: Path, remote: str, branch: str) -> None:
     except AtelierError as e:
         raise click.ClickException(str(e)) from None
     click.echo(result.message())
+
+
+# ---- atelier open / close (the facilitator's switch, also on /<atelier>/animation/) ----
+
+
+def _set_form_status(folder: Path, status: str) -> None:
+    from pipeline.opening import set_status
+
+    try:
+        changed = set_status(folder, status)
+    except AtelierError as e:
+        raise click.ClickException(str(e)) from None
+    state = "ouvert" if status == "open" else "clos"
+    click.echo(f"{folder} : formulaire {state}." if changed else f"{folder} : le formulaire était déjà {state}.")
+
+
+@main.command("open")
+@click.argument("folder", type=EXISTING_DIR)
+def open_form(folder: Path) -> None:
+    """Ouvre le formulaire d'un atelier (status: open dans atelier.yaml ; le reste du fichier est gardé tel quel)."""
+    _set_form_status(folder, "open")
+
+
+@main.command("close")
+@click.argument("folder", type=EXISTING_DIR)
+def close_form(folder: Path) -> None:
+    """Clôt le formulaire d'un atelier : il n'accepte plus de réponses (status: closed dans atelier.yaml)."""
+    _set_form_status(folder, "closed")

@@ -114,3 +114,22 @@ def test_a_line_that_only_looks_like_the_key_is_refused():
     text = 'title: x\nkeywords: ["a",\nstatus: open]\n'
     with pytest.raises(AtelierError):
         with_status(text, "closed")
+
+
+def test_atelier_open_and_close_commands(folder):
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    runner = CliRunner()
+    before = (folder / "atelier.yaml").read_bytes()
+    closed = runner.invoke(main, ["close", str(folder)])
+    assert (closed.exit_code, closed.output) == (0, f"{folder} : formulaire clos.\n")
+    again = runner.invoke(main, ["close", str(folder)])
+    assert again.output == f"{folder} : le formulaire était déjà clos.\n"
+    opened = runner.invoke(main, ["open", str(folder)])
+    assert (opened.exit_code, opened.output) == (0, f"{folder} : formulaire ouvert.\n")
+    assert (folder / "atelier.yaml").read_bytes() == before
+    (folder / "atelier.yaml").write_text("title: x\n", encoding="utf-8")
+    broken = runner.invoke(main, ["close", str(folder)])
+    assert broken.exit_code == 1 and "aucune ligne «\u00a0status:\u00a0» au premier niveau" in broken.output
