@@ -424,3 +424,17 @@ def test_the_exports_page_links_every_download(client):
     for path in ("donnees.zip", "classeur.xlsx", "contributions.csv", "participants.csv"):
         assert f'href="/essai/animation/exports/{path}"' in page
     assert client.get("/essai/animation/exports/secrets.csv").status_code == 404
+
+
+def test_a_transcription_whose_form_expired_keeps_the_text(client, folder):
+    before = snapshot(folder)
+    answer = client.post("/essai/animation/saisie", data={"question": "q1", "section": "idea", "group": "", "text": "Post-it précieux"})
+    assert answer.status_code == 400
+    assert "Le jeton de sécurité du formulaire manque." in text_of(answer.text)
+    assert 'value="Post-it précieux"' in answer.text
+    assert snapshot(folder) == before
+
+
+def test_the_moderation_page_has_no_duplicate_ids(client):
+    ids = re.findall(r'\bid="([^"]+)"', client.get("/essai/animation/moderation").text)
+    assert len(ids) == len(set(ids))

@@ -37,7 +37,7 @@ from webform.facilitator.forms import (
     several_post_its_form,
 )
 from webform.forms import SECTION_LABELS, TextareaRules
-from webform.participant import open_atelier, shows_form_again
+from webform.participant import open_atelier, shows_form_again, submitted
 from webform.points import leading_depth, nest, parse_points
 from webform.preview import Previews
 from webform.rows import rows_by_id
@@ -165,7 +165,7 @@ def login(slug: str) -> HttpResponse:
         return redirect(target, code=303)
     form = LoginForm()
     error = None
-    if form.validate_on_submit():
+    if form.validate_on_submit():  # (a CSRF failure never reaches here: CSRFProtect answers first)
         wait = access.lockout().take(access.client())
         if wait > 0:
             return access.locked_out(wait)
@@ -378,7 +378,7 @@ def edit(slug: str, point_id: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
     row = point_or_404(table(folder), point_id)
     form = EditForm(data={"text": row["text"]} if request.method == "GET" else None)
-    if form.validate_on_submit():
+    if submitted(form):
         try:
             outcome = moderation.edit(folder, point_id, form.text.data)
         except AtelierError as e:
@@ -402,7 +402,7 @@ def merge(slug: str, point_id: str) -> HttpResponse:
         else (r["id"], r["text"])
         for r in candidates
     ]
-    if form.validate_on_submit():
+    if submitted(form):
         try:
             outcome = moderation.merge(folder, form.keep.data, point_id, form.text.data or None)
         except AtelierError as e:
@@ -461,7 +461,7 @@ def transcription(slug: str, several: bool) -> HttpResponse:
     }
     form = form_class(data=defaults if request.method == "GET" else None)
     form.set_workshop(workshop)
-    if form.validate_on_submit():
+    if submitted(form):
         column = Column(form.question.data, form.phase, form.group_number(), form.section.data)
         chain = state.get("chaine", []) if state.get("colonne") == list(_key(column)) else []
         try:
