@@ -400,6 +400,10 @@ def rendering_environment() -> dict[str, Any]:
 def _write_atomically(path: Path, data: bytes) -> Path:
     """Write `data` next to `path` under a temporary name, fsynced; the caller renames it."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # mkstemp creates 0600; published files are read by everyone, like any file git checks out.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
     with os.fdopen(fd, "wb") as f:
         f.write(data)
         f.flush()

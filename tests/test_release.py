@@ -177,3 +177,16 @@ def test_changelog_newest_first_in_french():
 def test_first_release_without_attendance_list():
     counts = {"points": 3, "participants_named": 0, "participants_unnamed": 0}
     assert releasing.change_lines({"version": 1, "counts": counts, "changes": {}}) == [f"Première publication{NB}: 3 points."]
+
+
+def test_published_files_are_readable_by_everyone(tmp_path):
+    """mkstemp makes 0600 files; a release's CHANGELOG.md and releases.json are for everyone."""
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        written = releasing._write_atomically(tmp_path / "CHANGELOG.md", b"# Versions\n")
+    finally:
+        os.umask(umask)
+    assert written.read_bytes() == b"# Versions\n"
+    assert written.stat().st_mode & 0o777 == 0o644
