@@ -45,3 +45,20 @@ def test_rows_by_id_reads_only_whole_records(tmp_path):
     got = rows_by_id(folder, "contributions", ["c-3", "c-2", "absent"])
     assert [(r["id"], r["text"]) for r in got] == [("c-2", "la vraie"), ("c-3", "Texte du point c-3")]
     assert rows_by_id(tmp_path, "contributions", ["c-1"]) == []
+
+
+def test_rows_by_id_follows_a_batch_and_ignores_a_later_look_alike(tmp_path):
+    # A later text crafted to parse as a whole row with the id of an earlier one.
+    fake = "x\nc-2,q1,brainstorming,,idea,,1,,fausse"
+    folder = write_atelier(
+        tmp_path / "essai",
+        contributions=[
+            contribution("c-1", text="première"),
+            contribution("c-2", parent="c-1", text="la vraie"),
+            contribution("c-9", text=fake),
+        ],
+    )
+    for ids in (["c-1", "c-2"], ["c-2"], ["c-9", "c-2"]):
+        got = rows_by_id(folder, "contributions", ids)
+        assert {r["id"]: r["text"] for r in got}["c-2"] == "la vraie"
+    assert [r["id"] for r in rows_by_id(folder, "contributions", ["c-9", "c-1", "c-2"])] == ["c-1", "c-2", "c-9"]

@@ -3,36 +3,63 @@
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from pipeline import schemas
 from pipeline.workshop import CSV_FILES
+
+
+class _LinesFrom:
+    """The LF-terminated lines of `data` from byte `pos` on, decoded; `pos` follows what was read."""
+
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes, pos: int) -> None:
+        self.data, self.pos = data, pos
+
+    def __iter__(self) -> Iterator[str]:
+        while self.pos < len(self.data):
+            end = self.data.find(b"\n", self.pos)
+            end = len(self.data) if end < 0 else end + 1
+            line = self.data[self.pos : end]
+            self.pos = end
+            yield line.decode("utf-8")
 
 
 def rows_by_id(folder: Path, resource: str, ids: Iterable[str]) -> list[dict[str, str]]:
     """The rows whose id is in `ids`, in file order.
 
     A receipt page needs a handful of rows from a table that grows all day:
-    instead of parsing every row, find each id at the
-    start of a line and parse that one record.  A match inside a multi-line
-    text is rejected because its record does not parse to an id and the
-    table's number of columns.
+    instead of parsing every row, find each id at the start of a line and
+    parse that one record.  A match inside a multi-line text is rejected
+    because its record does not parse to an id and the table's number of
+    columns.  The file is searched as bytes and only the matched records are
+    decoded: decoding a table of thousands of rows cost more than the rest of
+    the receipt page.  The rows of one submission follow each other in the
+    file, so each id is first looked for right after the previous row found;
+    only when it is not there is the whole file searched, from its start.
     """
     try:
-        text = (Path(folder) / CSV_FILES[resource]).read_text(encoding="utf-8")
+        data = (Path(folder) / CSV_FILES[resource]).read_bytes()
     except FileNotFoundError:
         return []
     names = schemas.field_names(resource)
     found: dict[int, dict[str, str]] = {}
+    after = -1  # where the previous row found ends, just before its newline
     for wanted in dict.fromkeys(ids):
-        needle = f"\n{wanted},"
-        start = text.find(needle)
+        needle = f"\n{wanted},".encode("utf-8")
+        if after >= 0 and data.startswith(needle, after):
+            start = after
+        else:
+            start = data.find(needle)
+        after = -1
         while start != -1:
-            record = next(csv.reader(io.StringIO(text[start + 1 :])), [])
+            lines = _LinesFrom(data, start + 1)
+            record = next(csv.reader(iter(lines)), [])
             if len(record) == len(names) and record[0] == wanted:
                 found[start] = dict(zip(names, record))
+                after = lines.pos - 1
                 break
-            start = text.find(needle, start + 1)
+            start = data.find(needle, start + 1)
     return [found[position] for position in sorted(found)]
