@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask.sessions import SecureCookieSessionInterface
 from webform_helpers import CSRF_INPUT, NNBSP, make_app, make_data, rows, snapshot, submit, summary_items, text_of
 
 from webform.ratelimit import RateLimiter
@@ -113,6 +114,18 @@ def test_the_same_secret_key_lets_any_worker_check_the_token(tmp_path, folder):
     other = two.test_client()
     other.set_cookie("session", cookie.value)
     assert other.post("/essai/emargement", data={"csrf_token": form_token, "name": "A", "role": "elu"}).status_code == 303
+
+
+def test_a_session_cookie_compressed_by_flask_still_opens(tmp_path, folder):
+    """Our sessions are no longer zlib-compressed; a cookie Flask compressed (before an upgrade) still reads."""
+    app = make_app(tmp_path)
+    stock = SecureCookieSessionInterface().get_signing_serializer(app)
+    cookie = stock.dumps({"csrf_token": "0" * 40, "_flashes": [("message", "Merci ! C'est enregistré.")]})
+    assert cookie.startswith(".")  # itsdangerous marks a compressed payload so
+    client = app.test_client()
+    client.set_cookie("session", cookie)
+    assert "Merci ! C&#39;est enregistré." in client.get("/essai/").text
+    assert not client.get_cookie("session").value.startswith(".")
 
 
 # ---- size, flood, encodings -----------------------------------------------
