@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,15 +54,19 @@ class Catalog:
 
     def workshop(self, slug: str) -> Workshop | None:
         """The atelier's description, None when unknown; raises BrokenAtelier when its file is invalid."""
-        folder = self.folder(slug)
-        if folder is None:
+        if not SLUG.fullmatch(slug):
             return None
-        path = folder / WORKSHOP_FILE
-        st = path.stat()
+        path = os.path.join(self.data_dir, slug, WORKSHOP_FILE)
+        try:
+            st = os.stat(path)  # one stat per request: it tells both « is there one » and « has it changed »
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
         stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         entry = self._cache.get(slug)
         if entry is None or entry.stamp != stamp:
-            entry = self._load(slug, path, stamp)
+            entry = self._load(slug, Path(path), stamp)
             with self._lock:
                 self._cache[slug] = entry
         if entry.error:

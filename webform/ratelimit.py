@@ -50,9 +50,13 @@ class RateLimiter:
         self._bucket(client, take=False)
 
     def _bucket(self, client: str, take: bool) -> float:
-        self.folder.mkdir(parents=True, exist_ok=True)
         name = hashlib.sha256(client.encode("utf-8", "replace")).hexdigest()[:32]
-        fd = os.open(self.folder / name, os.O_RDWR | os.O_CREAT, 0o600)
+        path = os.path.join(self.folder, name)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            self.folder.mkdir(parents=True, exist_ok=True)  # the first client of this folder
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             now = self.clock()

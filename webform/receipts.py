@@ -6,7 +6,8 @@ JSON line per receipt, `[sha256(token), slug, kind, resource, [ids…]]`; a
 correction that adds points appends a newer line for the same hash, and the
 last line wins.  Each line is written by a single `write()` under an
 exclusive `flock` and fsynced before the participant sees the link, so every
-gunicorn worker can resolve every token.  Each worker keeps an index of the
+gunicorn worker can resolve every token (the fsync itself waits outside the
+lock, as the store's does).  Each worker keeps an index of the
 log in memory and reads only what other workers appended since its last
 look.  One fsync of an existing file per receipt: a file per token would
 cost a directory fsync too (about 10 ms here, measured by bench/bench_form.py).
@@ -55,19 +56,31 @@ class ReceiptBook:
         self._inode: int | None = None
         self._mutex = threading.Lock()
 
+    def _open_log(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            self.folder.mkdir(parents=True, exist_ok=True)  # the first receipt of this folder
+            return os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
     def _record(self, key: str, receipt: Receipt) -> None:
         line = json.dumps([key, receipt.slug, receipt.kind, receipt.resource, list(receipt.ids)]) + "\n"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = self._open_log()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 line = "\n" + line  # a worker killed mid-line: never glue a record to its remains
             os.write(fd, line.encode("utf-8"))
+            # The line is whole in the page cache, where every worker reads it: let the
+            # next writer in before the fsync, so that concurrent receipts share a
+            # journal commit instead of queueing one fsync each behind the lock.  The
+            # fsync covers every byte of the file written so far, ours included, and
+            # the token is handed out only after it returns.
+            fcntl.flock(fd, fcntl.LOCK_UN)
             os.fsync(fd)
         finally:
-            os.close(fd)  # releases the flock
+            os.close(fd)  # releases the flock if still held
         with self._mutex:
             self._index[key] = receipt
 
