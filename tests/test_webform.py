@@ -160,6 +160,34 @@ def test_sheet_shows_the_indent_rule_and_the_targets(client):
     assert re.findall(r'<option value="(\d+)"', page) == ["1", "2", "3"]
 
 
+
+def test_a_blank_form_is_the_same_page_for_everyone_but_a_working_csrf_token(tmp_path, folder, app):
+    """Blank forms are rendered once and kept (webform/pages.py): same bytes as a fresh render, own token."""
+    fresh = make_app(tmp_path, TEMPLATES_AUTO_RELOAD=True)  # renders every time, as when editing templates
+    for url in ("/essai/emargement", "/essai/idee", "/essai/fiche"):
+        for lang in ("fr", "en"):
+            pages = []
+            for server in (app, app, fresh):
+                visitor = app.test_client() if server is app else fresh.test_client()
+                html = visitor.get(f"{url}?lang={lang}").text
+                pages.append((visitor, html, CSRF_INPUT.search(html).group(1)))
+            assert len({token for _v, _h, token in pages}) == 3
+            assert len({html.replace(token, "") for _v, html, token in pages}) == 1
+    visitor, _html, token = pages[1]  # the second visitor got the kept page of the sheet
+    sent = visitor.post("/essai/fiche", data={"csrf_token": token, "question": "q1", "group": "2", "driver": "Un moteur"})
+    assert sent.status_code == 303
+
+
+def test_a_kept_blank_form_follows_atelier_yaml_and_never_hides_a_message(tmp_path, folder, client):
+    assert "Atelier d’essai" in client.get("/essai/idee").text
+    make_data(tmp_path, title="Atelier renommé")
+    assert "Atelier renommé" in client.get("/essai/idee").text
+    client.post("/essai/idee", data={"csrf_token": CSRF_INPUT.search(client.get("/essai/idee").text).group(1), "question": "q1", "text": "Une idée"})
+    page = client.get("/essai/idee").text  # the redirection to the receipt was not followed
+    assert f"Merci{NNBSP}! C'est enregistré." in text_of(page)
+    assert "Merci" not in client.get("/essai/idee").text
+
+
 def test_sheet_is_saved_column_by_column_with_nesting(client, folder):
     sent = submit(
         client,

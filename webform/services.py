@@ -15,6 +15,7 @@ from itsdangerous.encoding import base64_encode
 from webform import LANGUAGES
 from webform.catalog import Catalog
 from webform.forms import FormClasses
+from webform.pages import BlankForms
 from webform.ratelimit import RateLimiter
 from webform.receipts import ReceiptBook
 
@@ -27,6 +28,7 @@ class Services:
     forms: FormClasses
     receipts: ReceiptBook
     limiter: RateLimiter | None
+    blank_forms: BlankForms
 
 
 def select_locale() -> str:
@@ -111,6 +113,7 @@ def init_app(app: Flask) -> None:
         )
         if config["RATELIMIT_ENABLED"]
         else None,
+        blank_forms=BlankForms(),
     )
 
 

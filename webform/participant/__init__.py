@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Callable
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 
@@ -99,7 +99,11 @@ def form_errors(form: FlaskForm) -> list[tuple[str, str, str]]:
 def show_form(template: str, form: FlaskForm, workshop: Workshop, **context: Any) -> HttpResponse:
     errors = form_errors(form) if request.method == "POST" else []
     context.setdefault("token", None)
-    body = render_template(template, form=form, workshop=workshop, errors=errors, **context)
+    if request.method == "GET" and context["token"] is None and "_flashes" not in session:
+        # A blank form: the same page for everyone but its CSRF token (webform/pages.py).
+        body = services().blank_forms.render(template, form, workshop, errors=errors, **context)
+    else:
+        body = render_template(template, form=form, workshop=workshop, errors=errors, **context)
     return Response(body, status=400 if errors else 200)
 
 
