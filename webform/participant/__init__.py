@@ -99,12 +99,18 @@ def form_errors(form: FlaskForm) -> list[tuple[str, str, str]]:
 def show_form(template: str, form: FlaskForm, workshop: Workshop, **context: Any) -> HttpResponse:
     errors = form_errors(form) if request.method == "POST" else []
     context.setdefault("token", None)
-    if request.method == "GET" and context["token"] is None and "_flashes" not in session:
-        # A blank form: the same page for everyone but its CSRF token (webform/pages.py).
-        body = services().blank_forms.render(template, form, workshop, errors=errors, **context)
-    else:
-        body = render_template(template, form=form, workshop=workshop, errors=errors, **context)
+    body = render_template(template, form=form, workshop=workshop, errors=errors, **context)
     return Response(body, status=400 if errors else 200)
+
+
+def blank_request() -> bool:
+    """A GET of a form with nothing to show but the form itself (no message waiting in the session)."""
+    return request.method == "GET" and "_flashes" not in session
+
+
+def blank_form(template: str, workshop: Workshop, build: Callable[[], tuple[FlaskForm, dict[str, Any]]]) -> HttpResponse:
+    """The blank form page: the same for everyone but its CSRF token (webform/pages.py)."""
+    return Response(services().blank_forms.render(template, workshop, build), status=200)
 
 
 def target_hints(question_targets: dict[str, Any]) -> dict[str, str]:
@@ -126,6 +132,19 @@ def target_hints(question_targets: dict[str, Any]) -> dict[str, str]:
 
 def question_choices(workshop: Workshop, for_sheet: bool) -> list[SelectChoice]:
     return [SelectChoice(q.id, q.title) for q in workshop.questions if not for_sheet or q.subgroup_count > 0]
+
+
+def idea_form(workshop: Workshop) -> FlaskForm:
+    form = services().forms.idea()
+    form.question.choices = question_choices(workshop, for_sheet=False)
+    if request.method == "GET" and len(form.question.choices) == 1:
+        form.question.data = form.question.choices[0].value
+    return form
+
+
+def sheet_form(workshop: Workshop) -> tuple[FlaskForm, dict[str, Any]]:
+    form = services().forms.sheet()
+    return form, prepare_sheet(form, workshop)
 
 
 def prepare_sheet(form: FlaskForm, workshop: Workshop) -> dict[str, Any]:
@@ -165,6 +184,8 @@ def emargement(slug: str) -> HttpResponse:
     closed = refuse_if_closed(workshop)
     if closed:
         return closed
+    if blank_request():
+        return blank_form("participant/emargement.html", workshop, lambda: (services().forms.emargement(), {}))
     form = services().forms.emargement()
     if submitted(form):
         row = participant_row(form)
@@ -180,10 +201,9 @@ def idea(slug: str) -> HttpResponse:
     closed = refuse_if_closed(workshop)
     if closed:
         return closed
-    form = services().forms.idea()
-    form.question.choices = question_choices(workshop, for_sheet=False)
-    if request.method == "GET" and len(form.question.choices) == 1:
-        form.question.data = form.question.choices[0].value
+    if blank_request():
+        return blank_form("participant/idea.html", workshop, lambda: (idea_form(workshop), {}))
+    form = idea_form(workshop)
     if submitted(form):
         rows = contribution_rows(
             idea_lines(form),
@@ -203,8 +223,9 @@ def sheet(slug: str) -> HttpResponse:
     closed = refuse_if_closed(workshop)
     if closed:
         return closed
-    form = services().forms.sheet()
-    context = prepare_sheet(form, workshop)
+    if blank_request():
+        return blank_form("participant/sheet.html", workshop, lambda: sheet_form(workshop))
+    form, context = sheet_form(workshop)
     if submitted(form):
         rows = []
         for section in SHEET_SECTIONS:
