@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,9 +37,14 @@ class Gunicorn:
 
 @contextlib.contextmanager
 def gunicorn(
-    app: str, env: dict[str, str], workers: int = 4, threads: int = 1, timeout: float = 30.0
+    app: str,
+    env: dict[str, str],
+    workers: int = 4,
+    threads: int = 1,
+    timeout: float = 30.0,
+    options: Sequence[str] = (),
 ) -> Iterator[Gunicorn]:
-    """Run `gunicorn -w N [--threads T] -b 127.0.0.1:0 APP` and yield once every worker has booted."""
+    """Run `gunicorn -w N [--threads T] [OPTIONS] -b 127.0.0.1:0 APP` and yield once every worker has booted."""
     cmd = [
         str(BIN / "gunicorn"),
         "-w",
@@ -52,6 +57,7 @@ def gunicorn(
         "2",
         "--log-level",
         "info",
+        *options,
         app,
     ]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
