@@ -178,6 +178,13 @@ def test_a_blank_form_is_the_same_page_for_everyone_but_a_working_csrf_token(tmp
     assert sent.status_code == 303
 
 
+
+def test_a_kept_blank_form_is_never_served_under_another_root_url(app):
+    """Behind a proxy that mounts the app under a prefix, the links of a kept page follow the prefix."""
+    for root in ("", "/atelier", "/autre", "/atelier"):
+        page = app.test_client().get("/essai/idee", base_url=f"http://localhost{root}/").text
+        assert f'href="{root}/static/atelier.css"' in page and f'href="{root}/"' in page
+
 def test_a_kept_blank_form_follows_atelier_yaml_and_never_hides_a_message(tmp_path, folder, client):
     assert "Atelier d’essai" in client.get("/essai/idee").text
     make_data(tmp_path, title="Atelier renommé")

@@ -7,11 +7,14 @@ renders it with a marker in place of the token and keeps the page; later GETs
 put their own token in place of the marker, without even making the form (the
 GET of the idea form went from 1.3 to 0.35 ms of CPU in process).
 
-A blank page may depend only on what the key holds: the template, the atelier
-(the very `Workshop` object the catalog hands out, replaced whenever
-atelier.yaml changes), the language and the app's root URL.  A page that
-shows anything else — errors, a correction's text, a flashed message — is
-rendered as before and never stored.
+A blank page may depend only on what is checked before it is reused: the
+template, the atelier (the very `Workshop` object the catalog hands out,
+replaced whenever atelier.yaml changes), the language and the app's root URL.
+A page that shows anything else — errors, a correction's text, a flashed
+message — is rendered as before and never stored.  One page is kept per
+template, atelier and language (the two the app speaks), so what a request
+sends cannot make the cache grow: a page for another root URL (which a proxy
+may set) replaces the kept one.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ class BlankForms:
     """The rendered blank form pages of one app (a handful per atelier)."""
 
     def __init__(self) -> None:
-        self._pages: dict[tuple[str, str, str, str], tuple[Workshop, str]] = {}
+        self._pages: dict[tuple[str, str, str], tuple[Workshop, str, str]] = {}
         self._lock = threading.Lock()
 
     def render(self, template: str, workshop: Workshop, build: Callable[[], tuple[FlaskForm, dict[str, Any]]]) -> str:
@@ -48,16 +51,15 @@ class BlankForms:
         if current_app.debug or current_app.jinja_env.auto_reload:  # templates being edited
             form, context = build()
             return render_template(template, form=form, workshop=workshop, errors=[], token=None, **context)
-        key = (template, workshop.slug, str(get_locale()), request.script_root)
+        key = (template, workshop.slug, str(get_locale()))
         page = self._pages.get(key)
-        if page is None or page[0] is not workshop:
+        if page is None or page[0] is not workshop or page[1] != request.script_root:
             form, context = build()
             token = form.csrf_token.current_token
             form.csrf_token.current_token = _MARK
             body = render_template(template, form=form, workshop=workshop, errors=[], token=None, **context)
-            page = (workshop, body)
             with self._lock:
-                self._pages[key] = page
+                self._pages[key] = (workshop, request.script_root, body)
             return body.replace(_MARK, token)
         # The token the form would have made: Flask-WTF's, from the session's CSRF key.
-        return page[1].replace(_MARK, generate_csrf())
+        return page[2].replace(_MARK, generate_csrf())
