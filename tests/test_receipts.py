@@ -62,3 +62,15 @@ def test_rows_by_id_follows_a_batch_and_ignores_a_later_look_alike(tmp_path):
         got = rows_by_id(folder, "contributions", ids)
         assert {r["id"]: r["text"] for r in got}["c-2"] == "la vraie"
     assert [r["id"] for r in rows_by_id(folder, "contributions", ["c-9", "c-1", "c-2"])] == ["c-1", "c-2", "c-9"]
+
+
+def test_rows_by_id_ignores_an_earlier_look_alike_that_parses_as_a_whole_row(tmp_path):
+    # An earlier point (say, corrected after c-2 was published) whose text imitates c-2's whole
+    # record, 14 columns included: it sits inside quotes, so it is not a record.
+    fake = "x\nc-2,q1,brainstorming,,idea,,1,,fausse,,,2026-11-20T10:00:00Z,,published\ny"
+    folder = write_atelier(
+        tmp_path / "essai",
+        contributions=[contribution("c-1", text=fake), contribution("c-2", text="la vraie")],
+    )
+    assert [(r["id"], r["text"]) for r in rows_by_id(folder, "contributions", ["c-2"])] == [("c-2", "la vraie")]
+    assert [r["text"] for r in rows_by_id(folder, "contributions", ["c-1"])] == [fake]

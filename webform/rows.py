@@ -32,9 +32,9 @@ def rows_by_id(folder: Path, resource: str, ids: Iterable[str]) -> list[dict[str
 
     A receipt page needs a handful of rows from a table that grows all day:
     instead of parsing every row, find each id at the start of a line and
-    parse that one record.  A match inside a multi-line text is rejected
-    because its record does not parse to an id and the table's number of
-    columns.  The file is searched as bytes and only the matched records are
+    parse that one record.  A match inside a multi-line text is rejected:
+    an odd number of quote characters before it means it sits in a quoted
+    field, whatever the text imitates, and wherever that row is in the file.  The file is searched as bytes and only the matched records are
     decoded: decoding a table of thousands of rows cost more than the rest of
     the receipt page.  The rows of one submission follow each other in the
     file, so each id is first looked for right after the previous row found;
@@ -55,6 +55,11 @@ def rows_by_id(folder: Path, resource: str, ids: Iterable[str]) -> list[dict[str
             start = data.find(needle)
         after = -1
         while start != -1:
+            # Inside a quoted text the count of « " » before the match is odd (CSV doubles a quote
+            # within a text): such a match is a participant's look-alike, not a record.
+            if data.count(b'"', 0, start) % 2:
+                start = data.find(needle, start + 1)
+                continue
             lines = _LinesFrom(data, start + 1)
             record = next(csv.reader(iter(lines)), [])
             if len(record) == len(names) and record[0] == wanted:
