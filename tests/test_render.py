@@ -26,7 +26,6 @@ ATTACHMENT_NAMES = [
     "atelier.yaml", "datapackage.json", "participants.csv", "contributions.csv",
     "participants.schema.json", "contributions.schema.json", "workshop.schema.json",
 ]
-NO_EXAMPLE = "data/moulins-2016 n'est pas encore sur cette branche (rebaser sur main)"
 
 
 @dataclass
@@ -87,8 +86,6 @@ def small(tmp_path_factory) -> Rendered:
 
 @pytest.fixture(scope="session")
 def example(tmp_path_factory) -> Rendered:
-    if not (EXAMPLE / "atelier.yaml").exists():
-        pytest.skip(NO_EXAMPLE)
     return render(EXAMPLE, tmp_path_factory.mktemp("example") / "moulins.pdf")
 
 
@@ -431,8 +428,6 @@ main(sys.argv[1:])
 @pytest.mark.parametrize("which", ["small", "example"])
 def test_same_inputs_same_bytes_across_processes_and_days(which, tmp_path):
     if which == "example":
-        if not (EXAMPLE / "atelier.yaml").exists():
-            pytest.skip(NO_EXAMPLE)
         folder = EXAMPLE
     else:
         folder = write_atelier(tmp_path / "petit-atelier", workshop=SMALL_WORKSHOP,
