@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
+import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
@@ -240,3 +242,21 @@ def small_atelier(make_atelier: Callable[..., Path]) -> Path:
     return make_atelier(
         "petit-atelier", workshop=SMALL_WORKSHOP, participants=SMALL_PARTICIPANTS, contributions=SMALL_CONTRIBUTIONS
     )
+
+
+@contextlib.contextmanager
+def weasyprint_warnings() -> Iterator[list[str]]:
+    """Collect every warning WeasyPrint logs inside the block (PDF tests fail on any)."""
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(f"{record.name}: {record.getMessage()}")
+
+    handler = Collect(logging.WARNING)
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLE
+from conftest import EXAMPLE, weasyprint_warnings
 from markupsafe import escape
 from pypdf import PdfReader
 
@@ -179,16 +178,6 @@ def _escaped(text: str) -> str:
 # ---- The PDF, read back as a person would ---------------------------------------------------
 
 
-class Collect(logging.Handler):
-    """Every warning WeasyPrint logs while the kit is laid out."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(f"{record.name}: {record.getMessage()}")
-
 
 @dataclass
 class Printed:
@@ -221,16 +210,11 @@ class Printed:
 
 def print_kit(folder: Path, out: Path, url: str | None = None) -> Printed:
     """Build the kit like `atelier kit` does, keeping the fetcher and every WeasyPrint warning."""
-    handler = Collect()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(handler)
-    try:
+    with weasyprint_warnings() as warnings:
         workshop = load_atelier(folder).workshop
         fetcher = AssetFetcher()
         write_kit_pdf(render_kit_html(compose_kit(workshop, url)), workshop, out, fetcher=fetcher)
-    finally:
-        logger.removeHandler(handler)
-    return Printed(out, handler.messages, fetcher)
+    return Printed(out, warnings, fetcher)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import EXAMPLE, HIDDEN_WORDS, SMALL_CONTRIBUTIONS, SMALL_PARTICIPANTS, SMALL_WORKSHOP, UNNAMED_TEXTS, contribution, write_atelier
+from conftest import (
+    EXAMPLE, HIDDEN_WORDS, SMALL_CONTRIBUTIONS, SMALL_PARTICIPANTS, SMALL_WORKSHOP, UNNAMED_TEXTS, contribution,
+    weasyprint_warnings, write_atelier,
+)
 from pdf_layout import Layout, normalise
 from pipeline.compose import Report, compose
 from pipeline.render import ASSETS, AssetFetcher, render_html, safe_href, write_pdf
@@ -53,27 +56,14 @@ def objects(reader: PdfReader) -> list:
     return [o for o in found if isinstance(o, DictionaryObject)]
 
 
-class Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(f"{record.name}: {record.getMessage()}")
-
 
 def render(folder: Path, out: Path, *, draft: bool = False) -> Rendered:
     """Render like build_pdf does, keeping the fetcher and every WeasyPrint warning."""
-    handler = Collect()
-    logger = logging.getLogger("weasyprint")
-    logger.addHandler(handler)
-    try:
+    with weasyprint_warnings() as warnings:
         report = compose(load_atelier(folder))
         fetcher = AssetFetcher()
         write_pdf(render_html(report, draft=draft), report, out, fetcher=fetcher)
-    finally:
-        logger.removeHandler(handler)
-    return Rendered(folder, report, out, handler.messages, fetcher)
+    return Rendered(folder, report, out, warnings, fetcher)
 
 
 @pytest.fixture(scope="session")
