@@ -11,9 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -114,22 +112,5 @@ def set_status(folder: Path, status: str) -> bool:
         new_text = with_status(text, status)
         if new_text == text:
             return False
-        mode = os.stat(path).st_mode & 0o777
-        # The store's prefix: gitignored, and a leftover is removed by the store's next rewrite.
-        tmp = folder / f"{store.TMP_PREFIX}atelier-{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-        try:
-            with os.fdopen(fd, "wb") as f:  # a buffered file writes it all, even after a short write
-                f.write(new_text.encode("utf-8"))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        store.replace_file(path, new_text.encode("utf-8"))
     return True

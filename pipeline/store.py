@@ -719,6 +719,26 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` durably: a temporary file beside it (same mode), fsync,
+    `os.replace`, fsync the folder.  Readers see the old file or the new one, never a mix.
+    Call it under `locked(path.parent)` when other writers may touch the file."""
+    mode = os.stat(path).st_mode & 0o777 if path.exists() else 0o644
+    tmp = path.parent / f"{TMP_PREFIX}{path.name}-{secrets.token_hex(4)}"  # gitignored, swept by rewrites
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
 def _known_keys(folder: Path, resource: str) -> set[str]:
     """Ids of another table of the folder (for a foreign key), under the lock already held."""
     table = _table(resource)

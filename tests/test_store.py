@@ -655,3 +655,13 @@ def test_writers_killed_at_random_lose_nothing_acknowledged(folder):
     assert_whole_batches(folder, acknowledged + ["c-final"])
     print(f"\n{len(acknowledged)} lignes confirmées ; {died_appending} tours sur 6 où un écrivain est mort"
           f" en cours d'envoi ; {undone} envois interrompus annulés par l'écrivain suivant")
+
+
+def test_replace_file_keeps_the_mode_and_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "atelier.yaml"
+    target.write_text("status: open\n", encoding="utf-8")
+    target.chmod(0o640)
+    store.replace_file(target, "status: closed\n".encode("utf-8"))
+    assert target.read_text(encoding="utf-8") == "status: closed\n"
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["atelier.yaml"]
