@@ -13,6 +13,30 @@ from pipeline.workshop import AtelierError
 DATA_DIR = Path("data")
 
 
+class Failure(click.ClickException):
+    """A French error for the organiser: « Erreur : … » on stderr, exit code 1."""
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", err=True)
+
+
+class Commands(click.Group):
+    """The `atelier` group: whatever a command lets through of the library's errors becomes a French line.
+
+    The library raises AtelierError (a French sentence naming file and line);
+    the system raises OSError (a file that cannot be written).  No traceback
+    reaches an organiser.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except AtelierError as e:
+            raise Failure(str(e)) from None
+        except OSError as e:
+            where = f"{e.filename} : " if e.filename else ""
+            raise Failure(f"{where}{e.strerror or e} ; rien n'a été écrit de plus.") from None
+
 
 class Folder(click.ParamType):
     """An existing folder, refused with a French message (exit code 2)."""
@@ -29,7 +53,7 @@ class Folder(click.ParamType):
 EXISTING_DIR = Folder()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="atelier", message="atelier %(version)s")
 def main() -> None:
     """atelier : du formulaire d'un atelier participatif à son compte-rendu PDF."""
@@ -97,7 +121,7 @@ def new(slug: str, data_dir: Path, day: dt.datetime | None) -> None:
     try:
         folder = new_atelier(data_dir, slug, (day or dt.datetime.now()).date())
     except AtelierError as e:
-        raise click.ClickException(str(e)) from None
+        raise Failure(str(e)) from None
     click.echo(f"Atelier créé dans {folder}/ : modifiez {folder}/atelier.yaml puis lancez « atelier validate {folder} ».")
 
 
@@ -111,7 +135,7 @@ def summary(folder: Path) -> None:
     try:
         click.echo(summarize(load_atelier(folder)))
     except AtelierError as e:
-        raise click.ClickException(str(e)) from None
+        raise Failure(str(e)) from None
 
 
 @main.command()
@@ -122,6 +146,26 @@ def datapackage(folders: tuple[Path, ...]) -> None:
 
     for folder in folders:
         click.echo(f"{write_datapackage(folder)} : régénéré.")
+
+
+@main.command()
+@click.argument("folders", nargs=-1, required=True, type=EXISTING_DIR)
+def normalize(folders: tuple[Path, ...]) -> None:
+    """Réenregistre participants.csv et contributions.csv comme atelier les écrit (après un tableur).
+
+    Lit un fichier en UTF-8 avec BOM ou en Windows-1252, séparé par « ; », des
+    tabulations ou des virgules, en fins de ligne Windows ; l'écrit en UTF-8,
+    séparé par des virgules. Les colonnes sont reprises par leur nom : une
+    colonne renommée ou en trop est refusée, sans rien écrire.
+    """
+    from pipeline.tables import normalize as rewrite
+
+    for folder in folders:
+        changed = rewrite(folder)
+        for path in changed:
+            click.echo(f"{path} : réenregistré.")
+        if not changed:
+            click.echo(f"{folder} : rien à changer.")
 
 
 @main.command("export")
@@ -159,7 +203,7 @@ def export_command(folder: Path, out: Path, table: str) -> None:
     try:
         out.write_bytes(make())
     except AtelierError as e:
-        raise click.ClickException(str(e)) from None
+        raise Failure(str(e)) from None
     click.echo(f"{out} : écrit.")
 
 
@@ -199,7 +243,7 @@ def serve(data_dir: Path, host: str, port: int) -> None:
     try:
         app = create_app(config)
     except ConfigurationError as e:
-        raise click.ClickException(str(e)) from None
+        raise Failure(str(e)) from None
     click.echo(f"Formulaire des participants : http://{host}:{port}/ (Ctrl+C pour arrêter)")
     for slug in sorted(p.parent.name for p in data_dir.glob("*/atelier.yaml")):
         click.echo(f"Animation de {slug} : http://{host}:{port}/{slug}/animation/")
@@ -241,11 +285,11 @@ def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)
-        raise click.ClickException(f"{folder} : {len(problems)} problème(s) ; le compte-rendu n'a pas été produit.")
+        raise Failure(f"{folder} : {len(problems)} problème(s) ; le compte-rendu n'a pas été produit.")
     try:
         path = build_pdf(folder, out, draft=draft, html_out=html_out)
     except AtelierError as e:
-        raise click.ClickException(str(e)) from None
+        raise Failure(str(e)) from None
     click.echo(f"Compte-rendu écrit dans {path}")
     if html_out:
         click.echo(f"Page HTML écrite dans {html_out}")
@@ -289,7 +333,7 @@ def kit(folder: Path, out: Path, url: str | None, attendees: int | None, html_ou
     try:
         path = build_kit(folder, out, url=url, attendees=attendees, html_out=html_out)
     except AtelierError as e:
-        raise click.ClickException(str(e)) from None
+        raise Failure(str(e)) from None
     click.echo(f"Kit d'animation écrit dans {path}")
     if html_out:
         click.echo(f"Page HTML écrite dans {html_out}")
@@ -358,7 +402,7 @@ def review(
             return
         result = reviewing.review(repo, base, head, data_dir=data)
     except AtelierError as e:
-        raise click.ClickException(str(e)) from None
+        raise Failure(str(e)) from None
     if output is None:
         click.echo(result.markdown, nl=False)
     else:
@@ -415,7 +459,7 @@ def release(folders: tuple[Path, ...], reports_dir: Path, make_commit: bool, mak
         click.echo(str(e), err=True)
         sys.exit(1)
     except AtelierError as e:
-        raise click.ClickException(str(e)) from None
+        raise Failure(str(e)) from None
 
 
 @main.command()
@@ -434,7 +478,7 @@ def verify(report_dir: Path, data_dir: Path | None) -> None:
     try:
         verdict = releasing.verify(report_dir, data_dir or report_dir.resolve().parent.parent / "data")
     except AtelierError as e:
-        raise click.ClickException(str(e)) from None
+        raise Failure(str(e)) from None
     click.echo(verdict.message, err=not verdict.same)
     sys.exit(0 if verdict.same else 1)
 
@@ -459,7 +503,7 @@ def sync(data_dir: Path, remote: str, branch: str) -> None:
     try:
         result = synchronise(data_dir, remote=remote, branch=branch)
     except AtelierError as e:
-        raise click.ClickException(str(e)) from None
+        raise Failure(str(e)) from None
     click.echo(result.message())
 
 
@@ -472,7 +516,7 @@ def _set_form_status(folder: Path, status: str) -> None:
     try:
         changed = set_status(folder, status)
     except AtelierError as e:
-        raise click.ClickException(str(e)) from None
+        raise Failure(str(e)) from None
     state = "ouvert" if status == "open" else "clos"
     click.echo(f"{folder} : formulaire {state}." if changed else f"{folder} : le formulaire était déjà {state}.")
 

@@ -21,12 +21,13 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-unty
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 
-from pipeline import schemas, store
+from pipeline import schemas, store, tables
 from pipeline.workshop import (
     CSV_FILES,
     PACKAGE_FILE,
     WORKSHOP_FILE,
     AtelierError,
+    atelier_name,
     datapackage,
     parse_datetime,
     read_workshop_yaml,
@@ -51,7 +52,13 @@ def spreadsheet_text(text: str) -> str:
 
 
 def _tables(folder: Path) -> dict[str, list[dict[str, str]]]:
-    return {resource: store.read_table(folder, resource) for resource in CSV_FILES}
+    """The committed rows of both tables, read by `pipeline.tables` (TableError, in French, if it cannot)."""
+    return {
+        resource: tables.parse_table(
+            store.read_bytes(folder, resource) or _header_only(resource), resource, str(folder / name), str(folder)
+        ).records()
+        for resource, name in CSV_FILES.items()
+    }
 
 
 def _data_time(folder: Path, tables: dict[str, list[dict[str, str]]]) -> dt.datetime:
@@ -103,7 +110,7 @@ def export_zip(folder: Path) -> bytes:
         try:
             files[PACKAGE_FILE] = (folder / PACKAGE_FILE).read_bytes()
         except FileNotFoundError:
-            files[PACKAGE_FILE] = (json.dumps(datapackage(folder.name), ensure_ascii=False, indent=2) + "\n").encode()
+            files[PACKAGE_FILE] = (json.dumps(datapackage(atelier_name(folder)), ensure_ascii=False, indent=2) + "\n").encode()
         for resource, name in CSV_FILES.items():
             files[name] = store.read_bytes(folder, resource) or _header_only(resource)
         tables = _tables(folder)
@@ -111,7 +118,7 @@ def export_zip(folder: Path) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(files):
-            archive.writestr(_entry(f"{folder.name}/{name}", stamp), files[name])
+            archive.writestr(_entry(f"{atelier_name(folder)}/{name}", stamp), files[name])
     return buffer.getvalue()
 
 
@@ -123,22 +130,31 @@ def _entry(name: str, stamp: tuple[int, ...]) -> zipfile.ZipInfo:
     return info
 
 
-def export_spreadsheet_csv(folder: Path, resource: str) -> bytes:
-    """One table as a CSV for a spreadsheet: UTF-8 with BOM, French column titles, formulas disarmed.
+SPREADSHEET_SEPARATOR = ";"  # what a French spreadsheet (Excel, LibreOffice in French) expects
 
-    Comma-separated like the stored files (RFC 4180), which LibreOffice,
-    Google Sheets and Numbers open as columns.  Excel set to French expects
-    « ; » and shows one column: organisers who use Excel take the xlsx export.
-    Every cell is quoted and every formula-like cell starts with « ' »; the
-    BOM is what tells Excel the file is UTF-8; CR LF ends the rows (RFC 4180).
+
+def export_spreadsheet_csv(folder: Path, resource: str) -> bytes:
+    """One table as a CSV for a French spreadsheet: « ; », UTF-8 with BOM, French column titles, formulas disarmed.
+
+    Excel set to French opens a double-clicked CSV with the list separator of
+    the system, « ; » (a comma-separated file lands in one column), and reads
+    it as UTF-8 only when it starts with a BOM (else as Windows-1252: « Ã© »
+    for « é »).  LibreOffice proposes « ; » in its import dialog in French and
+    reads the BOM too.  Every cell is quoted (a « ; » or a line break inside a
+    text stays in its cell), every formula-like cell starts with « ' », and
+    CR LF ends the rows.  This file is for reading in a spreadsheet; the data
+    of record, to edit and send back, is the zip's (see the README).
     """
     if resource not in CSV_FILES:
         raise AtelierError(f"ressource « {resource} » inconnue ; les ressources sont {', '.join(CSV_FILES)}.")
+    folder = Path(folder)
     names = schemas.field_names(resource)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=SPREADSHEET_SEPARATOR, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow([spreadsheet_text(schemas.field(resource, n).get("title", n)) for n in names])
-    for row in store.read_table(Path(folder), resource):
+    with store.locked(folder, shared=True):
+        rows = _tables(folder)[resource]
+    for row in rows:
         writer.writerow([spreadsheet_text(row.get(n) or "") for n in names])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -198,7 +214,7 @@ def export_xlsx(folder: Path) -> bytes:
         sheet.freeze_panes = "A2"
         sheet.auto_filter.ref = sheet.dimensions
     workbook.properties.creator = "atelier"
-    workbook.properties.title = f"Atelier {folder.name}"
+    workbook.properties.title = f"Atelier {atelier_name(folder)}"
     workbook.properties.created = workbook.properties.modified = stamp
     buffer = io.BytesIO()
     # Not workbook.save(): it stamps « modified » with the clock.

@@ -38,11 +38,30 @@ def date_fr(day: dt.date) -> str:
 
 
 def datetime_fr(moment: dt.datetime, zone: dt.tzinfo = PARIS) -> str:
-    """« 3 juillet 2016 à 10 h 05 », in Paris time (the ateliers happen in France) unless
-    `zone` says otherwise; in UTC the zone is named: « 3 juillet 2016 à 8 h 05 UTC »."""
+    """« 3 juillet 2016 à 10 h 05 », in the atelier's zone (Paris unless `zone` says otherwise).
+
+    Any other zone than Paris is named, since a French reader assumes Paris:
+    « 3 juillet 2016 à 8 h 05 UTC », « 1er juillet 2016 à 20 h 30 (heure America/Guadeloupe) ».
+    """
     local = moment.astimezone(zone)
-    suffix = " UTC" if zone is dt.timezone.utc else ""
+    key = getattr(zone, "key", None)
+    if zone is dt.timezone.utc or key == "UTC":
+        suffix = " UTC"
+    elif key == PARIS.key:
+        suffix = ""
+    else:
+        suffix = f" (heure {key or local.tzname()})"
     return f"{date_fr(local.date())} à {local.hour} h {local.minute:02d}{suffix}"
+
+
+def zone_named(name: object) -> ZoneInfo:
+    """The ZoneInfo of atelier.yaml's `timezone` (Paris when absent; `atelier validate` refuses unknown names)."""
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+            pass
+    return PARIS
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pipeline.french import PARIS, date_fr, fr, join_fr, plural, say
 from pipeline.markdown import md
-from pipeline.workshop import WORKSHOP_FILE, Atelier, AtelierError, load_atelier
+from pipeline.workshop import WORKSHOP_FILE, Atelier, AtelierError, atelier_name, load_atelier
 
 PIPELINE = Path(__file__).resolve().parent
 PDF_FILE = "compte-rendu.pdf"
@@ -424,15 +424,15 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
     planned: list[_Planned] = []
     problems: list[str] = []
     for folder in folders:
-        slug = folder.name
+        slug = atelier_name(folder)
         report_dir = reports_root / slug
         history = read_releases(report_dir)
         previous = latest(history)
         try:
             atelier = load_atelier(folder)
             new_inputs = inputs(atelier, layout=layout, tools=tools)
-        except AtelierError:
-            problems.extend(_problems(folder) or [say("{folder} : données illisibles.", folder=folder)])
+        except AtelierError as e:
+            problems.extend(_problems(folder) or [str(e)])
             continue
         if previous is not None and previous.get("fingerprint") == new_inputs.fingerprint:
             outcomes.append(Outcome(slug, previous["version"], False, report_dir))

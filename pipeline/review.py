@@ -18,11 +18,12 @@ import yaml
 
 from pipeline import history
 from pipeline.export import is_formula_like
-from pipeline.french import PARIS, date_fr, datetime_fr, fr, plural, say
+from pipeline.french import date_fr, datetime_fr, fr, plural, say, zone_named
 from pipeline.history import Snapshot
 from pipeline.markdown import TEXT_LIMIT, code_id, md
 from pipeline.privacy import mask_personal_data, personal_data
-from pipeline.workshop import CSV_FILES, WORKSHOP_FILE, parse_datetime
+from pipeline.tables import TableError, parse_table
+from pipeline.workshop import CSV_FILES, WORKSHOP_FILE, AtelierError, parse_datetime, parse_yaml
 
 MARKER = "<!-- atelier-review -->"
 # GitHub refuses a comment over 65,536 characters and a step summary over
@@ -121,32 +122,38 @@ class AtelierChanges:
         return ", ".join(parts) if parts else "aucun changement de contenu"
 
 
-def parse_rows(data: str | None) -> list[Row]:
-    """Rows of one of our CSV files; a row without an id cannot be compared and is skipped."""
-    if not data:
+def parse_rows(data: bytes | None, resource: str) -> list[Row]:
+    """Rows of one of our CSV files, read by `pipeline.tables` as every step reads them.
+
+    A row without an id cannot be compared and is skipped; a file the reader
+    refuses raises TableError (validation reports it).
+    """
+    if data is None:
         return []
-    reader = csv.DictReader(io.StringIO(data, newline=""))
-    rows = []
-    try:
-        for row in reader:
-            if row.get("id"):
-                rows.append({k: (v if isinstance(v, str) else "") for k, v in row.items() if k is not None})
-    except csv.Error:
-        pass  # the rows read so far are compared; validation reports the broken line
-    return rows
+    table = parse_table(data, resource, CSV_FILES[resource])
+    return [row for row in table.records() if row.get("id")]
 
 
 def _keyed(rows: list[Row]) -> dict[str, Row]:
     return {r["id"]: r for r in rows}
 
 
+def _table(snapshot: Snapshot, resource: str, fallback: list[Row], notes: list[str]) -> list[Row]:
+    """The rows of a snapshot's table; when it cannot be read, `fallback` (nothing looks changed) and a note."""
+    try:
+        return parse_rows(snapshot.files.get(CSV_FILES[resource]), resource)
+    except TableError as e:
+        notes.append(str(e))
+        return fallback
+
+
 def _parse_workshop(text: str | None) -> tuple[dict[str, Any] | None, str | None]:
     if text is None:
         return None, None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        return None, say("{file} : YAML illisible ({problem}).", file=WORKSHOP_FILE, problem=getattr(e, "problem", e))
+        data = parse_yaml(text)
+    except AtelierError as e:
+        return None, fr(str(e))
     if not isinstance(data, dict):
         return None, say("{file} : le fichier doit décrire un objet (clé: valeur).", file=WORKSHOP_FILE)
     return data, None
@@ -156,8 +163,10 @@ def compare(base: Snapshot, head: Snapshot) -> AtelierChanges:
     """Row-by-row differences of one atelier between two snapshots."""
     base_ws, _ = _parse_workshop(base.text(WORKSHOP_FILE))
     head_ws, ws_problem = _parse_workshop(head.text(WORKSHOP_FILE))
-    old_points = _keyed(parse_rows(base.text(CSV_FILES["contributions"])))
-    new_list = parse_rows(head.text(CSV_FILES["contributions"]))
+    notes: list[str] = []
+    old_list = _table(base, "contributions", [], [])
+    new_list = _table(head, "contributions", old_list, notes)
+    old_points = _keyed(old_list)
     new_points = _keyed(new_list)
     changes = AtelierChanges(
         slug=head.slug,
@@ -169,6 +178,7 @@ def compare(base: Snapshot, head: Snapshot) -> AtelierChanges:
     )
     if ws_problem:
         changes.unreadable.append(ws_problem)
+    changes.unreadable.extend(notes)
     for pid, new in new_points.items():
         old = old_points.get(pid)
         if old is None:
@@ -182,8 +192,9 @@ def compare(base: Snapshot, head: Snapshot) -> AtelierChanges:
             changes.moved.append((old, new))
     changes.removed = [row for pid, row in old_points.items() if pid not in new_points]
 
-    old_people = _keyed(parse_rows(base.text(CSV_FILES["participants"])))
-    new_people = _keyed(parse_rows(head.text(CSV_FILES["participants"])))
+    old_people_list = _table(base, "participants", [], [])
+    old_people = _keyed(old_people_list)
+    new_people = _keyed(_table(head, "participants", old_people_list, changes.unreadable))
     for pid, new in new_people.items():
         old = old_people.get(pid)
         if old is None:
@@ -402,7 +413,7 @@ def duplicates(
 
 
 def late_cutoff(workshop: dict[str, Any] | None) -> dt.datetime | None:
-    """The end of the day after the atelier, in Paris: later points were not written on the day.
+    """The end of the day after the atelier, in its time zone: later points were not written on the day.
 
     Transcribing paper post-its the next day is normal; a point created
     later deserves a reviewer's look (it is a warning, not an error).
@@ -411,7 +422,7 @@ def late_cutoff(workshop: dict[str, Any] | None) -> dt.datetime | None:
         day = dt.date.fromisoformat(str((workshop or {}).get("date")))
     except ValueError:
         return None
-    return dt.datetime.combine(day + dt.timedelta(days=2), dt.time(0), tzinfo=PARIS)
+    return dt.datetime.combine(day + dt.timedelta(days=2), dt.time(0), tzinfo=zone_named((workshop or {}).get("timezone")))
 
 
 def _created(row: Row) -> dt.datetime | None:
@@ -502,6 +513,7 @@ def warnings(changes: AtelierChanges) -> list[Caution]:
             )
         )
     cutoff = late_cutoff(changes.head_workshop)
+    zone = zone_named((changes.head_workshop or {}).get("timezone"))
     if cutoff is not None:
         day = date_fr((cutoff - dt.timedelta(days=2)).date())
         for row in changes.added:
@@ -512,7 +524,7 @@ def warnings(changes: AtelierChanges) -> list[Caution]:
                         "Ajouts tardifs",
                         say(
                             "point {id} créé le {when}, plus d'un jour après l'atelier du {day}.",
-                            id=code_id(row["id"]), when=datetime_fr(created), day=day,
+                            id=code_id(row["id"]), when=datetime_fr(created, zone), day=day,
                         ),
                     )
                 )
@@ -524,7 +536,7 @@ def warnings(changes: AtelierChanges) -> list[Caution]:
                         "Ajouts tardifs",
                         say(
                             "émargement {id} signé le {when}, plus d'un jour après l'atelier du {day}.",
-                            id=code_id(person["id"]), when=datetime_fr(created), day=day,
+                            id=code_id(person["id"]), when=datetime_fr(created, zone), day=day,
                         ),
                     )
                 )

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema  # type: ignore[import-untyped]
 import yaml
 
-from pipeline import schemas
+from pipeline import schemas, tables
+from pipeline.tables import Table, TableError, located
 from pipeline.workshop import (
     CSV_FILES,
     PACKAGE_FILE,
     WORKSHOP_FILE,
     AtelierError,
+    atelier_name,
     datapackage,
     read_workshop_yaml,
 )
@@ -55,10 +57,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = [f"ligne {self.line}"] if self.line else []
-        if self.field:
-            where.append(f"champ « {self.field} »")
-        return f"{self.file}: {', '.join(where)} : {self.message}" if where else f"{self.file} : {self.message}"
+        return located(self.file, self.line, self.field, self.message)
 
     def github(self) -> str:
         """The problem as a GitHub Actions `::error` workflow command."""
@@ -86,19 +85,27 @@ def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> l
         return [Problem(str(folder), None, None, "ce dossier n'existe pas.")]
     now = now or dt.datetime.now(dt.timezone.utc)
     problems: list[Problem] = []
-    workshop = _check_workshop(folder, problems)
+    workshop = check_workshop(folder, problems)
     _check_package(folder, problems)
-    _check_tables(folder, problems)
+    read: dict[str, Table | None] = {}
+    for resource in CSV_FILES:
+        try:
+            read[resource] = tables.read_table(folder, resource)
+        except TableError as e:  # the same refusal as build's, release's and the form's
+            problems.append(Problem(e.file, e.line, e.field, e.message))
+            read[resource] = None
+    _check_tables(folder, read, problems)
     questions = _questions(workshop) if workshop is not None else None
     day = _day(workshop)
-    _check_participants(folder, day, now, problems)
-    _check_contributions(folder, questions, day, now, problems)
+    _check_participants(read["participants"], day, now, problems)
+    _check_contributions(read["contributions"], questions, day, now, problems)
     return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
 
 
 # ---------------------------------------------------------------- atelier.yaml
 
-def _check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | None:
+def check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    """atelier.yaml's data when it follows its schema, else None; its problems are added to `problems`."""
     path = folder / WORKSHOP_FILE
     name = str(path)
     try:
@@ -119,6 +126,15 @@ def _check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | N
             extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
             line = lines.get(tuple(path_parts) + (extra[0],), line) if extra else line
         problems.append(Problem(name, line, _yaml_key(path_parts), _json_schema_message(error)))
+    if "timezone" in data and isinstance(data["timezone"], str) and not _known_zone(data["timezone"]):
+        valid = False
+        problems.append(
+            Problem(
+                name, lines.get(("timezone",)), "timezone",
+                f"« {data['timezone']} » n'est pas un fuseau horaire connu ; écrivez un nom IANA, "
+                "par exemple Europe/Paris, America/Guadeloupe, Indian/Reunion ou Pacific/Noumea.",
+            )
+        )
     if not valid:
         return None
     seen: dict[str, int] = {}
@@ -149,6 +165,14 @@ def _check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | N
     return data
 
 
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def _yaml_key(path: list[Any]) -> str | None:
     if not path:
         return None
@@ -161,7 +185,7 @@ def _yaml_key(path: list[Any]) -> str | None:
 def _yaml_lines(path: Path) -> dict[tuple[Any, ...], int]:
     """Line of every node of a YAML file, keyed by its path (keys and list indexes)."""
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        root = yaml.compose(path.read_bytes().decode("utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError, OSError):
         return {}
     lines: dict[tuple[Any, ...], int] = {}
@@ -205,6 +229,8 @@ def _json_schema_message(error: jsonschema.ValidationError) -> str:
         return f"il faut au moins {expected} élément(s)."
     if kind == "maxItems":
         return f"au plus {expected} éléments sont permis."
+    if kind == "format" and expected == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
+        return f"« {value} » n'existe pas dans le calendrier ; vérifiez le jour et le mois (AAAA-MM-JJ)."
     if kind in ("pattern", "format"):
         hint = " ; écrivez la date sous la forme AAAA-MM-JJ, par exemple 2016-06-30" if error.schema.get("format") == "date" else f" (motif {error.schema.get('pattern', expected)})"
         return f"« {value} » n'a pas le format attendu{hint}."
@@ -235,7 +261,7 @@ def _check_package(folder: Path, problems: list[Problem]) -> None:
     except (ValueError, UnicodeDecodeError) as e:
         problems.append(Problem(str(path), None, None, f"JSON illisible ({e}) ; {fix}"))
         return
-    expected = {r["name"]: r for r in datapackage(folder.name)["resources"]}
+    expected = {r["name"]: r for r in datapackage(atelier_name(folder))["resources"]}
     found = {r.get("name"): r for r in package.get("resources", []) if isinstance(r, dict)}
     for name, resource in expected.items():
         if name not in found:
@@ -253,24 +279,23 @@ def _check_package(folder: Path, problems: list[Problem]) -> None:
 
 # --------------------------------------------------------------------- tables
 
-def _check_tables(folder: Path, problems: list[Problem]) -> None:
-    """Table-level rules (types, constraints, keys) by frictionless, messages in French."""
+def _check_tables(folder: Path, read: dict[str, Table | None], problems: list[Problem]) -> None:
+    """Table-level rules (types, constraints, keys) by frictionless, messages in French.
+
+    Only when `pipeline.tables` could read both files (it has said why not):
+    frictionless would read what it cannot otherwise, and say « valide ».
+    """
+    if any(table is None for table in read.values()):
+        return
     from frictionless import Package  # slow import: only when tables are checked
 
-    for name, filename in CSV_FILES.items():
-        if not (folder / filename).exists():
-            problems.append(
-                Problem(str(folder / filename), None, None, "fichier introuvable ; un fichier avec la seule ligne d'en-tête suffit.")
-            )
-    if any(not (folder / f).exists() for f in CSV_FILES.values()):
-        return
     # Always validate against the project's schemas, whatever datapackage.json says.
-    package = Package(datapackage(folder.name), basepath=str(folder))
+    package = Package(datapackage(atelier_name(folder)), basepath=str(folder))
     report = package.validate()
-    lines: dict[str, list[int]] = {}
+    lines: dict[str, list[int]] = {
+        name: list(table.starts) for name, table in read.items() if table is not None
+    }
     for task in report.tasks:
-        if task.errors and task.name in CSV_FILES:  # line numbers are needed only to report
-            lines[task.name] = _line_numbers(folder / CSV_FILES[task.name])
         name = task.name or ""
         path = str(folder / CSV_FILES.get(name, name))
         schema = {f["name"]: f for f in schemas.table_schema(name)["fields"]} if name in CSV_FILES else {}
@@ -298,21 +323,6 @@ def _check_tables(folder: Path, problems: list[Problem]) -> None:
                 continue  # a short row: the missing-cell line says it once per cell
             line = _line_of(lines.get(name, []), row)
             problems.append(Problem(path, line, *_table_message(error, schema, lines.get(name, []))))
-
-
-def _line_numbers(path: Path) -> list[int]:
-    """Starting line of every record of a CSV file (index 0 is the header)."""
-    starts: list[int] = []
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            reader = csv.reader(f)
-            line = 1
-            for _ in reader:
-                starts.append(line)
-                line = reader.line_num + 1
-    except (OSError, UnicodeDecodeError, csv.Error):
-        pass
-    return starts
 
 
 def _line_of(starts: list[int], row_number: int | None) -> int | None:
@@ -383,21 +393,9 @@ def _table_message(error: Any, schema: dict[str, Any], starts: list[int]) -> tup
 
 # ---------------------------------------------------------------- cross-rules
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(starting line, row) of a CSV file; unreadable files yield nothing (frictionless says why)."""
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if header is None:
-                return
-            line = reader.line_num + 1
-            for record in reader:
-                yield line, dict(zip(header, record))
-                line = reader.line_num + 1
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return
-
+def _rows(table: Table | None) -> Iterator[tuple[int, dict[str, str]]]:
+    """(starting line, row) of a table; one that could not be read yields nothing (its problem is said)."""
+    return iter(table.rows if table is not None else ())
 
 
 def _timestamp(text: str) -> dt.datetime | None:
@@ -427,20 +425,18 @@ def _check_dates(
         )
 
 
-def _check_participants(folder: Path, day: dt.date | None, now: dt.datetime, problems: list[Problem]) -> None:
-    path = folder / CSV_FILES["participants"]
-    for line, row in _rows(path):
-        _check_dates(str(path), line, row, day, now, problems)
+def _check_participants(table: Table | None, day: dt.date | None, now: dt.datetime, problems: list[Problem]) -> None:
+    for line, row in _rows(table):
+        _check_dates(table.file if table else "", line, row, day, now, problems)
 
 
 def _check_contributions(
-    folder: Path, questions: dict[str, int] | None, day: dt.date | None, now: dt.datetime, problems: list[Problem]
+    table: Table | None, questions: dict[str, int] | None, day: dt.date | None, now: dt.datetime, problems: list[Problem]
 ) -> None:
     """Rules that span columns or rows: questions, groups, sections, nesting, dates."""
-    path = folder / CSV_FILES["contributions"]
-    name = str(path)
+    name = table.file if table else ""
     nodes: dict[str, tuple[int, str, str, str, str, str]] = {}  # id → line, question, phase, group, section, parent
-    for line, row in _rows(path):
+    for line, row in _rows(table):
         question, phase, group, section = (row.get(k, "") for k in ("question", "phase", "group", "section"))
         if questions is not None and question and question not in questions:
             known = ", ".join(questions) or "aucune"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -16,6 +16,7 @@ from pipeline import schemas
 WORKSHOP_FILE = "atelier.yaml"
 PACKAGE_FILE = "datapackage.json"
 CSV_FILES = {"participants": "participants.csv", "contributions": "contributions.csv"}
+DEFAULT_TIMEZONE = "Europe/Paris"  # where the ateliers happen unless atelier.yaml says `timezone:`
 
 
 class AtelierError(Exception):
@@ -86,6 +87,12 @@ class Workshop:
     preamble: Preamble = field(default_factory=Preamble)
     format: Format = field(default_factory=Format)
     questions: tuple[Question, ...] = ()
+    timezone: str = DEFAULT_TIMEZONE  # IANA name, checked by `atelier validate`
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The atelier's time zone: every date and time shown to people is in it."""
+        return ZoneInfo(self.timezone)
 
     @property
     def is_open(self) -> bool:
@@ -214,25 +221,47 @@ def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(value or ())
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML without implicit dates: `date: 2026-06-31` stays text for the schema to refuse by line.
+
+    PyYAML would turn an unquoted date into a `datetime.date` and raise a bare
+    ValueError for an impossible one; quoted or not, a date is now the same text.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def parse_yaml(text: str, name: str = WORKSHOP_FILE) -> Any:
+    """Parse the text of atelier.yaml (dates stay text); AtelierError « name : ligne N, YAML illisible (…) »."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 — a SafeLoader
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"ligne {mark.line + 1}, " if mark else ""
+        raise AtelierError(f"{name} : {where}YAML illisible ({getattr(e, 'problem', None) or e}).") from None
+
+
 def read_workshop_yaml(path: Path) -> dict[str, Any]:
     """Parse atelier.yaml into plain data; raise AtelierError when it is not YAML."""
     try:
-        with path.open(encoding="utf-8") as f:
-            data = yaml.safe_load(f)
+        text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise AtelierError(f"{path.name} : fichier introuvable dans {path.parent}.") from None
     except UnicodeDecodeError as e:
         raise AtelierError(f"{path.name} : le fichier n'est pas en UTF-8 (octet {e.start}).") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"ligne {mark.line + 1}, " if mark else ""
-        raise AtelierError(f"{path.name} : {where}YAML illisible ({getattr(e, 'problem', e)}).") from None
+    data = parse_yaml(text, path.name)
     if not isinstance(data, dict):
         raise AtelierError(f"{path.name} : le fichier doit décrire un objet (clé: valeur), pas {type(data).__name__}.")
-    # YAML reads an unquoted 2016-06-30 as a date: the schema expects its ISO text.
-    if isinstance(data.get("date"), dt.date):
-        data["date"] = data["date"].isoformat()
     return data
+
+
+def atelier_name(folder: str | Path) -> str:
+    """The atelier's slug: its folder's real name, whatever the path says (`.`, `./`, `data/x/`)."""
+    return Path(folder).resolve().name
 
 
 def workshop_from_data(slug: str, data: dict[str, Any]) -> Workshop:
@@ -278,6 +307,7 @@ def workshop_from_data(slug: str, data: dict[str, Any]) -> Workshop:
         preamble=Preamble(pre.get("title", ""), _tuple(pre.get("paragraphs")), _tuple(pre.get("points"))),
         format=Format(fmt.get("intro", ""), _tuple(fmt.get("steps"))),
         questions=tuple(questions),
+        timezone=data.get("timezone", DEFAULT_TIMEZONE),
     )
 
 
@@ -328,33 +358,51 @@ def contribution_from_row(row: dict[str, str]) -> Contribution:
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
-    """Read a CSV file of ours as dictionaries (a missing file is an empty table)."""
+    """Rows of one of our CSV files, read by `pipeline.tables` (a missing file is an empty table)."""
+    from pipeline import tables
+
     if not path.exists():
         return []
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+    resource = next(r for r, name in CSV_FILES.items() if name == path.name)
+    return tables.parse_table(path.read_bytes(), resource, str(path), str(path.parent)).records()
 
 
 def load_atelier(path: str | Path) -> Atelier:
-    """Load a valid atelier folder.  Run `pipeline.validate` first on untrusted data:
-    this function trusts the files and raises AtelierError on the first problem."""
+    """Load an atelier folder, read as `atelier validate` reads it.
+
+    atelier.yaml is checked against its schema; the tables are read by
+    `pipeline.tables`.  Raises AtelierError naming the file, the line and the
+    fix.  Rules across rows (foreign keys, nesting) are `pipeline.validate`'s:
+    run it first on untrusted data.
+    """
+    from pipeline import tables
+    from pipeline.validate import check_workshop
+
     folder = Path(path)
     if not folder.is_dir():
         raise AtelierError(f"{folder} : ce dossier n'existe pas.")
-    data = read_workshop_yaml(folder / WORKSHOP_FILE)
-    try:
-        workshop = workshop_from_data(folder.name, data)
-        participants = tuple(
-            participant_from_row(r) for r in read_rows(folder / CSV_FILES["participants"])
-        )
-        contributions = tuple(
-            contribution_from_row(r) for r in read_rows(folder / CSV_FILES["contributions"])
-        )
-    except (KeyError, ValueError, TypeError) as e:
-        raise AtelierError(
-            f"{folder} : données invalides ({e}) ; lancez « atelier validate {folder} » pour le détail."
-        ) from None
+    problems: list[Any] = []
+    data = check_workshop(folder, problems)
+    if data is None or problems:
+        more = f" (et {len(problems) - 1} autre(s) problème(s))" if len(problems) > 1 else ""
+        raise AtelierError(f"{problems[0]}{more}")
+    workshop = workshop_from_data(atelier_name(folder), data)
+    read = {resource: tables.read_table(folder, resource) for resource in CSV_FILES}
+    participants = tuple(_convert(read["participants"], participant_from_row, folder))
+    contributions = tuple(_convert(read["contributions"], contribution_from_row, folder))
     return Atelier(folder, workshop, participants, contributions)
+
+
+def _convert(table: Any, make: Any, folder: Path) -> Iterable[Any]:
+    from pipeline.tables import TableError
+
+    for line, row in table.rows:
+        try:
+            yield make(row)
+        except (KeyError, ValueError, TypeError):
+            raise TableError(
+                table.file, f"valeur illisible ; lancez « atelier validate {folder} » pour le détail.", line=line
+            ) from None
 
 
 def datapackage(slug: str) -> dict[str, Any]:
@@ -386,6 +434,6 @@ def datapackage(slug: str) -> dict[str, Any]:
 def write_datapackage(folder: Path) -> Path:
     """(Re)write folder/datapackage.json from the project's schemas."""
     target = folder / PACKAGE_FILE
-    text = json.dumps(datapackage(folder.name), ensure_ascii=False, indent=2) + "\n"
+    text = json.dumps(datapackage(atelier_name(folder)), ensure_ascii=False, indent=2) + "\n"
     target.write_text(text, encoding="utf-8")
     return target

@@ -91,7 +91,7 @@ def spreadsheet_rows(data: bytes) -> list[list[str]]:
     assert data.startswith("\ufeff".encode())
     text = data.decode("utf-8")[1:]
     assert text.endswith("\r\n")
-    return list(csv.reader(io.StringIO(text, newline="")))
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
 
 
 def test_the_spreadsheet_csv_disarms_formulas_and_only_there(folder):
@@ -109,7 +109,7 @@ def test_the_spreadsheet_csv_disarms_formulas_and_only_there(folder):
 def test_the_spreadsheet_csv_quotes_every_cell(folder):
     data = export.export_spreadsheet_csv(folder, "participants").decode("utf-8")
     assert data.splitlines()[1] == (
-        '"p-1","\'=cmd|\' /C calc\'!A0","Communauté de communes","technicien","true","2026-11-20T09:00:00Z","present"'
+        '"p-1";"\'=cmd|\' /C calc\'!A0";"Communauté de communes";"technicien";"true";"2026-11-20T09:00:00Z";"present"'
     )
 
 

@@ -387,7 +387,7 @@ def test_spreadsheet_csv_neutralises_formulas_and_the_stored_csv_is_unchanged(cl
     assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert answer.headers["Content-Disposition"] == 'attachment; filename="essai-contributions-tableur.csv"'
     text = answer.data.decode("utf-8-sig")
-    cells = [row[8] for row in csv.reader(io.StringIO(text))]
+    cells = [row[8] for row in csv.reader(io.StringIO(text), delimiter=";")]
     assert "'" + FORMULA in cells and FORMULA not in cells
     assert (folder / "contributions.csv").read_bytes() == with_formula
     people = client.get("/essai/animation/exports/participants.csv")

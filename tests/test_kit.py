@@ -424,7 +424,7 @@ def test_kit_command_refuses_a_bad_url(make_atelier, tmp_path):
     result = CliRunner().invoke(main, ["kit", str(make_atelier()), "-o", str(out), "--url", "ftp://atelier.example.org/"])
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: --url : « ftp://atelier.example.org/ » n'est pas une adresse web ; donnez une adresse en http:// "
+        "Erreur : --url : « ftp://atelier.example.org/ » n'est pas une adresse web ; donnez une adresse en http:// "
         "ou https://, par exemple https://atelier.example.org/moulins-2016/.\n"
     )
     assert not out.exists()

@@ -310,7 +310,7 @@ def test_broken_files_still_give_a_summary(repo, monkeypatch):
     commit_all(repo, "Fichiers abîmés")
     result = run_review(repo, monkeypatch, "--head", "HEAD")
     assert result.exit_code == 0, result.output
-    assert f"⚠️ atelier.yaml{NB}: YAML illisible" in result.output
+    assert f"⚠️ atelier.yaml{NB}: ligne 2, YAML illisible" in result.output
     assert "❌ **Validation" in result.output
 
 

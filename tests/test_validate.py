@@ -223,8 +223,8 @@ def test_outdated_datapackage(make_atelier):
 WORKSHOP_RULES = [
     ({"status": "ouvert"}, [7, "status", "« ouvert » n'est pas une valeur permise ; valeurs possibles : open, closed."]),
     ({"date": "30 juin"}, [4, "date", "« 30 juin » n'a pas le format attendu ; écrivez la date sous la forme AAAA-MM-JJ, par exemple 2016-06-30."]),
-    ({"date": "2016-02-30"}, [4, "date", "« 2016-02-30 » n'a pas le format attendu ; écrivez la date sous la forme AAAA-MM-JJ, par exemple 2016-06-30."]),
-    ({"colour": "bleu"}, [37, None, "clé inconnue « colour » ; vérifiez l'orthographe (clés permises : platform, organisation, title, date, place, language, status, moderation, keywords, preamble, format, questions)."]),
+    ({"date": "2016-02-30"}, [4, "date", "« 2016-02-30 » n'existe pas dans le calendrier ; vérifiez le jour et le mois (AAAA-MM-JJ)."]),
+    ({"colour": "bleu"}, [37, None, "clé inconnue « colour » ; vérifiez l'orthographe (clés permises : platform, organisation, title, date, place, timezone, language, status, moderation, keywords, preamble, format, questions)."]),
     ({"title": ""}, [3, "title", "ce texte ne peut pas être vide."]),
     ({"questions": []}, [9, "questions", "il faut au moins 1 élément(s)."]),
 ]

@@ -1,0 +1,213 @@
+"""Read an atelier's CSV tables the one way every step reads them: validate, review, build, release, the form.
+
+What a spreadsheet writes, decided once here:
+
+* a UTF-8 byte-order mark (« CSV UTF-8 » of Excel and LibreOffice) is read as
+  nothing: the file is UTF-8 and its header is the header;
+* CR LF line ends (Windows) are read like LF;
+* quoting as RFC 4180 says (`"` around a cell, `""` inside it);
+* any other separator than `,` (`;` of a French spreadsheet, tab), any other
+  encoding than UTF-8 (Windows-1252 of « CSV (séparateur: point-virgule) »),
+  an empty file or a header other than the schema's are refused, with the
+  file, the line and the fix: `atelier normalize DOSSIER` rewrites such a
+  file as `atelier` writes it.  The store appends with `,` and the official
+  `frictionless validate` reads the package with `,`: a file in another
+  dialect cannot be both accepted here and safe there.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline import schemas
+from pipeline.workshop import CSV_FILES, AtelierError
+
+BOM = b"\xef\xbb\xbf"
+OTHER_SEPARATORS = {";": "« ; » (point-virgule)", "\t": "des tabulations", "|": "« | »"}
+
+
+def located(file: str, line: int | None, field: str | None, message: str) -> str:
+    """`file: ligne 4, champ « group » : message` — how every problem is written."""
+    where = [f"ligne {line}"] if line else []
+    if field:
+        where.append(f"champ « {field} »")
+    return f"{file}: {', '.join(where)} : {message}" if where else f"{file} : {message}"
+
+
+class TableError(AtelierError):
+    """A table cannot be read; `file`, `line` and `field` say where, the message says the fix in French."""
+
+    def __init__(self, file: str, message: str, *, line: int | None = None, field: str | None = None) -> None:
+        super().__init__(located(file, line, field, message))
+        self.file, self.line, self.field, self.message = file, line, field, message
+
+
+@dataclass(frozen=True)
+class Table:
+    """The rows of one CSV file, as every step reads them.
+
+    `rows` holds (starting line, cells by column name) for each record that is
+    not blank; `starts` the starting line of every record, header and blank
+    ones included, as frictionless numbers rows (a text with line breaks spans
+    several lines).
+    """
+
+    file: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[int, dict[str, str]], ...]
+    starts: tuple[int, ...]
+
+    def records(self) -> list[dict[str, str]]:
+        return [cells for _line, cells in self.rows]
+
+
+def _fix(folder: str) -> str:
+    return f"lancez « atelier normalize {folder} » pour le réenregistrer comme atelier l'écrit"
+
+
+def parse_table(data: bytes, resource: str, file: str, folder: str = "DOSSIER") -> Table:
+    """Read the bytes of table `resource` (`participants` or `contributions`).
+
+    `file` names it in messages, `folder` is put in the suggested command.
+    Raises TableError (French, with line and fix) for an empty file, a file
+    that is not UTF-8, another separator than `,`, a broken quote or a header
+    other than the schema's.
+    """
+    expected = tuple(schemas.field_names(resource))
+    if data.startswith(BOM):
+        data = data[len(BOM):]
+    if not data.strip():
+        raise TableError(
+            file,
+            f"le fichier est vide ; sa première ligne doit être l'en-tête « {','.join(expected)} » "
+            f"({_fix(folder)}).",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise TableError(
+            file,
+            "le fichier n'est pas en UTF-8 (un tableur l'a peut-être enregistré en Windows-1252) ; "
+            f"enregistrez-le au format « CSV UTF-8 », ou {_fix(folder)}.",
+            line=line,
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    starts: list[int] = []
+    rows: list[tuple[int, dict[str, str]]] = []
+    header: tuple[str, ...] | None = None
+    line = 1
+    try:
+        for record in reader:
+            starts.append(line)
+            if header is None:
+                header = tuple(record)
+                _check_header(header, expected, file, folder)
+            elif record:
+                rows.append((line, {name: value for name, value in zip(header, record)}))
+            line = reader.line_num + 1
+    except csv.Error as e:
+        raise TableError(file, _csv_message(str(e)), line=line) from None
+    assert header is not None  # data.strip() is not empty, so there is a first record
+    return Table(file, header, tuple(rows), tuple(starts))
+
+
+def _check_header(header: tuple[str, ...], expected: tuple[str, ...], file: str, folder: str) -> None:
+    if header == expected:
+        return
+    wanted = f"l'en-tête attendu est « {','.join(expected)} »"
+    if len(header) == 1:
+        for separator, name in OTHER_SEPARATORS.items():
+            if separator in header[0]:
+                raise TableError(
+                    file,
+                    f"les colonnes sont séparées par {name} ; atelier lit des fichiers séparés par des virgules : "
+                    "dans le tableur, enregistrez en « CSV » avec le séparateur « , », "
+                    f"ou {_fix(folder)}.",
+                    line=1,
+                )
+    extra = [name for name in header if name not in expected]
+    missing = [name for name in expected if name not in header]
+    if len(extra) == 1 and len(missing) == 1:
+        column = header.index(extra[0]) + 1
+        message = f"la colonne {column} s'appelle « {extra[0]} » au lieu de « {missing[0]} » ; renommez-la : {wanted}."
+    elif extra and not missing:
+        names = ", ".join(f"« {n} »" for n in extra)
+        message = f"colonne(s) en trop : {names} ; supprimez-les : {wanted}."
+    elif missing and not extra:
+        names = ", ".join(f"« {n} »" for n in missing)
+        message = f"colonne(s) manquante(s) : {names} ; {wanted}."
+    elif not extra and not missing and len(header) == len(expected):
+        message = f"les colonnes ne sont pas dans l'ordre ; {wanted}."
+    else:
+        message = f"en-tête incorrect « {','.join(header)} » ; {wanted}."
+    raise TableError(file, message, line=1)
+
+
+def _csv_message(error: str) -> str:
+    if "NUL" in error:
+        return "le fichier contient un caractère nul (octet 0) ; enregistrez-le en « CSV UTF-8 » depuis le tableur."
+    if "end of data" in error or "EOF" in error:
+        return "un guillemet ouvert à cette ligne n'est jamais refermé ; fermez la cellule par « \" »."
+    return (
+        "guillemet mal placé : une cellule qui contient un guillemet s'écrit entre guillemets, "
+        "le guillemet intérieur doublé (« \"\" »)."
+    )
+
+
+def read_table(folder: Path, resource: str) -> Table:
+    """Read `folder`'s table `resource`; a missing file is refused like an unreadable one."""
+    path = Path(folder) / CSV_FILES[resource]
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TableError(str(path), "fichier introuvable ; un fichier avec la seule ligne d'en-tête suffit.") from None
+    except OSError as e:
+        raise TableError(str(path), f"fichier illisible ({e.strerror}).") from None
+    return parse_table(data, resource, str(path), str(folder))
+
+
+def normalize(folder: Path) -> list[str]:
+    """Rewrite the tables of `folder` as atelier writes them: UTF-8 without BOM, `,`, LF, minimal quoting.
+
+    Reads what a spreadsheet may have written (BOM, `;` or tab separator,
+    Windows-1252, CR LF); an empty or missing file gets its header.  Columns
+    are matched by name; a renamed or extra column is not guessed: it raises
+    TableError and nothing is written.  Returns the files rewritten.
+    """
+    from pipeline.store import locked, replace_file  # the store's lock and durable write
+
+    changed: list[str] = []
+    with locked(folder):
+        for resource, name in CSV_FILES.items():
+            path = Path(folder) / name
+            expected = schemas.field_names(resource)
+            data = path.read_bytes() if path.exists() else b""
+            text = _decode(data[len(BOM):] if data.startswith(BOM) else data)
+            first = text.split("\n", 1)[0]
+            separator = max(",;\t|", key=first.count) if first else ","
+            records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=separator) if r]
+            header = tuple(records[0]) if records else tuple(expected)
+            if sorted(header) != sorted(expected):  # renamed or extra columns are not guessed
+                _check_header(header, tuple(expected), str(path), str(folder))
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(expected)
+            for record in records[1:]:
+                cells = dict(zip(header, record))
+                writer.writerow([cells.get(n, "").replace("\r\n", "\n") for n in expected])
+            new = out.getvalue().encode("utf-8")
+            if new != data:
+                replace_file(path, new)
+                changed.append(str(path))
+    return changed
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
