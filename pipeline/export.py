@@ -55,7 +55,7 @@ def _tables(folder: Path) -> dict[str, list[dict[str, str]]]:
     """The committed rows of both tables, read by `pipeline.tables` (TableError, in French, if it cannot)."""
     return {
         resource: tables.parse_table(
-            store.read_bytes(folder, resource) or _header_only(resource), resource, str(folder / name), str(folder)
+            store.read_bytes(folder, resource) or header_only(resource), resource, str(folder / name), str(folder)
         ).records()
         for resource, name in CSV_FILES.items()
     }
@@ -85,7 +85,8 @@ def _data_time(folder: Path, tables: dict[str, list[dict[str, str]]]) -> dt.date
     return max(latest, OLDEST_ZIP_TIME)
 
 
-def _header_only(resource: str) -> bytes:
+def header_only(resource: str) -> bytes:
+    """The bytes of a table not written yet: its header line."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(schemas.field_names(resource))
     return buffer.getvalue().encode("utf-8")
@@ -112,7 +113,7 @@ def export_zip(folder: Path) -> bytes:
         except FileNotFoundError:
             files[PACKAGE_FILE] = (json.dumps(datapackage(atelier_name(folder)), ensure_ascii=False, indent=2) + "\n").encode()
         for resource, name in CSV_FILES.items():
-            files[name] = store.read_bytes(folder, resource) or _header_only(resource)
+            files[name] = store.read_bytes(folder, resource) or header_only(resource)
         tables = _tables(folder)
     stamp = _data_time(folder, tables).timetuple()[:6]
     buffer = io.BytesIO()

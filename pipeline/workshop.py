@@ -387,7 +387,11 @@ def load_atelier(path: str | Path) -> Atelier:
         more = f" (et {len(problems) - 1} autre(s) problème(s))" if len(problems) > 1 else ""
         raise AtelierError(f"{problems[0]}{more}")
     workshop = workshop_from_data(atelier_name(folder), data)
-    read = {resource: tables.read_table(folder, resource) for resource in CSV_FILES}
+    return atelier_from_tables(folder, workshop, {r: tables.read_table(folder, r) for r in CSV_FILES})
+
+
+def atelier_from_tables(folder: Path, workshop: Workshop, read: dict[str, Any]) -> Atelier:
+    """The Atelier of tables read by `pipeline.tables`; a row that cannot be typed raises TableError with its line."""
     participants = tuple(_convert(read["participants"], participant_from_row, folder))
     contributions = tuple(_convert(read["contributions"], contribution_from_row, folder))
     return Atelier(folder, workshop, participants, contributions)

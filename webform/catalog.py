@@ -8,24 +8,27 @@ import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
-
-from pipeline import schemas
-from pipeline.workshop import WORKSHOP_FILE, AtelierError, Workshop, read_workshop_yaml, workshop_from_data
+from pipeline.validate import check_workshop
+from pipeline.workshop import WORKSHOP_FILE, AtelierError, Workshop, workshop_from_data
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 
 
 class BrokenAtelier(AtelierError):
-    """atelier.yaml exists but cannot be used; the message names the problem in French."""
+    """atelier.yaml exists but cannot be used; `problems` are `atelier validate`'s lines, paths from the data folder."""
+
+    def __init__(self, slug: str, problems: tuple[str, ...]) -> None:
+        super().__init__(" ".join(problems))
+        self.slug, self.problems = slug, problems
 
 
 @dataclass(frozen=True)
 class _Entry:
     stamp: tuple[int, int, int]
     workshop: Workshop | None
-    error: str | None
+    problems: tuple[str, ...]
 
 
 class Catalog:
@@ -43,7 +46,6 @@ class Catalog:
         self.data_dir = Path(data_dir)
         self._cache: dict[str, _Entry] = {}
         self._lock = threading.Lock()
-        self._validator = jsonschema.Draft202012Validator(schemas.workshop_schema())
 
     def folder(self, slug: str) -> Path | None:
         """The folder of atelier `slug`, or None when there is no such atelier (or a dubious slug)."""
@@ -69,20 +71,21 @@ class Catalog:
             entry = self._load(slug, Path(path), stamp)
             with self._lock:
                 self._cache[slug] = entry
-        if entry.error:
-            raise BrokenAtelier(entry.error)
+        if entry.problems:
+            raise BrokenAtelier(slug, entry.problems)
         return entry.workshop
 
     def _load(self, slug: str, path: Path, stamp: tuple[int, int, int]) -> _Entry:
+        """Read atelier.yaml as `atelier validate` does: same checks, same French lines, paths from DATA_DIR."""
+        found: list[Any] = []
+        data = check_workshop(path.parent, found)
+        shown = tuple(str(p).replace(str(self.data_dir) + os.sep, "", 1) for p in found)
+        if data is None:
+            return _Entry(stamp, None, shown or (f"{slug}/{WORKSHOP_FILE} : fichier illisible.",))
         try:
-            data = read_workshop_yaml(path)
-            error = next(iter(self._validator.iter_errors(data)), None)
-            if error is not None:
-                where = "/".join(str(p) for p in error.absolute_path) or "racine"
-                raise BrokenAtelier(f"{slug}/{WORKSHOP_FILE} : « {where} » : {error.message}")
-            return _Entry(stamp, workshop_from_data(slug, data), None)
-        except AtelierError as e:
-            return _Entry(stamp, None, str(e))
+            return _Entry(stamp, workshop_from_data(slug, data), ())
+        except (AtelierError, KeyError, ValueError, TypeError):  # a rule the schema does not hold yet
+            return _Entry(stamp, None, (f"{slug}/{WORKSHOP_FILE} : description incomplète ; lancez « atelier validate ».",))
 
     def workshops(self) -> list[Workshop]:
         """Every usable atelier of the data folder, most recent first."""

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipeline import export
-from pipeline.workshop import AtelierError, format_datetime, parse_datetime
+from pipeline.workshop import AtelierError, atelier_name, format_datetime, parse_datetime
 
 JOB_FILE = "job.json"
 JOB_LOCK = "job.lock"
@@ -239,13 +239,18 @@ def render(atelier_folder: Path, folder: Path) -> Job:
         fingerprint = hashlib.sha256(archive).hexdigest()
         with zipfile.ZipFile(io.BytesIO(archive)) as z:
             z.extractall(work)  # names are ours: <slug>/atelier.yaml, <slug>/*.csv…
-        copy = work / Path(atelier_folder).name
+        copy = work / atelier_name(atelier_folder)
         error, pages = _build(copy, folder)
-    except AtelierError as e:
-        fingerprint, error, pages = "", str(e), None
+    except AtelierError as e:  # named from the atelier's folder, never from the server's paths
+        fingerprint, error, pages = "", _shown(str(e), Path(atelier_folder)), None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return Job("done" if error is None else "failed", fingerprint, "", os.getpid(), now(), pages, error)
+
+
+def _shown(text: str, atelier_folder: Path) -> str:
+    """A message with the atelier's files named as its organisers know them (`contributions.csv`), no server path."""
+    return text.replace(f"{atelier_folder}/", "").replace(str(atelier_folder), atelier_name(atelier_folder))
 
 
 def _build(copy: Path, folder: Path) -> tuple[str | None, int | None]:
@@ -256,7 +261,7 @@ def _build(copy: Path, folder: Path) -> tuple[str | None, int | None]:
 
     problems = validate_atelier(copy)
     if problems:
-        shown = " ".join(str(p) for p in problems[:5])
+        shown = " ".join(_shown(str(p), copy) for p in problems[:5])
         more = f" (et {len(problems) - 5}\u00a0autres)" if len(problems) > 5 else ""
         return f"Les données de l'atelier ne sont pas valides\u202f: {shown}{more}", None
     tmp = folder / f"{PDF_FILE}.tmp"
@@ -283,7 +288,8 @@ def main(argv: list[str]) -> int:
             "",
             os.getpid(),
             now(),
-            error=f"Le rendu a échoué (erreur inattendue {type(e).__name__})\u202f; le détail est dans {folder / LOG_FILE}.",
+            error="Le rendu a échoué (erreur inattendue)\u202f; le détail est dans le journal du rendu de l'aperçu, "
+            f"{LOG_FILE}, sur le serveur.",
         )
     with _flock(folder / JOB_LOCK):
         job = _read_job(folder)

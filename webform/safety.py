@@ -12,7 +12,9 @@ from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException, TooManyRequests, UnsupportedMediaType
 
+from pipeline.workshop import AtelierError
 from webform import LANGUAGES
+from webform.catalog import BrokenAtelier
 from webform.services import LANG_COOKIE, services
 
 csrf = CSRFProtect()
@@ -149,15 +151,59 @@ def error_page(error: HTTPException) -> tuple[str, int] | Response:
     return response
 
 
+def form_again(code: int, message: str) -> tuple[str, int] | Response:
+    """The form the person sent, shown again with their text and `message` on top; else an error page.
+
+    For any refusal of a POST to a form view marked `shows_form_again`
+    (CSRF, a library error): the view runs once more and, seeing
+    `g.form_refusal`, shows the form with what was typed instead of saving it.
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method == "POST" and view is not None and getattr(view, "shows_form_again", False) and not g.get("form_refusal"):
+        g.form_refusal = message
+        try:
+            answer: Any = view(**(request.view_args or {}))
+        except (AtelierError, HTTPException):
+            return error_page(refuse(code, message))  # the form cannot even be shown: the sentence alone
+        return current_app.make_response(answer)
+    return error_page(refuse(code, message))
+
+
 def csrf_failed(error: CSRFError) -> tuple[str, int] | Response:
     """Show the same form again with the participant's text and a fresh token, never lose an answer."""
     message = str(CSRF_MESSAGES.get(str(error.description), CSRF_MESSAGES["The CSRF token is invalid."]))
-    view = current_app.view_functions.get(request.endpoint or "")
-    if view is not None and getattr(view, "shows_form_again", False):
-        g.csrf_error = message
-        answer: Any = view(**(request.view_args or {}))
-        return current_app.make_response(answer)
-    return error_page(refuse(400, message))
+    return form_again(400, message)
+
+
+def library_error(error: AtelierError) -> tuple[str, int] | Response:
+    """The library refused (a file it cannot read, a row the store refuses): a French page, never a 500.
+
+    The facilitator reads what is wrong (file, line, fix); a participant
+    reads that nothing was saved, with their text kept in the form.
+    """
+    from pipeline.store import StoreError
+
+    current_app.logger.error("%s", error)
+    if isinstance(error, BrokenAtelier) and request.blueprint == "facilitator":
+        body = render_template("facilitator/broken.html", slug=error.slug, problems=error.problems)
+        return current_app.make_response((body, 503))
+    data_dir = str(current_app.config["DATA_DIR"]).rstrip("/") + "/"
+    detail = str(error).replace(data_dir, "")
+    if isinstance(error, BrokenAtelier):
+        message = _(
+            "Cet atelier est momentanément indisponible : son fichier de description contient une erreur "
+            "que l'équipe d'animation doit corriger."
+        )
+    elif request.blueprint == "facilitator":
+        message = detail
+    elif isinstance(error, StoreError):
+        message = _("Rien n'a été enregistré : %(reason)s", reason=detail)
+    else:
+        message = _(
+            "Rien n'a été enregistré : un fichier de l'atelier contient une erreur que l'équipe d'animation "
+            "doit corriger. Votre texte est conservé ci-dessous ; renvoyez-le un peu plus tard."
+        )
+    return form_again(400 if isinstance(error, StoreError) else 503, message)
 
 
 def unexpected(error: Exception) -> tuple[str, int] | Response:
@@ -171,6 +217,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.after_request(security_headers)
     app.register_error_handler(CSRFError, csrf_failed)
+    app.register_error_handler(AtelierError, library_error)
     app.register_error_handler(HTTPException, error_page)
     if not app.testing:
         app.register_error_handler(Exception, unexpected)

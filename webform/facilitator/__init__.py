@@ -13,18 +13,21 @@ from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_babel import ngettext  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
 
-from pipeline import export, moderation, opening, schemas, store
+from pipeline import export, moderation, opening, schemas, store, tables
 from pipeline.workshop import (
+    CSV_FILES,
     Atelier,
     AtelierError,
     Contribution,
     Point,
     Workshop,
+    atelier_from_tables,
     contribution_from_row,
     format_datetime,
     parse_datetime,
     participant_from_row,
 )
+from webform.catalog import BrokenAtelier
 from webform.facilitator import access
 from webform.facilitator.forms import (
     PHASE_LABELS,
@@ -98,23 +101,20 @@ def back(endpoint: str, slug: str, anchor: str = "", **values: Any) -> HttpRespo
 
 
 def current_atelier(workshop: Workshop, folder: Path) -> Atelier:
-    """The atelier with its committed rows (read under the store's lock: never half a batch)."""
+    """The atelier with its committed rows (read under the store's lock: never half a batch).
+
+    Read by `pipeline.tables` like every step: a file it refuses raises
+    TableError, which the app's handler shows to the facilitator (file, line, fix).
+    """
     with store.locked(folder, shared=True):
-        people = store.read_table(folder, "participants")
-        points = store.read_table(folder, "contributions")
-    try:
-        return Atelier(
-            folder,
-            workshop,
-            tuple(participant_from_row(r) for r in people),
-            tuple(contribution_from_row(r) for r in points),
+        data = {resource: store.read_bytes(folder, resource) for resource in CSV_FILES}
+    read = {
+        resource: tables.parse_table(
+            data[resource] or export.header_only(resource), resource, f"{workshop.slug}/{CSV_FILES[resource]}", str(folder)
         )
-    except (KeyError, ValueError, TypeError) as e:
-        current_app.logger.error("%s : %s", folder, e)
-        raise refuse(
-            503,
-            _("Les fichiers de cet atelier contiennent une ligne illisible : lancez « atelier validate » pour la trouver."),
-        ) from None
+        for resource in CSV_FILES
+    }
+    return atelier_from_tables(folder, workshop, read)
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,10 @@ def column_of(row: dict[str, str]) -> Column:
 
 @bp.route("/<slug>/animation/connexion", methods=["GET", "POST"])
 def login(slug: str) -> HttpResponse:
-    workshop, _folder = open_atelier(slug)
+    try:
+        workshop, _folder = open_atelier(slug)
+    except BrokenAtelier:  # its file is broken: once signed in, the dashboard says what to correct
+        workshop = Workshop(slug=slug, title=slug, date=dt.date.today(), place="")
     if not access.enabled():
         raise refuse(
             503,

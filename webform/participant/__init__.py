@@ -15,7 +15,6 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[import-untyped]
 
 from pipeline import store
 from pipeline.workshop import Workshop, format_datetime
-from webform.catalog import BrokenAtelier
 from webform.forms import ROLE_LABELS, SECTION_LABELS, SECTION_NOUNS, SHEET_SECTIONS, parse
 from webform.points import Line, format_points, ids_then_new, nest
 from webform.receipts import Receipt
@@ -41,17 +40,7 @@ def now() -> str:
 def open_atelier(slug: str) -> tuple[Workshop, Path]:
     """The atelier `slug` and its folder, or a French 404/503 page."""
     catalog = services().catalog
-    try:
-        workshop = catalog.workshop(slug)
-    except BrokenAtelier as e:
-        current_app.logger.error("%s", e)
-        raise refuse(
-            503,
-            _(
-                "Cet atelier est momentanément indisponible : son fichier de description contient une erreur "
-                "que l'équipe d'animation doit corriger."
-            ),
-        ) from None
+    workshop = catalog.workshop(slug)  # BrokenAtelier: the app's handler (webform.safety) explains
     if workshop is None:
         raise refuse(404, _("Il n'y a pas d'atelier « %(slug)s ». Vérifiez l'adresse, ou repartez de la liste des ateliers.", slug=slug[:80]))
     folder = catalog.folder(slug)
@@ -73,8 +62,8 @@ def new_status(workshop: Workshop) -> str:
 
 
 def submitted(form: FlaskForm) -> bool:
-    """True when a valid submission arrived (never after a CSRF failure, whose form is shown again)."""
-    if g.get("csrf_error"):
+    """True when a valid submission arrived (never after a refusal, whose form is shown again)."""
+    if g.get("form_refusal"):
         form.validate()  # show the other mistakes at the same time
         return False
     return form.validate_on_submit()
@@ -83,11 +72,11 @@ def submitted(form: FlaskForm) -> bool:
 def form_errors(form: FlaskForm) -> list[tuple[str, str, str]]:
     """(anchor id, label, message) for the error summary, in the order of the fields."""
     out: list[tuple[str, str, str]] = []
-    if g.get("csrf_error"):
-        out.append(("", "", g.csrf_error))
+    if g.get("form_refusal"):
+        out.append(("", "", g.form_refusal))
     for field in form:
         if field.type == "CSRFTokenField":
-            if field.errors and not g.get("csrf_error"):
+            if field.errors and not g.get("form_refusal"):
                 out.append(("", "", _("Le formulaire a expiré : vos réponses sont conservées ci-dessous, renvoyez-le.")))
             continue
         anchor = f"{field.id}-0" if field.type == "RadioField" else field.id
@@ -295,10 +284,7 @@ def contribution_rows(
 
 def save(workshop: Workshop, folder: Path, kind: str, resource: str, rows: list[dict[str, str]]) -> HttpResponse:
     """Append the rows (all or nothing), record the receipt, then redirect to it."""
-    try:
-        store.append_rows(folder, resource, rows)
-    except store.StoreError as e:
-        raise refuse(400, _("Rien n'a été enregistré : %(reason)s", reason=str(e))) from None
+    store.append_rows(folder, resource, rows)  # StoreError: the form comes back with its text (webform.safety)
     token = services().receipts.issue(Receipt(workshop.slug, kind, resource, tuple(r["id"] for r in rows)))
     if resource == "contributions" and rows[0]["status"] == "pending":
         flash(_("Merci ! C'est enregistré. Votre contribution apparaîtra après validation par l'équipe d'animation."))
