@@ -355,7 +355,7 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         participants=attendance.total,
         contributions=len(shown),
         last_change=changed,
-        last_change_text=datetime_fr(changed, zone=dt.timezone.utc),
+        last_change_text=datetime_fr(changed, ws.zone),
         attachments=tuple(files),
     )
     subject = f"Compte-rendu de l’atelier du {date_fr(ws.date)}, {ws.place}"

@@ -33,6 +33,24 @@ class ReleaseError(AtelierError):
     """A release cannot be made; nothing was written.  The message is French."""
 
 
+# Two hashes, two names, the same words in CHANGELOG.md, releases.json and the PDF's colophon:
+# * the published data's sha256 (`published_data_sha256`, « empreinte des données publiées »):
+#   what the colophon prints, checkable by anyone from the PDF's attachments with
+#   `sha256sum atelier.yaml contributions.csv participants.csv | sha256sum`;
+# * the release fingerprint (`release_fingerprint`, « empreinte de la version »): everything
+#   the PDF's bytes depend on (what it shows, atelier.yaml, layout, tool versions); it
+#   decides whether a new version is due.  Versions recorded before the two names have
+#   the release fingerprint under `fingerprint`.
+DATA_HASH_WORDS = "empreinte des données publiées"
+RELEASE_HASH_WORDS = "empreinte de la version"
+
+
+def release_fingerprint(entry: dict[str, Any]) -> str | None:
+    """The release fingerprint recorded for a version (under its older key `fingerprint` before v2 of the format)."""
+    value = entry.get("release_fingerprint") or entry.get("fingerprint")
+    return str(value) if value else None
+
+
 # ---------------------------------------------------------------------------
 # Fingerprint: everything the PDF depends on, and nothing else
 
@@ -69,6 +87,13 @@ def _json_default(value: Any) -> Any:
 def _sha256_json(value: Any) -> str:
     text = json.dumps(value, default=_json_default, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _published_data_sha256(atelier: Atelier) -> str:
+    """The hash the PDF's colophon prints (« empreinte des données publiées »)."""
+    from pipeline.compose import compose
+
+    return compose(atelier, None).colophon.fingerprint
 
 
 def _outline(atelier: Atelier) -> Any:
@@ -287,7 +312,9 @@ def changelog(history: dict[str, Any], title: str) -> str:
     out.append(
         fr(
             "Chaque version est un PDF reproductible : « atelier verify » le reconstruit à partir des données "
-            "et compare son empreinte sha256."
+            "et compare son sha256. L'empreinte des données publiées est celle que le colophon du PDF imprime "
+            "(vérifiable avec ses pièces jointes) ; l'empreinte de la version couvre en plus la mise en page "
+            "et les outils qui l'ont produite."
         )
     )
     out.append("")
@@ -300,12 +327,18 @@ def changelog(history: dict[str, Any], title: str) -> str:
             out.append("")
         out.extend(f"- {line}" for line in change_lines(release))
         out.append("")
-        out.append(
+        hashes = [say("PDF : `sha256:{pdf}`", pdf=release["pdf_sha256"])]
+        if release.get("published_data_sha256"):
+            hashes.append(
+                say("{words} (colophon du PDF) : `sha256:{data}`", words=DATA_HASH_WORDS, data=release["published_data_sha256"])
+            )
+        hashes.append(
             say(
-                "PDF : `sha256:{pdf}` · empreinte des données : `{fingerprint}`",
-                pdf=release["pdf_sha256"], fingerprint=release["fingerprint"],
+                "{words} (données, mise en page, outils) : `{fingerprint}`",
+                words=RELEASE_HASH_WORDS, fingerprint=release_fingerprint(release),
             )
         )
+        out.append(" · ".join(hashes))
         out.append("")
     return "\n".join(out)
 
@@ -434,7 +467,7 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
         except AtelierError as e:
             problems.extend(_problems(folder) or [str(e)])
             continue
-        if previous is not None and previous.get("fingerprint") == new_inputs.fingerprint:
+        if previous is not None and release_fingerprint(previous) == new_inputs.fingerprint:
             outcomes.append(Outcome(slug, previous["version"], False, report_dir))
             continue
         found = _problems(folder)
@@ -447,7 +480,8 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
             "version": version,
             "released_at": _iso(_released_at()),
             "data_date": _iso(_data_date(atelier)),
-            "fingerprint": new_inputs.fingerprint,
+            "release_fingerprint": new_inputs.fingerprint,
+            "published_data_sha256": _published_data_sha256(atelier),
             "inputs": new_inputs.to_json(),
             "pdf_sha256": "",
             "counts": counts(rows),
@@ -543,7 +577,7 @@ def verify(report_dir: Path, data_dir: Path) -> Verdict:
     atelier = load_atelier(folder)
     now = inputs(atelier)
     recorded = current.get("inputs", {})
-    if now.fingerprint != current["fingerprint"]:
+    if now.fingerprint != release_fingerprint(current):
         moved = [
             label
             for key, label in (

@@ -158,7 +158,7 @@ def test_colophon_and_metadata_come_from_the_data(report):
     c, m = report.colophon, report.metadata
     last = dt.datetime(2016, 7, 5, 9, 0, tzinfo=dt.timezone.utc)  # x2 was hidden then
     assert (c.version, c.participants, c.contributions, c.last_change) == ("2", 4, 21, last)
-    assert c.last_change_text == "5 juillet 2016 à 9 h 00 UTC"
+    assert c.last_change_text == "5 juillet 2016 à 11 h 00"  # Paris time, the default timezone
     assert (m.created, m.modified) == (dt.datetime(2016, 6, 30, tzinfo=dt.timezone.utc), last)
     assert (m.author, m.lang, m.keywords) == (
         "Plateforme Dynamiques territoriales du Massif Central", "fr", ("développement territorial", "recherche-action"),

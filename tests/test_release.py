@@ -149,7 +149,7 @@ def test_changelog_newest_first_in_french():
             },
             {
                 "version": 2, "released_at": "2016-07-12T05:17:00Z", "data_date": "2016-07-11T10:00:00Z",
-                "fingerprint": "sha256:bbb", "pdf_sha256": "222",
+                "release_fingerprint": "sha256:bbb", "published_data_sha256": "ddd", "pdf_sha256": "222",
                 "counts": {},
                 "changes": {
                     "points_added": 12, "points_removed": 0, "points_corrected": 3, "points_moved": 0,
@@ -162,15 +162,19 @@ def test_changelog_newest_first_in_french():
     assert releasing.changelog(history, "Atelier <de> Moulins") == (
         f"# Compte-rendu «{NB}Atelier &lt;de&gt; Moulins{NB}» — versions\n\n"
         f"Chaque version est un PDF reproductible{NB}: «{NB}atelier verify{NB}» le reconstruit à partir des "
-        "données et compare son empreinte sha256.\n\n"
+        f"données et compare son sha256. L'empreinte des données publiées est celle que le colophon du PDF "
+        f"imprime (vérifiable avec ses pièces jointes){NB}; l'empreinte de la version couvre en plus la mise en "
+        "page et les outils qui l'ont produite.\n\n"
         "## Version 2 — 12 juillet 2016\n\n"
         "Données à jour au 11 juillet 2016.\n\n"
         "- 12 points ajoutés, 3 corrigés.\n\n"
-        f"PDF{NB}: `sha256:222` · empreinte des données{NB}: `sha256:bbb`\n\n"
+        f"PDF{NB}: `sha256:222` · empreinte des données publiées (colophon du PDF){NB}: `sha256:ddd` · "
+        f"empreinte de la version (données, mise en page, outils){NB}: `sha256:bbb`\n\n"
         "## Version 1 — 1er juillet 2016\n\n"
         "Données à jour au 30 juin 2016.\n\n"
         f"- Première publication{NB}: 120 points, 23 présents (dont 20 personnes nommées).\n\n"
-        f"PDF{NB}: `sha256:111` · empreinte des données{NB}: `sha256:aaa`\n"
+        # Version 1 was recorded before the two names: its release fingerprint only, now named for what it is.
+        f"PDF{NB}: `sha256:111` · empreinte de la version (données, mise en page, outils){NB}: `sha256:aaa`\n"
     )
 
 
