@@ -6,6 +6,7 @@ import ast
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -588,12 +589,27 @@ def verify(report_dir: Path, data_dir: Path) -> Verdict:
             )
             if recorded.get(key) != getattr(now, key)
         ]
+        what = join_fr(moved) or "les entrées"
+        made = _release_commit(report_dir, slug, version)
+        rebuilt_then = _rebuild_at(made, data_dir, slug, version) if made else None
+        if rebuilt_then is not None:
+            return Verdict(
+                rebuilt_then == committed,
+                say(
+                    "{pdf} : {verdict} sa reconstruction par le code et les données du commit {commit} qui a publié "
+                    "la version {version} (sha256 {digest}…) ; depuis, {what} ont changé : « atelier release {folder} » "
+                    "publiera la version {next}.",
+                    pdf=pdf, verdict="identique à" if rebuilt_then == committed else "différent de",
+                    commit=made[1][:10] if made else "", version=version, digest=rebuilt_then[:12], what=what,
+                    folder=folder, next=version + 1,
+                ),
+            )
         return Verdict(
             False,
             say(
                 "{slug} : {what} ont changé depuis la version {version} ; la reconstruction ne peut pas être "
                 "identique. Lancez « atelier release {folder} » pour publier la version {next}.",
-                slug=slug, what=join_fr(moved) or "les entrées", version=version, folder=folder, next=version + 1,
+                slug=slug, what=what, version=version, folder=folder, next=version + 1,
             ),
         )
     from pipeline.render import build_pdf
@@ -621,6 +637,70 @@ def verify(report_dir: Path, data_dir: Path) -> Verdict:
             then=published_with.get("pango", "inconnu"), now=here["pango"],
         ),
     )
+
+
+def _release_commit(report_dir: Path, slug: str, version: int) -> tuple[Path, str] | None:
+    """(repository, commit) that recorded `version` in releases.json: its tag `<slug>-vN`, else the first
+    commit whose releases.json holds it; None outside git."""
+    from pipeline.history import git, repo_root
+
+    try:
+        repo = repo_root(report_dir.resolve())
+        record = (report_dir / RELEASES_FILE).resolve().relative_to(repo).as_posix()
+    except (AtelierError, ValueError):
+        return None
+    try:
+        return repo, git(repo, "rev-parse", "--verify", "--quiet", f"refs/tags/{slug}-v{version}^{{commit}}").strip()
+    except AtelierError:
+        pass  # no tag: the commits of releases.json tell
+    try:
+        for commit in git(repo, "log", "--reverse", "--format=%H", "--", record).split():
+            history = json.loads(git(repo, "show", f"{commit}:{record}"))
+            if any(r.get("version") == version for r in history.get("releases", [])):
+                return repo, commit
+    except (AtelierError, ValueError, AttributeError):
+        return None
+    return None
+
+
+def _rebuild_at(made: tuple[Path, str], data_dir: Path, slug: str, version: int) -> str | None:
+    """sha256 of version `version` rebuilt by the code and data of commit `made` (None if it holds no code).
+
+    A release is the code, the data and the tools that made it: the code of
+    that commit runs in a separate process, on that commit's data, with this
+    machine's tools (the tool versions it recorded are compared by `verify`
+    itself only when the inputs are the current ones).
+    """
+    import subprocess
+    import sys
+    import tarfile
+
+    from pipeline.history import git_bytes
+
+    repo, commit = made
+    try:
+        data = (data_dir.resolve() / slug).relative_to(repo).as_posix()
+    except ValueError:
+        return None
+    with tempfile.TemporaryDirectory(prefix="atelier-verify-") as tmp:
+        try:
+            archive = git_bytes(repo, "archive", "--format=tar", commit, "--", "pipeline", "schemas", data)
+        except AtelierError:
+            return None  # that commit has no code of ours (data-only repository): nothing to rerun
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        out = Path(tmp) / PDF_FILE
+        code = (
+            "import sys; sys.path.insert(0, sys.argv[1]); from pipeline.render import build_pdf; "
+            "build_pdf(sys.argv[2], sys.argv[3], version=sys.argv[4])"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, tmp, str(Path(tmp) / data), str(out), str(version)],
+            cwd=tmp, capture_output=True, check=False,
+        )
+        if done.returncode != 0 or not out.exists():
+            return None
+        return _sha256_file(out)
 
 
 # ---------------------------------------------------------------------------
