@@ -30,7 +30,8 @@ run: $(VENV)/.installed
 	sed -i 's/^status: closed/status: open/' out/demo/$(notdir $(EXAMPLE))/atelier.yaml
 	$(BIN)/atelier serve --data out/demo --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed node-deps
+# Typing first (mypy, a few seconds): CI runs `make test`, so it checks the types too.
+test: $(VENV)/.installed node-deps lint
 	$(BIN)/python -m pytest
 
 install: $(VENV)/.installed

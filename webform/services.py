@@ -12,6 +12,7 @@ from flask_babel import Babel, get_locale, get_translations  # type: ignore[impo
 from itsdangerous import Serializer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
+from pipeline.workshop import DEFAULT_TIMEZONE
 from webform import LANGUAGES
 from webform.catalog import Catalog
 from webform.forms import FormClasses
@@ -29,6 +30,24 @@ class Services:
     receipts: ReceiptBook
     limiter: RateLimiter | None
     blank_forms: BlankForms
+
+
+def request_zone() -> str | None:
+    """The IANA time zone of the atelier this request is about (atelier.yaml's `timezone`), None for none."""
+    slug = (request.view_args or {}).get("slug")
+    if not slug:
+        return None
+    try:
+        workshop = services().catalog.workshop(str(slug))
+    except Exception:  # a broken atelier: its page says so; times fall back to the default zone
+        return None
+    return workshop.timezone if workshop is not None else None
+
+
+def zone_suffix() -> str:
+    """« (heure America/Guadeloupe) » after a time shown in another zone than Paris, else nothing."""
+    zone = request_zone()
+    return f" (heure {zone})" if zone and zone != DEFAULT_TIMEZONE else ""
 
 
 def select_locale() -> str:
@@ -92,7 +111,7 @@ def request_translations() -> Any:
 
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
-    Babel(app, locale_selector=select_locale)
+    Babel(app, locale_selector=select_locale, timezone_selector=request_zone)
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: request_translations().ugettext(s),
         ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
@@ -100,7 +119,7 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
-    app.context_processor(lambda: {"locale": str(get_locale() or "fr")})
+    app.context_processor(lambda: {"locale": str(get_locale() or "fr"), "zone_suffix": zone_suffix})
     config = app.config
     app.extensions["atelier"] = Services(
         catalog=Catalog(Path(config["DATA_DIR"])),
