@@ -51,11 +51,34 @@ def spreadsheet_text(text: str) -> str:
     return "'" + text if is_formula_like(text) else text
 
 
+def stored(folder: Path, resource: str) -> bytes:
+    """The committed bytes of a table, read as every step reads it (call under the store's shared lock).
+
+    A missing file is a table not written yet (its header).  When the store
+    cannot read the file, or leaves out bytes at its end that no writer is
+    adding (an unclosed quote, an empty file: an organiser's edit), the reader
+    says why, with the file, the line and the fix, as validate and build do.
+    """
+    path = folder / CSV_FILES[resource]
+    try:
+        data = store.read_bytes(folder, resource)
+    except store.StoreError:
+        tables.read_table(folder, resource)  # raises TableError, as validate and build say it
+        raise
+    if path.exists():
+        on_disk = path.read_bytes()
+        if on_disk != data:
+            tables.parse_table(on_disk, resource, str(path), str(folder))
+        elif not data:
+            tables.read_table(folder, resource)  # an empty file: refused like everywhere
+    return data or header_only(resource)
+
+
 def _tables(folder: Path) -> dict[str, list[dict[str, str]]]:
     """The committed rows of both tables, read by `pipeline.tables` (TableError, in French, if it cannot)."""
     return {
         resource: tables.parse_table(
-            store.read_bytes(folder, resource) or header_only(resource), resource, str(folder / name), str(folder)
+            stored(folder, resource), resource, str(folder / name), str(folder)
         ).records()
         for resource, name in CSV_FILES.items()
     }
@@ -113,7 +136,7 @@ def export_zip(folder: Path) -> bytes:
         except FileNotFoundError:
             files[PACKAGE_FILE] = (json.dumps(datapackage(atelier_name(folder)), ensure_ascii=False, indent=2) + "\n").encode()
         for resource, name in CSV_FILES.items():
-            files[name] = store.read_bytes(folder, resource) or header_only(resource)
+            files[name] = stored(folder, resource)
         tables = _tables(folder)
     stamp = _data_time(folder, tables).timetuple()[:6]
     buffer = io.BytesIO()

@@ -107,11 +107,9 @@ def current_atelier(workshop: Workshop, folder: Path) -> Atelier:
     TableError, which the app's handler shows to the facilitator (file, line, fix).
     """
     with store.locked(folder, shared=True):
-        data = {resource: store.read_bytes(folder, resource) for resource in CSV_FILES}
+        data = {resource: export.stored(folder, resource) for resource in CSV_FILES}
     read = {
-        resource: tables.parse_table(
-            data[resource] or export.header_only(resource), resource, f"{workshop.slug}/{CSV_FILES[resource]}", str(folder)
-        )
+        resource: tables.parse_table(data[resource], resource, f"{workshop.slug}/{CSV_FILES[resource]}", str(folder))
         for resource in CSV_FILES
     }
     return atelier_from_tables(folder, workshop, read)
