@@ -10,16 +10,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
-import yaml
 
 from pipeline import schemas, store
-from pipeline.workshop import WORKSHOP_FILE, AtelierError
+from pipeline.workshop import WORKSHOP_FILE, AtelierError, parse_yaml
 
 _STATUS_LINE = re.compile(
     r"^status:(?P<space>[ \t]*)(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s#]*)(?P<rest>[^\n]*)$",
@@ -33,11 +31,9 @@ def form_statuses() -> tuple[str, ...]:
 
 
 def _parse(text: str) -> dict[str, Any]:
-    data = yaml.safe_load(text)
+    data = parse_yaml(text)  # dates stay text, as every step reads atelier.yaml
     if not isinstance(data, dict):
-        raise AtelierError(f"{WORKSHOP_FILE} : le fichier doit décrire un objet (clé: valeur) ; il n'a pas été modifié.")
-    if isinstance(data.get("date"), dt.date):
-        data["date"] = data["date"].isoformat()  # as pipeline.workshop.read_workshop_yaml does
+        raise AtelierError(f"{WORKSHOP_FILE} : le fichier doit décrire un objet (clé: valeur) ; il n'a pas été modifié.")
     return data
 
 
@@ -67,8 +63,8 @@ def with_status(text: str, status: str) -> str:
     new_text = text[: match.start("value")] + quote + status + quote + text[match.end("value") :]
     try:
         before, after = _parse(text), _parse(new_text)
-    except yaml.YAMLError as e:
-        raise AtelierError(f"{WORKSHOP_FILE} : YAML illisible ({getattr(e, 'problem', e)}) ; le fichier n'a pas été modifié.") from None
+    except AtelierError as e:  # « atelier.yaml : ligne N, YAML illisible (…) »
+        raise AtelierError(f"{e} Le fichier n'a pas été modifié.") from None
     if after != {**before, "status": status}:
         # The line matched is not the key the YAML parser reads (inside a multi-line text?).
         raise AtelierError(
