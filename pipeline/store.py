@@ -428,15 +428,17 @@ def _rows(data: bytes, file: str) -> tuple[list[list[str]], int]:
     return [r.fields for r in records], end
 
 
-def _check_header(table: _Table, fields: list[str]) -> None:
+def _check_header(table: _Table, fields: list[str], folder: Path) -> None:
+    """The header must be the schema's, as `pipeline.tables` reads it everywhere (same sentence)."""
+    from pipeline.tables import TableError, check_header
+
     header = list(fields)
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
-    if tuple(header) != table.names:
-        raise StoreError(
-            f"{table.file} : en-tête inattendu {_q(','.join(header), 200)} ; "
-            f"attendu {_q(','.join(table.names), 200)}. Rien n'a été écrit."
-        )
+    try:
+        check_header(tuple(header), table.names, table.file, str(folder))
+    except TableError as e:
+        raise StoreError(f"{e} Rien n'a été écrit.") from None
 
 
 # --- The lock, and the intent it carries -----------------------------------------------
@@ -645,7 +647,7 @@ def _refresh(fd: int, path: Path, table: _Table, *, repair: bool) -> _Index:
         data = _pread_all(fd, st.st_size - index.end, index.end)
         rows, complete = _rows(data, table.file)
         if index.end == 0 and rows:
-            _check_header(table, rows[0])
+            _check_header(table, rows[0], path.parent)
             rows = rows[1:]
         position = table.names.index(table.key)
         index.keys.update(r[position] for r in rows if len(r) > position)

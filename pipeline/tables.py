@@ -105,7 +105,7 @@ def parse_table(data: bytes, resource: str, file: str, folder: str = "DOSSIER") 
             starts.append(line)
             if header is None:
                 header = tuple(record)
-                _check_header(header, expected, file, folder)
+                check_header(header, expected, file, folder)
             elif record:
                 rows.append((line, {name: value for name, value in zip(header, record)}))
             line = reader.line_num + 1
@@ -115,7 +115,8 @@ def parse_table(data: bytes, resource: str, file: str, folder: str = "DOSSIER") 
     return Table(file, header, tuple(rows), tuple(starts))
 
 
-def _check_header(header: tuple[str, ...], expected: tuple[str, ...], file: str, folder: str) -> None:
+def check_header(header: tuple[str, ...], expected: tuple[str, ...], file: str, folder: str) -> None:
+    """Refuse (TableError, line 1) a header other than the schema's, naming the column and the fix."""
     if header == expected:
         return
     wanted = f"l'en-tête attendu est « {','.join(expected)} »"
@@ -192,7 +193,7 @@ def normalize(folder: Path) -> list[str]:
             records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=separator) if r]
             header = tuple(records[0]) if records else tuple(expected)
             if sorted(header) != sorted(expected):  # renamed or extra columns are not guessed
-                _check_header(header, tuple(expected), str(path), str(folder))
+                check_header(header, tuple(expected), str(path), str(folder))
             out = io.StringIO()
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow(expected)

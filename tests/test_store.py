@@ -225,8 +225,9 @@ def test_a_file_with_another_header_is_refused_untouched(tmp_path):
     with pytest.raises(StoreError) as refused:
         store.append_rows(folder, "participants", [participant(id="p-2")])
     assert str(refused.value) == (
-        "participants.csv : en-tête inattendu « id,nom » ; attendu « id,name,organisation,role,listed,created_at,status ». "
-        "Rien n'a été écrit."
+        # The sentence of pipeline.tables, which every step reads the files with.
+        "participants.csv: ligne 1 : en-tête incorrect « id,nom » ; l'en-tête attendu est "
+        "« id,name,organisation,role,listed,created_at,status ». Rien n'a été écrit."
     )
     assert (folder / "participants.csv").read_text(encoding="utf-8") == "id,nom\np-1,Camille\n"
 
