@@ -181,7 +181,7 @@ def normalize(folder: Path) -> list[str]:
     """
     from pipeline.store import locked, replace_file  # the store's lock and durable write
 
-    changed: list[str] = []
+    planned: list[tuple[Path, bytes]] = []
     with locked(folder):
         for resource, name in CSV_FILES.items():
             path = Path(folder) / name
@@ -202,9 +202,10 @@ def normalize(folder: Path) -> list[str]:
                 writer.writerow([cells.get(n, "").replace("\r\n", "\n") for n in expected])
             new = out.getvalue().encode("utf-8")
             if new != data:
-                replace_file(path, new)
-                changed.append(str(path))
-    return changed
+                planned.append((path, new))
+        for path, new in planned:  # only once both tables could be read: all or nothing
+            replace_file(path, new)
+    return [str(path) for path, _new in planned]
 
 
 def _decode(data: bytes) -> str:

@@ -278,3 +278,12 @@ def test_no_traceback_for_a_file_that_cannot_be_written(atelier, tmp_path):
     built = CliRunner().invoke(main, ["build", str(atelier), "-o", str(tmp_path / "un-fichier" / "cr.pdf")])
     assert built.exit_code == 1
     assert built.output.startswith("Erreur : ") and "Traceback" not in built.output
+
+
+def test_normalize_writes_nothing_when_one_table_cannot_be_matched(atelier):
+    rewrite("participants.csv", lambda d: BOM + d.replace(b",", b";"))(atelier)
+    header("contributions.csv", ",text,", ",texte,")(atelier)
+    before = {p.name: p.read_bytes() for p in atelier.glob("*.csv")}
+    done = CliRunner().invoke(main, ["normalize", str(atelier)])
+    assert done.exit_code == 1
+    assert {p.name: p.read_bytes() for p in atelier.glob("*.csv")} == before

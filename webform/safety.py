@@ -196,6 +196,11 @@ def library_error(error: AtelierError) -> tuple[str, int] | Response:
         )
     elif request.blueprint == "facilitator":
         message = detail
+    elif request.method != "POST":
+        message = _(
+            "Cette page est momentanément indisponible\u202f: un fichier de l'atelier contient une erreur que "
+            "l'équipe d'animation doit corriger."
+        )
     elif isinstance(error, StoreError):
         message = _("Rien n'a été enregistré : %(reason)s", reason=detail)
     else:

@@ -12,7 +12,7 @@ from flask_babel import Babel, get_locale, get_translations  # type: ignore[impo
 from itsdangerous import Serializer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
-from pipeline.workshop import DEFAULT_TIMEZONE
+from pipeline.workshop import DEFAULT_TIMEZONE, AtelierError
 from webform import LANGUAGES
 from webform.catalog import Catalog
 from webform.forms import FormClasses
@@ -39,7 +39,7 @@ def request_zone() -> str | None:
         return None
     try:
         workshop = services().catalog.workshop(str(slug))
-    except Exception:  # a broken atelier: its page says so; times fall back to the default zone
+    except AtelierError:  # a broken atelier: its page says so; times fall back to the default zone
         return None
     return workshop.timezone if workshop is not None else None
 
