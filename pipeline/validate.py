@@ -127,11 +127,13 @@ def _check_format(name: str, data: dict[str, Any], lines: dict[tuple[Any, ...], 
 
     def unique(items: list[dict[str, Any]], at: tuple[Any, ...], what: str) -> list[str]:
         seen: dict[str, int] = {}
+        noun = what.split()[-1]
         for i, item in enumerate(items):
             if item["id"] in seen:
                 problem(
                     at + (i, "id"),
-                    f"l'identifiant « {item['id']} » est déjà celui {what} {seen[item['id']] + 1} ; chaque identifiant est unique.",
+                    f"l'identifiant « {item['id']} » est déjà celui {what} {seen[item['id']] + 1} ; "
+                    f"chaque {noun} a son propre identifiant.",
                 )
             seen.setdefault(item["id"], i)
         return list(seen)

@@ -330,7 +330,7 @@ class Workshop:
                 f"(questions de ce temps : {', '.join(x.id for x in self.phase_questions(p))})."
             )
         if p.rubric(section) is None:
-            choices = ", ".join(f"{r.id} ({r.label})" for r in p.rubrics)
+            choices = ", ".join(f"{r.id} ({_lower(r.label)})" for r in p.rubrics)
             return "section", f"« {section} » n'est pas une rubrique du temps « {phase} » ; rubriques possibles : {choices}."
         if not p.grouped:
             if group:
@@ -338,13 +338,18 @@ class Workshop:
             return None
         allowed = self.groups_for(p, q)
         if not group:
-            return "group", f"{self.terms.group} manquant pour un point du temps « {phase} » ; groupes possibles : {_ids(allowed)}."
+            return "group", f"{self.terms.group} manquant pour un point du temps « {phase} » ; indiquez l'un de ceux de la question {question} : {_ids(allowed)}."
         if not any(g.id == group for g in allowed):
             return "group", (
                 f"« {group} » n'est pas un {self.terms.group} de la question {question} au temps « {phase} » ; "
                 f"groupes possibles : {_ids(allowed)}."
             )
         return None
+
+
+def _lower(label: str) -> str:
+    """« Pratiques en cours » → « pratiques en cours », « AFOM » stays."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 
 def _ids(groups: Iterable[Group]) -> str:
@@ -765,9 +770,14 @@ def vocabulary(workshop: Workshop) -> dict[str, list[str]]:
 
 
 def write_datapackage(folder: Path) -> Path:
-    """(Re)write folder/datapackage.json from the project's schemas."""
+    """(Re)write folder/datapackage.json from the project's schemas and atelier.yaml's vocabulary."""
     target = folder / PACKAGE_FILE
-    workshop = workshop_from_data(folder.name, read_workshop_yaml(folder / WORKSHOP_FILE))
+    try:
+        workshop: Workshop | None = workshop_from_data(folder.name, read_workshop_yaml(folder / WORKSHOP_FILE))
+    except (AtelierError, KeyError, TypeError, ValueError, AttributeError):
+        # An atelier.yaml that cannot be read gives the generic package: `atelier validate`
+        # names its problems, then asks for this command again once they are fixed.
+        workshop = None
     text = json.dumps(datapackage(folder.name, workshop), ensure_ascii=False, indent=2) + "\n"
     target.write_text(text, encoding="utf-8")
     return target
