@@ -76,6 +76,12 @@ class Rubric:
         """The column's label in `language` (French when no English label is given)."""
         return self.label_en if language == "en" and self.label_en else self.label
 
+    def full_text(self, language: str = "fr") -> str:
+        """« Moteurs (conditions au changement) »: the label with its shared heading, where a column stands alone."""
+        if self.heading and language == "fr":
+            return f"{self.label} ({_lower(self.heading)})"
+        return self.text(language)
+
     def help_text(self, language: str = "fr") -> str:
         return self.help_en if language == "en" and self.help_en else self.help
 

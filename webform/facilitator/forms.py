@@ -36,7 +36,9 @@ def _question_ids(form: Any) -> tuple[str, ...]:
 
 
 def _column_ids(form: Any) -> tuple[str, ...]:
-    return tuple(value for group in (form.section.choices or {}).values() for value, _label in group)
+    ids = tuple(value for group in (form.section.choices or {}).values() for value, _label in group)
+    # A bare rubric id (« idea ») names the first phase that has it: the saisie's older links keep working.
+    return ids + tuple(v.partition("/")[2] for v in ids)
 
 
 class _Column(FlaskForm):
@@ -63,13 +65,21 @@ class _Column(FlaskForm):
             SelectChoice(g.id, g.label) for g in workshop.groups
         ]
 
+    def _column(self) -> tuple[str, str]:
+        value = self.section.data or ""
+        if "/" in value:
+            phase, _sep, rubric = value.partition("/")
+            return phase, rubric
+        found = next((p for p in self.workshop.phases if p.rubric(value)), None)
+        return (found.id if found else ""), value
+
     @property
     def phase(self) -> str:
-        return (self.section.data or "").partition("/")[0]
+        return self._column()[0]
 
     @property
     def rubric(self) -> str:
-        return (self.section.data or "").partition("/")[2]
+        return self._column()[1]
 
     def validate_group(self, field: Any) -> None:
         if self.question.errors or self.section.errors or not self.section.data:

@@ -109,9 +109,11 @@ def blank_request() -> bool:
     return request.method == "GET" and "_flashes" not in session
 
 
-def blank_form(template: str, workshop: Workshop, build: Callable[[], tuple[FlaskForm, dict[str, Any]]]) -> HttpResponse:
+def blank_form(
+    template: str, workshop: Workshop, build: Callable[[], tuple[FlaskForm, dict[str, Any]]], variant: str = ""
+) -> HttpResponse:
     """The blank form page: the same for everyone but its CSRF token (webform/pages.py)."""
-    return Response(services().blank_forms.render(template, workshop, build), status=200)
+    return Response(services().blank_forms.render(template, workshop, build, variant), status=200)
 
 
 def language() -> str:
@@ -127,13 +129,13 @@ def target_hints(workshop: Workshop, phase: Phase, question: Question) -> dict[s
         noun = rubric.plural if rubric and rubric.plural else section
         if target.min is not None and target.max is not None:
             if target.min == target.max:
-                hints[section] = _("Objectif : %(n)d %(noun)s.", n=target.min, noun=noun)
+                hints[section] = _("Objectif : %(n)d %(noun)s.", n=target.min, noun=noun)
             else:
-                hints[section] = _("Objectif : %(min)d à %(max)d %(noun)s.", min=target.min, max=target.max, noun=noun)
+                hints[section] = _("Objectif : %(min)d à %(max)d %(noun)s.", min=target.min, max=target.max, noun=noun)
         elif target.min is not None:
-            hints[section] = _("Objectif : au moins %(min)d %(noun)s.", min=target.min, noun=noun)
+            hints[section] = _("Objectif : au moins %(min)d %(noun)s.", min=target.min, noun=noun)
         elif target.max is not None:
-            hints[section] = _("Objectif : au plus %(max)d %(noun)s.", max=target.max, noun=noun)
+            hints[section] = _("Objectif : au plus %(max)d %(noun)s.", max=target.max, noun=noun)
     return hints
 
 
@@ -171,9 +173,11 @@ def idea_form(workshop: Workshop, data: dict[str, Any] | None = None) -> FlaskFo
         form.question.data = form.question.choices[0].value
     if len(form.column.choices) == 1 and not form.column.data:
         form.column.data = form.column.choices[0].value  # one column: nothing to ask
-    label = form.column.choices[0].label if len(form.column.choices) == 1 else ""
-    if label:
-        form.text.label.text = label
+    phases = pooled_phases(workshop)
+    if len(form.column.choices) == 1:
+        rubric = phases[0].columns[0]
+        noun = rubric.singular if language() == "fr" else (rubric.label_en or rubric.label).lower()
+        form.text.label.text = _("Votre %(noun)s", noun=noun)
     return form
 
 
@@ -187,15 +191,25 @@ def idea_column(workshop: Workshop, form: FlaskForm) -> tuple[str, str] | None:
     return phase, rubric
 
 
-def chosen_sheet(workshop: Workshop, args: Any) -> tuple[Phase, Question, Group] | None:
-    """The (phase, question, group) of a sheet page's address, when atelier.yaml declares it."""
-    phase = workshop.phase(args.get("temps", ""))
-    question = workshop.question(args.get("question", ""))
-    group = workshop.group(args.get("groupe", ""))
-    if phase is None or question is None or group is None or not phase.for_participants:
+def chosen_sheet(workshop: Workshop, args: Any) -> tuple[Phase, Question, Group] | str | None:
+    """The (phase, question, group) of a sheet page's address when atelier.yaml declares it;
+    else the French reason (naming the ids that exist), or None when nothing was chosen."""
+    wanted = {k: str(args.get(k) or "") for k in ("temps", "question", "groupe")}
+    if not any(wanted.values()):
         return None
-    if workshop.column_problem(question.id, phase.id, group.id, phase.rubrics[0].id):
-        return None
+    phases = sheet_phases(workshop)
+    phase = workshop.phase(wanted["temps"])
+    if phase is None or phase not in phases:
+        return _(
+            "Le temps « %(phase)s » n'a pas de fiche de groupe ; temps possibles : %(ids)s.",
+            phase=wanted["temps"][:40],
+            ids=", ".join(p.id for p in phases) or "aucun",
+        )
+    found = workshop.column_problem(wanted["question"], phase.id, wanted["groupe"], phase.rubrics[0].id)
+    if found:
+        return found[1]
+    question, group = workshop.question(wanted["question"]), workshop.group(wanted["groupe"])
+    assert question is not None and group is not None  # column_problem found them
     return phase, question, group
 
 
@@ -203,7 +217,7 @@ def sheet_form(
     workshop: Workshop, phase: Phase, question: Question, group: Group, data: dict[str, Any] | None = None
 ) -> tuple[FlaskForm, dict[str, Any]]:
     lang = language()
-    cls = services().forms.sheet(tuple((r.id, r.text(lang)) for r in phase.columns))
+    cls = services().forms.sheet(tuple((r.id, r.full_text(lang)) for r in phase.columns))
     form = cls(data=data) if data is not None else cls()
     return form, {
         "phase": phase,
@@ -293,11 +307,18 @@ def sheet(slug: str) -> HttpResponse:
     if closed:
         return closed
     chosen = chosen_sheet(workshop, request.args)
-    if chosen is None:
+    if not isinstance(chosen, tuple):
         if request.method == "POST":
-            raise refuse(400, _("Rien n'a été enregistré : choisissez d'abord la fiche à remplir (temps, question et groupe)."))
-        return Response(render_template("participant/sheet_choice.html", workshop=workshop, choices=sheet_choices(workshop), lang=language()))
+            reason = chosen or _("choisissez d'abord la fiche à remplir (temps, question et groupe).")
+            raise refuse(400, _("Rien n'a été enregistré : %(reason)s", reason=reason))
+        page = render_template(
+            "participant/sheet_choice.html", workshop=workshop, choices=sheet_choices(workshop), lang=language(), problem=chosen
+        )
+        return Response(page, status=404 if chosen else 200)
     phase, question, group = chosen
+    if blank_request():
+        variant = f"{phase.id}/{question.id}/{group.id}"
+        return blank_form("participant/sheet.html", workshop, lambda: sheet_form(workshop, phase, question, group), variant)
     form, context = sheet_form(workshop, phase, question, group)
     if submitted(form):
         rows = []
@@ -502,11 +523,14 @@ def correct(slug: str, token: str) -> HttpResponse:
             template = "participant/idea.html"
         else:
             chosen = chosen_sheet(workshop, {"temps": first["phase"], "question": first["question"], "groupe": first["group"]})
-            if chosen is None:
-                raise refuse(409, _("Cette fiche n'est plus dans la description de l'atelier : adressez-vous à l'équipe d'animation."))
+            if not isinstance(chosen, tuple):
+                raise refuse(409, _("Cette fiche n'est plus dans la description de l'atelier : adressez-vous à l'équipe d'animation."))
             data = {r.id: format_points((d, row["text"]) for d, row in points.get(r.id, [])) for r in chosen[0].columns}
             form, sheet_context = sheet_form(workshop, *chosen, data=data)
             context.update(sheet_context)
+            # A correction may move the sheet to another group of the same phase and question.
+            context["groups"] = workshop.groups_for(chosen[0], chosen[1])
+            context["current_group"] = request.form.get("group", first["group"])
             template = "participant/sheet.html"
     if submitted(form) and (rec.kind != "idee" or idea_column(workshop, form)):
         apply_correction(workshop, folder, token, rec, rows, form)
@@ -540,7 +564,10 @@ def apply_correction(
             sheet_phase = workshop.phase(first["phase"])
             assert sheet_phase is not None  # checked by the view
             lines = {r.id: parse(form[r.id].data, services().forms.rules) for r in sheet_phase.columns}
-            question, group, phase = first["question"], first["group"], first["phase"]
+            question, group, phase = first["question"], request.form.get("group") or first["group"], first["phase"]
+            found = workshop.column_problem(question, phase, group, sheet_phase.columns[0].id)
+            if found:
+                raise refuse(400, _("Rien n'a été enregistré : %(reason)s", reason=found[1]))
         reuse = {section: [r["id"] for _d, r in old.get(section, [])] for section in lines}
         wanted = contribution_rows(
             lines, question=question, phase=phase, group=group, status=new_status(workshop), reuse=reuse
