@@ -30,7 +30,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates" / "kit"
 # The template draws a few more writing lines than a grid column holds (8 mm apart
 # over 144 mm) and the stylesheet clips the rest, so each column ends at its border.
 RULED_LINES = 20
-DEFAULT_NUMBERED = 5  # moteurs/freins entries when atelier.yaml sets no target maximum
+DEFAULT_NUMBERED = 5  # entries of a counted rubric when atelier.yaml sets no target maximum
 MAX_NUMBERED = 15  # beyond that an entry would get less than one 8 mm writing line
 ROWS_PER_SHEET = 20  # attendance rows per page
 PEOPLE_PER_SUBGROUP = 8  # « sous-groupes de 5 à 8 personnes »: enough rows for full groups
@@ -163,9 +163,13 @@ def role_labels() -> tuple[str, ...]:
 
 
 def _kit_column(workshop: Workshop, phase: Phase, question: Question, rubric: Rubric) -> KitColumn:
+    """Numbered entries for a rubric counted somewhere in the phase (« 3 à 5 moteurs »), else ruled lines."""
     target = workshop.targets(phase, question).get(rubric.id)
-    if target is None:
+    counted = any(workshop.targets(phase, q).get(rubric.id) for q in workshop.phase_questions(phase))
+    if not counted:
         return KitColumn(rubric.id, rubric.label, rubric.help, 0)
+    if target is None:
+        return KitColumn(rubric.id, rubric.label, "", DEFAULT_NUMBERED)
     low = target.min or 0
     # « au moins 3 »: room for the usual five.
     count = target.max if target.max else max(low, DEFAULT_NUMBERED)
