@@ -80,6 +80,11 @@ class QuestionKit:
     targets: tuple[str, ...]
 
     @property
+    def has_instructions(self) -> bool:
+        """A page of instructions for the groups: their objective, Temps or targets, when there are groups."""
+        return bool(self.sheets) and bool(self.question.objective.kit or self.question.times or self.targets)
+
+    @property
     def grid_title_size(self) -> str:
         """« small » when the question would take more than two lines above a grid."""
         return "small" if len(self.question.title) > 280 else "normal"
