@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from pipeline.workshop import (
     PACKAGE_FILE,
     WORKSHOP_FILE,
     AtelierError,
-    datapackage,
+    datapackage_text,
     parse_datetime,
     read_workshop_yaml,
 )
@@ -103,7 +102,7 @@ def export_zip(folder: Path) -> bytes:
         try:
             files[PACKAGE_FILE] = (folder / PACKAGE_FILE).read_bytes()
         except FileNotFoundError:
-            files[PACKAGE_FILE] = (json.dumps(datapackage(folder.name), ensure_ascii=False, indent=2) + "\n").encode()
+            files[PACKAGE_FILE] = datapackage_text(folder).encode()
         for resource, name in CSV_FILES.items():
             files[name] = store.read_bytes(folder, resource) or _header_only(resource)
         tables = _tables(folder)

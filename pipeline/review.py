@@ -265,13 +265,10 @@ def place_label(row: Row, numbers: dict[str, int]) -> str:
     term = ws.terms.question.capitalize() if ws else "Question"
     question = f"{term} {numbers[q]}" if q in numbers else f"{term} « {q} »"
     phase_id, group, section = row.get("phase", ""), row.get("group", ""), row.get("section", "")
-    phase = ws.phase(phase_id) if ws else None
-    parts = [question, phase.text() if phase else f"temps « {phase_id} »"]
-    if group:
-        parts.append(ws.group_label(group) if ws else f"groupe {group}")
-    rubric = phase.rubric(section) if phase else None
-    if phase is None or len(phase.rubrics) > 1:
-        parts.append(rubric.label if rubric else section)
+    if ws is not None:
+        parts = [question, *ws.column_name(phase_id, group or None, section)]
+    else:
+        parts = [question, f"temps « {phase_id} »", *([f"groupe {group}"] if group else []), f"rubrique « {section} »"]
     return say(" — ".join("{p" + str(i) + "}" for i in range(len(parts))), **{f"p{i}": part for i, part in enumerate(parts)})
 
 

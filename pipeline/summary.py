@@ -33,6 +33,7 @@ def summarize(atelier: Atelier) -> str:
                     if r.box and not n:
                         continue
                     parts.append(f"{n} {r.singular if n == 1 else r.plural}")
-                where = f"{phase.text()} — {group.label}" if group else phase.text()
+                names = w.column_name(phase.id, group.id if group else None, phase.rubrics[0].id)
+                where = " — ".join(names[:-1] if len(phase.rubrics) > 1 else names)  # the rubrics follow
                 lines.append(f"  {where} : " + ", ".join(parts))
     return "\n".join(lines)

@@ -276,6 +276,27 @@ class Workshop:
         found = self.group(group_id)
         return found.text(language) if found else f"{self.terms.group.capitalize()} {group_id}"
 
+    def column_name(self, phase_id: str, group_id: str | None, section: str, language: str = "fr") -> tuple[str, ...]:
+        """How pages name a column after its question: (« Brainstorming »,), (« Sous-groupe 2 », « Moteurs »).
+
+        The phase is named unless the group says it (one phase with groups);
+        the rubric unless it is its phase's only one.  Ids not declared are
+        shown as they are.  Used by the review, the summary and the animation pages.
+        """
+        phase = self.phase(phase_id)
+        grouped = [p for p in self.phases if p.grouped]
+        parts: list[str] = []
+        if phase is None:
+            parts.append(f"temps « {phase_id} »")
+        elif not (group_id and phase.grouped and len(grouped) == 1):
+            parts.append(phase.text(language))
+        if group_id:
+            parts.append(self.group_label(group_id, language))
+        rubric = phase.rubric(section) if phase else None
+        if phase is None or len(phase.rubrics) > 1:
+            parts.append(rubric.text(language) if rubric else f"rubrique « {section} »")
+        return tuple(parts)
+
     def phase_questions(self, phase: Phase) -> tuple[Question, ...]:
         """The questions a phase works on, in the file's order."""
         return tuple(q for q in self.questions if not phase.questions or q.id in phase.questions)
@@ -775,15 +796,21 @@ def vocabulary(workshop: Workshop) -> dict[str, list[str]]:
     }
 
 
-def write_datapackage(folder: Path) -> Path:
-    """(Re)write folder/datapackage.json from the project's schemas and atelier.yaml's vocabulary."""
-    target = folder / PACKAGE_FILE
+def datapackage_text(folder: Path) -> str:
+    """The datapackage.json text of an atelier folder, from the schemas and its atelier.yaml.
+
+    An atelier.yaml that cannot be read gives the generic package: `atelier
+    validate` names its problems, then asks for `atelier datapackage` again.
+    """
     try:
         workshop: Workshop | None = workshop_from_data(folder.name, read_workshop_yaml(folder / WORKSHOP_FILE))
     except (AtelierError, KeyError, TypeError, ValueError, AttributeError):
-        # An atelier.yaml that cannot be read gives the generic package: `atelier validate`
-        # names its problems, then asks for this command again once they are fixed.
         workshop = None
-    text = json.dumps(datapackage(folder.name, workshop), ensure_ascii=False, indent=2) + "\n"
-    target.write_text(text, encoding="utf-8")
+    return json.dumps(datapackage(folder.name, workshop), ensure_ascii=False, indent=2) + "\n"
+
+
+def write_datapackage(folder: Path) -> Path:
+    """(Re)write folder/datapackage.json from the project's schemas and atelier.yaml's vocabulary."""
+    target = folder / PACKAGE_FILE
+    target.write_text(datapackage_text(folder), encoding="utf-8")
     return target

@@ -42,7 +42,7 @@ def test_security_headers_everywhere(client, url):
 
 
 def test_pages_have_no_inline_script_or_style_and_stay_small(client):
-    for url in ("/", "/essai/", "/essai/emargement", "/essai/idee", "/essai/fiche", "/inconnu/"):
+    for url in ("/", "/essai/", "/essai/emargement", "/essai/idee", "/essai/fiche", "/essai/fiche?temps=sous-groupe&question=q1&groupe=1", "/inconnu/"):
         response = client.get(url)
         assert response.headers["Content-Type"] == "text/html; charset=utf-8", url
         page = response.text

@@ -124,14 +124,7 @@ class Column:
     section: str
 
     def label(self, workshop: Workshop) -> str:
-        phase = workshop.phase(self.phase)
-        rubric = phase.rubric(self.section) if phase else None
-        parts = [self.question, phase.text() if phase else self.phase]
-        if self.group:
-            parts.append(workshop.group_label(self.group))
-        if phase is None or len(phase.rubrics) > 1:
-            parts.append(rubric.label if rubric else self.section)
-        return " · ".join(parts)
+        return " · ".join((self.question, *workshop.column_name(self.phase, self.group, self.section)))
 
 
 def columns(workshop: Workshop) -> Iterator[Column]:
