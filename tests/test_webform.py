@@ -141,7 +141,7 @@ def test_idea_with_precisions_is_one_nested_batch(client, folder):
 def test_pre_moderation_keeps_ideas_pending_and_says_so(tmp_path):
     folder = make_data(tmp_path, moderation="pre")
     client = make_app(tmp_path).test_client()
-    assert "publiées après validation" in client.get("/essai/idee").text
+    assert "publiés après validation" in client.get("/essai/idee").text
     sent = submit(client, "/essai/idee", {"question": "q1", "text": "Une idée"})
     assert rows(folder, "contributions")[0]["status"] == "pending"
     text = text_of(client.get(sent.headers["Location"]).text)

@@ -181,6 +181,11 @@ def idea_form(workshop: Workshop, data: dict[str, Any] | None = None) -> FlaskFo
     return form
 
 
+def idea_context(workshop: Workshop) -> dict[str, Any]:
+    """The idea page's heading: the names of the phases it serves (« Brainstorming », « Constats »)."""
+    return {"heading": ", ".join(p.text(language()) for p in pooled_phases(workshop))}
+
+
 def idea_column(workshop: Workshop, form: FlaskForm) -> tuple[str, str] | None:
     """(phase, rubric) of a valid idea form, or None after adding the French error to the form."""
     phase, _sep, rubric = (form.column.data or "").partition("/")
@@ -282,7 +287,7 @@ def idea(slug: str) -> HttpResponse:
     if not pooled_phases(workshop):
         raise refuse(404, _("Cet atelier ne recueille pas d'idées individuelles."))
     if blank_request():
-        return blank_form("participant/idea.html", workshop, lambda: (idea_form(workshop), {}))
+        return blank_form("participant/idea.html", workshop, lambda: (idea_form(workshop), idea_context(workshop)))
     form = idea_form(workshop)
     if submitted(form):
         column = idea_column(workshop, form)
@@ -296,7 +301,7 @@ def idea(slug: str) -> HttpResponse:
                 status=new_status(workshop),
             )
             return save(workshop, folder, "idee", "contributions", rows)
-    return show_form("participant/idea.html", form, workshop)
+    return show_form("participant/idea.html", form, workshop, **idea_context(workshop))
 
 
 @bp.route("/<slug>/fiche", methods=["GET", "POST"])
@@ -521,6 +526,7 @@ def correct(slug: str, token: str) -> HttpResponse:
                 },
             )
             template = "participant/idea.html"
+            context.update(idea_context(workshop))
         else:
             chosen = chosen_sheet(workshop, {"temps": first["phase"], "question": first["question"], "groupe": first["group"]})
             if not isinstance(chosen, tuple):
