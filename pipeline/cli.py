@@ -114,15 +114,33 @@ def validate(folders: tuple[Path, ...], output_format: str) -> None:
     default=None,
     help="Jour de l'atelier (AAAA-MM-JJ) ; par défaut aujourd'hui.",
 )
-def new(slug: str, data_dir: Path, day: dt.datetime | None) -> None:
-    """Crée le dossier d'un nouvel atelier, valide et ouvert, à partir d'un modèle commenté."""
+@click.option(
+    "--format",
+    "format_name",
+    default="moulins",
+    show_default=True,
+    help="Format prêt à l'emploi dont partir (temps, rubriques, groupes) ; « atelier formats » les liste.",
+)
+def new(slug: str, data_dir: Path, day: dt.datetime | None, format_name: str) -> None:
+    """Crée le dossier d'un nouvel atelier, valide et ouvert, à partir d'un format prêt à l'emploi commenté."""
     from pipeline.scaffold import new_atelier
 
     try:
-        folder = new_atelier(data_dir, slug, (day or dt.datetime.now()).date())
+        folder = new_atelier(data_dir, slug, (day or dt.datetime.now()).date(), format_name)
     except AtelierError as e:
         raise Failure(str(e)) from None
     click.echo(f"Atelier créé dans {folder}/ : modifiez {folder}/atelier.yaml puis lancez « atelier validate {folder} ».")
+
+
+@main.command()
+def formats() -> None:
+    """Liste les formats prêts à l'emploi d'« atelier new --format », un par ligne."""
+    from pipeline.scaffold import ready_formats
+
+    found = ready_formats()
+    width = max(len(f.name) for f in found)
+    for f in found:
+        click.echo(f"{f.name.ljust(width)}  {f.summary}")
 
 
 @main.command()

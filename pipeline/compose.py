@@ -8,16 +8,9 @@ from typing import Iterable
 
 from pipeline.french import date_fr, datetime_fr
 from pipeline.published import atelier_start, fingerprint, last_change, published_files
-from pipeline.workshop import Atelier, Point, Question, Target
+from pipeline.workshop import Atelier, Group, Phase, Point, Question, Rubric, Target, Workshop
 
 NUMBER_WORDS = ("zéro", "une", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix")
-# How a target's section reads in « identifier 3 à 5 moteurs » (singular, plural).
-SECTION_NOUNS = {
-    "practice": ("pratique", "pratiques"),
-    "reflection": ("réflexion", "réflexions"),
-    "driver": ("moteur", "moteurs"),
-    "brake": ("frein", "freins"),
-}
 
 
 @dataclass(frozen=True)
@@ -68,34 +61,56 @@ class Setup:
 
 
 @dataclass(frozen=True)
-class BrainstormQuestion:
-    number: int
-    title: str
-    ideas: tuple[Item, ...]
+class Column:
+    """The points of one rubric, under its label."""
+
+    rubric: str
+    label: str
+    items: tuple[Item, ...]
+    rank: int = 1  # the rubric's place in its phase, from 1: its colour in the grids and charts
 
 
 @dataclass(frozen=True)
-class SubgroupSheet:
-    """One sous-groupe's sheet: its three columns (the third split in two) and its asides."""
+class GridRow:
+    """Up to two columns side by side, under the heading they share (« Conditions au changement »)."""
 
-    number: int
-    practices: tuple[Item, ...]
-    reflections: tuple[Item, ...]
-    drivers: tuple[Item, ...]
-    brakes: tuple[Item, ...]
-    asides: tuple[Item, ...]
-
-    @property
-    def is_empty(self) -> bool:
-        return not (self.practices or self.reflections or self.drivers or self.brakes or self.asides)
+    heading: str
+    columns: tuple[Column, ...]
 
 
 @dataclass(frozen=True)
-class SubgroupWork:
+class Sheet:
+    """One group's sheet: its rows of columns and its encadrés; only what has points."""
+
+    group: str
+    label: str
+    people: str  # « Hôte : … », « Rapporteur : … » or ""
+    rows: tuple[GridRow, ...]
+    boxes: tuple[Column, ...]
+
+
+@dataclass(frozen=True)
+class PhaseQuestion:
+    """What one phase produced on one question: pooled columns, or one sheet per group."""
+
     number: int
     title: str
     objective: str
-    sheets: tuple[SubgroupSheet, ...]
+    columns: tuple[Column, ...]  # phases without groups
+    sheets: tuple[Sheet, ...]  # phases with groups
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A phase of the déroulé as a chapter of the report; empty questions are left out."""
+
+    number: int
+    anchor: str
+    phase: str
+    kind: str
+    title: str
+    intro: str
+    questions: tuple[PhaseQuestion, ...]
 
 
 @dataclass(frozen=True)
@@ -144,33 +159,44 @@ class Attendance:
 
 
 @dataclass(frozen=True)
-class SubgroupCounts:
-    group: int
-    practices: int
-    reflections: int
-    drivers: int
-    brakes: int
+class Count:
+    """Points of one rubric in one place: top-level points and every point below them."""
+
+    rubric: str
+    label: str
+    top: int
+    total: int  # every level of nesting included
+    target: tuple[int | None, int | None] | None = None
 
 
 @dataclass(frozen=True)
-class QuestionCounts:
-    number: int
+class CountRow:
+    """One bar row of a chart: a question (pooled phase) or a group on a question."""
+
+    label: str
+    counts: tuple[Count, ...]
+
+
+@dataclass(frozen=True)
+class PhaseCounts:
+    """The figures of one phase: its rows, grouped by question, on one scale."""
+
+    phase: str
     title: str
-    ideas: int
-    precisions: int
-    groups: tuple[SubgroupCounts, ...]
-    targets: tuple[tuple[str, int | None, int | None], ...]  # (section, min, max)
+    grouped: bool
+    questions: tuple[tuple[str, tuple[CountRow, ...]], ...]  # (question heading, rows)
+    total: int
+    noun: tuple[str, str]  # what the phase's points are called: (« idée », « idées »)
 
 
 @dataclass(frozen=True)
 class Synthesis:
-    """The page people look at rather than read: key figures and counts per sous-groupe."""
+    """The page people look at rather than read: key figures and counts per phase."""
 
     participants: int
     contributions: int
-    ideas: int
-    subgroups: int
-    questions: tuple[QuestionCounts, ...]
+    groups: int
+    phases: tuple[PhaseCounts, ...]
 
 
 @dataclass(frozen=True)
@@ -201,8 +227,7 @@ class Metadata:
 class Report:
     title: TitleBlock
     setup: Setup
-    brainstorm: tuple[BrainstormQuestion, ...]
-    subgroups: tuple[SubgroupWork, ...]
+    chapters: tuple[Chapter, ...]
     times: tuple[TimeOrganisation, ...]
     attendance: Attendance
     synthesis: Synthesis
@@ -210,19 +235,21 @@ class Report:
     metadata: Metadata
     files: tuple[tuple[str, bytes], ...]  # the published data package, embedded in the PDF
 
+    terms: tuple[str, str, str, str]  # question, questions, group, groups
+
     def items(self) -> Iterable[Item]:
-        """Every point printed in sections 2 and 3, in reading order."""
-        return printed_items(self.brainstorm, self.subgroups)
+        """Every point printed in the phases' chapters, in reading order."""
+        return printed_items(self.chapters)
 
 
-def printed_items(brainstorm: Iterable[BrainstormQuestion], subgroups: Iterable[SubgroupWork]) -> Iterable[Item]:
-    for question in brainstorm:
-        for idea in question.ideas:
-            yield from (item for _, item in idea.walk())
-    for work in subgroups:
-        for sheet in work.sheets:
-            for column in (sheet.practices, sheet.reflections, sheet.drivers, sheet.brakes, sheet.asides):
-                for point in column:
+def printed_items(chapters: Iterable[Chapter]) -> Iterable[Item]:
+    for chapter in chapters:
+        for question in chapter.questions:
+            columns = list(question.columns)
+            for sheet in question.sheets:
+                columns += [c for row in sheet.rows for c in row.columns] + list(sheet.boxes)
+            for column in columns:
+                for point in column.items:
                     yield from (item for _, item in point.walk())
 
 
@@ -231,7 +258,7 @@ def _item(point: Point) -> Item:
     return Item(c.id, c.text, c.number, c.link, tuple(_item(child) for child in point.children))
 
 
-def _items(atelier: Atelier, question: str, phase: str, section: str, group: int | None = None) -> tuple[Item, ...]:
+def _items(atelier: Atelier, question: str, phase: str, section: str, group: str | None = None) -> tuple[Item, ...]:
     return tuple(_item(p) for p in atelier.points(question, phase, section, group))
 
 
@@ -239,49 +266,119 @@ def _count(items: tuple[Item, ...]) -> int:
     return sum(1 for item in items for _ in item.walk())
 
 
-def _questions_heading(count: int) -> str:
+def _questions_heading(count: int, ws: Workshop) -> str:
     if count == 1:
-        return "La question posée lors de cette rencontre"
+        return f"La {ws.terms.question} posée lors de cette rencontre" if ws.terms.question == "question" else f"{ws.terms.question.capitalize()} de cette rencontre"
     words = NUMBER_WORDS[count] if count < len(NUMBER_WORDS) else str(count)
-    return f"Les {words} questions posées lors de cette rencontre"
+    if ws.terms.question == "question":
+        return f"Les {words} questions posées lors de cette rencontre"
+    return f"{ws.terms.questions.capitalize()} de cette rencontre"
 
 
-def target_text(target: Target) -> str:
-    """identifier 3 à 5 moteurs par sous-groupe."""
-    singular, plural = SECTION_NOUNS[target.section]
+def amount_text(target: Target, singular: str, plural: str) -> str | None:
+    """« 3 à 5 moteurs », « au moins 2 atouts »; None when the target has no bound."""
     low, high = target.min, target.max
     if low is not None and high is not None and low != high:
-        amount = f"{low} à {high}"
-        noun = plural if high > 1 else singular
-    elif low is not None and high is not None:
-        amount, noun = str(low), plural if low > 1 else singular
-    elif low is not None:
-        amount, noun = f"au moins {low}", plural if low > 1 else singular
-    elif high is not None:
-        amount, noun = f"au plus {high}", plural if high > 1 else singular
-    else:
-        return f"identifier des {plural} par sous-groupe"
-    return f"identifier {amount} {noun} par sous-groupe"
+        return f"{low} à {high} {plural if high > 1 else singular}"
+    if low is not None and high is not None:
+        return f"{low} {plural if low > 1 else singular}"
+    if low is not None:
+        return f"au moins {low} {plural if low > 1 else singular}"
+    if high is not None:
+        return f"au plus {high} {plural if high > 1 else singular}"
+    return None
 
 
-def _groups(atelier: Atelier, question: Question) -> range:
-    """1…n for the sous-groupes announced, and any group that has points beyond them."""
-    seen = [c.group for c in atelier.contributions if c.question == question.id and c.group]
-    return range(1, max([question.subgroup_count, *seen]) + 1)
+def target_text(target: Target, ws: Workshop) -> str:
+    """identifier 3 à 5 moteurs par sous-groupe (nouns and group term from atelier.yaml)."""
+    rubric = next((r for p in ws.phases for r in p.rubrics if r.id == target.section), None)
+    singular, plural = (rubric.singular, rubric.plural) if rubric else (target.section, target.section)
+    amount = amount_text(target, singular, plural)
+    return f"identifier {amount or 'des ' + plural} par {ws.terms.group}"
 
 
-def _sheet(atelier: Atelier, question: str, group: int) -> SubgroupSheet:
-    def column(section: str) -> tuple[Item, ...]:
-        return _items(atelier, question, "sous-groupe", section, group)
+def _people(group: Group) -> str:
+    parts = []
+    if group.host:
+        parts.append(f"Hôte\u00a0: {group.host}")
+    if group.rapporteur:
+        parts.append(f"Rapporteur\u00a0: {group.rapporteur}")
+    return " · ".join(parts)
 
-    return SubgroupSheet(
-        group, column("practice"), column("reflection"), column("driver"), column("brake"), column("aside")
-    )
+
+def _column(atelier: Atelier, q: Question, phase: Phase, rubric: Rubric, group: str | None) -> Column:
+    rank = phase.rubrics.index(rubric) + 1
+    return Column(rubric.id, rubric.label, _items(atelier, q.id, phase.id, rubric.id, group), rank)
+
+
+def _sheet(atelier: Atelier, q: Question, phase: Phase, group: Group) -> Sheet:
+    rows = []
+    for heading, rubrics in phase.rows():
+        columns = tuple(c for c in (_column(atelier, q, phase, r, group.id) for r in rubrics) if c.items)
+        if columns:  # an empty rubric is left out, not printed empty
+            rows.append(GridRow(heading, columns))
+    boxes = tuple(c for c in (_column(atelier, q, phase, r, group.id) for r in phase.boxes) if c.items)
+    return Sheet(group.id, group.label, _people(group), tuple(rows), boxes)
+
+
+def _chapter(atelier: Atelier, number: int, phase: Phase) -> Chapter:
+    ws = atelier.workshop
+    found = []
+    for n, q in enumerate(ws.questions, start=1):
+        if q not in ws.phase_questions(phase):
+            continue
+        if phase.grouped:
+            sheets = tuple(s for s in (_sheet(atelier, q, phase, g) for g in ws.groups_for(phase, q)) if s.rows or s.boxes)
+            if sheets:
+                found.append(PhaseQuestion(n, q.title, q.objective.report, (), sheets))
+        else:
+            columns = tuple(c for c in (_column(atelier, q, phase, r, None) for r in phase.rubrics) if c.items)
+            if columns:
+                found.append(PhaseQuestion(n, q.title, "", columns, ()))
+    return Chapter(number, f"temps-{phase.id}", phase.id, phase.kind, phase.title, phase.intro.report, tuple(found))
+
+
+def _phase_counts(ws: Workshop, phase: Phase, chapter: Chapter) -> PhaseCounts:
+    """Counts of a phase, from what the chapter prints; every declared rubric and group is a row or column."""
+    printed = {(pq.number, s.group): s for pq in chapter.questions for s in pq.sheets}
+    pooled = {pq.number: pq for pq in chapter.questions}
+    questions = []
+    total = 0
+    for n, q in enumerate(ws.questions, start=1):
+        if q not in ws.phase_questions(phase):
+            continue
+        targets = ws.targets(phase, q)
+        rubrics = phase.columns if phase.grouped else phase.rubrics
+
+        def counts(columns: dict[str, Column]) -> tuple[Count, ...]:
+            out = []
+            for r in rubrics:
+                items = columns[r.id].items if r.id in columns else ()
+                t = targets.get(r.id)
+                out.append(Count(r.id, r.label, len(items), _count(items), (t.min, t.max) if t else None))
+            return tuple(out)
+
+        if phase.grouped:
+            rows = []
+            for g in ws.groups_for(phase, q):
+                sheet = printed.get((n, g.id))
+                columns = {c.rubric: c for row in sheet.rows for c in row.columns} if sheet else {}
+                rows.append(CountRow(g.label, counts(columns)))
+        else:
+            pq = pooled.get(n)
+            rows = [CountRow(f"{ws.terms.question.capitalize()} {n}", counts({c.rubric: c for c in pq.columns} if pq else {}))]
+        total += sum(c.total for row in rows for c in row.counts)
+        if rows:
+            questions.append((f"{ws.terms.question.capitalize()} {n}\u00a0: {q.title}", tuple(rows)))
+    noun = (phase.rubrics[0].singular, phase.rubrics[0].plural) if len(phase.rubrics) == 1 else ("point", "points")
+    return PhaseCounts(phase.id, phase.text(), phase.grouped, tuple(questions), total, noun)
 
 
 def compose(atelier: Atelier, version: str | int | None = None) -> Report:
     """Turn a loaded atelier into the outline of its compte-rendu.
 
+    One chapter per phase, in the déroulé's order, after « Mise en place »;
+    a phase, question, group or rubric with nothing published is left out.
     Only published contributions appear (a point whose parent is not
     published is left out with it).  `version` is the release's label
     (« 3 », « 2024-05-02 »…) or None for a working copy.
@@ -294,24 +391,24 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         preamble_title=ws.preamble.title,
         preamble_paragraphs=ws.preamble.paragraphs,
         preamble_points=ws.preamble.points,
-        questions_heading=_questions_heading(len(ws.questions)),
-        format_intro=ws.format.intro,
-        format_steps=ws.format.steps,
+        questions_heading=_questions_heading(len(ws.questions), ws),
+        format_intro=ws.format.intro.report,
+        format_steps=tuple(step.report for step in ws.format.steps),
         questions=tuple(QuestionPrompts(n, q.title, q.prompts) for n, q in questions),
     )
-    brainstorm = tuple(
-        BrainstormQuestion(n, q.title, _items(atelier, q.id, "brainstorming", "idea")) for n, q in questions
-    )
-    subgroups = tuple(
-        SubgroupWork(n, q.title, q.objective, tuple(_sheet(atelier, q.id, g) for g in _groups(atelier, q)))
-        for n, q in questions
-    )
+    every = [_chapter(atelier, 0, phase) for phase in ws.phases]
+    chapters = []
+    for chapter in every:
+        if chapter.questions:
+            chapters.append(
+                Chapter(len(chapters) + 2, chapter.anchor, chapter.phase, chapter.kind, chapter.title, chapter.intro, chapter.questions)
+            )
     times = tuple(
         TimeOrganisation(
             n,
             q.title,
             tuple(
-                TimeStepText(t.label, t.title, t.text, t.instructions, tuple(target_text(x) for x in t.targets))
+                TimeStepText(t.label, t.title, t.text.report, t.instructions, tuple(target_text(x, ws) for x in t.targets))
                 for t in q.times
             ),
         )
@@ -323,31 +420,14 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         atelier.unlisted_count(),
     )
 
-    counts = []
-    for (n, q), ideas, work in zip(questions, brainstorm, subgroups):
-        counts.append(
-            QuestionCounts(
-                number=n,
-                title=q.title,
-                ideas=len(ideas.ideas),
-                precisions=_count(ideas.ideas) - len(ideas.ideas),
-                groups=tuple(
-                    SubgroupCounts(s.number, len(s.practices), len(s.reflections), len(s.drivers), len(s.brakes))
-                    for s in work.sheets
-                ),
-                targets=tuple((t.section, t.min, t.max) for t in q.targets().values()),
-            )
-        )
-
-    shown = frozenset(item.id for item in printed_items(brainstorm, subgroups))
+    shown = frozenset(item.id for item in printed_items(chapters))
     files = published_files(atelier, shown)
     changed = last_change(atelier)
     synthesis = Synthesis(
         participants=attendance.total,
         contributions=len(shown),
-        ideas=sum(len(b.ideas) for b in brainstorm),
-        subgroups=sum(len(w.sheets) for w in subgroups),
-        questions=tuple(counts),
+        groups=sum(len(pq.sheets) for c in chapters for pq in c.questions),
+        phases=tuple(_phase_counts(ws, phase, chapter) for phase, chapter in zip(ws.phases, every) if chapter.questions),
     )
     colophon = Colophon(
         version=version,
@@ -373,12 +453,12 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
     return Report(
         title=TitleBlock(ws.platform, ws.title, ws.date, date_fr(ws.date), ws.place, "Compte-rendu", version),
         setup=setup,
-        brainstorm=brainstorm,
-        subgroups=subgroups,
+        chapters=tuple(chapters),
         times=times,
         attendance=attendance,
         synthesis=synthesis,
         colophon=colophon,
         metadata=metadata,
         files=tuple(files.items()),
+        terms=(ws.terms.question, ws.terms.questions, ws.terms.group, ws.terms.groups),
     )

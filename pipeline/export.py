@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from pipeline.workshop import (
     WORKSHOP_FILE,
     AtelierError,
     atelier_name,
-    datapackage,
+    datapackage_text,
     parse_datetime,
     read_workshop_yaml,
 )
@@ -134,7 +133,7 @@ def export_zip(folder: Path) -> bytes:
         try:
             files[PACKAGE_FILE] = (folder / PACKAGE_FILE).read_bytes()
         except FileNotFoundError:
-            files[PACKAGE_FILE] = (json.dumps(datapackage(atelier_name(folder)), ensure_ascii=False, indent=2) + "\n").encode()
+            files[PACKAGE_FILE] = datapackage_text(folder).encode()
         for resource, name in CSV_FILES.items():
             files[name] = stored(folder, resource)
         tables = _tables(folder)

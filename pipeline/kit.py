@@ -23,14 +23,14 @@ from pipeline import schemas
 from pipeline.compose import target_text
 from pipeline.french import date_fr
 from pipeline.render import ASSETS, AssetFetcher, _source_date_epoch, environment
-from pipeline.workshop import Atelier, AtelierError, Question, Workshop, load_atelier
+from pipeline.workshop import Atelier, AtelierError, Group, Phase, Question, Rubric, Workshop, load_atelier
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "kit"
 
 # The template draws a few more writing lines than a grid column holds (8 mm apart
 # over 144 mm) and the stylesheet clips the rest, so each column ends at its border.
 RULED_LINES = 20
-DEFAULT_NUMBERED = 5  # moteurs/freins entries when atelier.yaml sets no target maximum
+DEFAULT_NUMBERED = 5  # entries of a counted rubric when atelier.yaml sets no target maximum
 MAX_NUMBERED = 15  # beyond that an entry would get less than one 8 mm writing line
 ROWS_PER_SHEET = 20  # attendance rows per page
 PEOPLE_PER_SUBGROUP = 8  # « sous-groupes de 5 à 8 personnes »: enough rows for full groups
@@ -39,28 +39,50 @@ _URL_CHARS = re.compile(r"^[!#-;=?-\[\]_a-z~%]+$", re.IGNORECASE)  # RFC 3986 ch
 
 
 @dataclass(frozen=True)
-class NumberedColumn:
-    """Moteurs or Freins: numbered entries sharing the column's height."""
+class KitColumn:
+    """A rubric on a group's grid: ruled lines, or numbered entries when it has a target."""
 
     section: str
     title: str
     hint: str
-    count: int
+    count: int  # numbered entries; 0 for plain ruled lines
+
+
+@dataclass(frozen=True)
+class GridHead:
+    """Neighbouring columns under the heading they share (« Conditions au changement »), or under none."""
+
+    heading: str
+    columns: tuple[KitColumn, ...]
+
+
+@dataclass(frozen=True)
+class SheetKit:
+    """The grids of one grouped phase on one question: one page per group."""
+
+    phase: Phase
+    groups: tuple[Group, ...]
+    heads: tuple[GridHead, ...]
+
+    @property
+    def columns(self) -> tuple[KitColumn, ...]:
+        return tuple(c for h in self.heads for c in h.columns)
 
 
 @dataclass(frozen=True)
 class QuestionKit:
-    """Everything printed for one question: poster, post-it sheet, Temps sheet, grids."""
+    """Everything printed for one question: poster, post-it sheets, Temps sheet, grids."""
 
     number: int
     question: Question
-    drivers: NumberedColumn
-    brakes: NumberedColumn
+    pooled: tuple[Phase, ...]  # the phases whose post-its are cut out for this question
+    sheets: tuple[SheetKit, ...]
     targets: tuple[str, ...]
 
     @property
-    def groups(self) -> range:
-        return range(1, self.question.subgroup_count + 1)
+    def has_instructions(self) -> bool:
+        """A page of instructions for the groups: their objective, Temps or targets, when there are groups."""
+        return bool(self.sheets) and bool(self.question.objective.kit or self.question.times or self.targets)
 
     @property
     def grid_title_size(self) -> str:
@@ -145,18 +167,29 @@ def role_labels() -> tuple[str, ...]:
     return tuple(labels)
 
 
-def _numbered(question: Question, section: str, title: str) -> NumberedColumn:
-    target = question.targets().get(section)
-    low = target.min if target and target.min else 0
-    high = target.max if target else None
-    # « au moins 3 » or no target at all: room for the usual five.
-    count = high if high else max(low, DEFAULT_NUMBERED)
-    return NumberedColumn(
-        section=section,
-        title=title,
-        hint=target_text(target) if target else "",
-        count=max(1, min(count, MAX_NUMBERED)),
-    )
+def _kit_column(workshop: Workshop, phase: Phase, question: Question, rubric: Rubric) -> KitColumn:
+    """Numbered entries for a rubric counted somewhere in the phase (« 3 à 5 moteurs »), else ruled lines."""
+    target = workshop.targets(phase, question).get(rubric.id)
+    counted = any(workshop.targets(phase, q).get(rubric.id) for q in workshop.phase_questions(phase))
+    if not counted:
+        return KitColumn(rubric.id, rubric.label, rubric.help, 0)
+    if target is None:
+        return KitColumn(rubric.id, rubric.label, "", DEFAULT_NUMBERED)
+    low = target.min or 0
+    # « au moins 3 »: room for the usual five.
+    count = target.max if target.max else max(low, DEFAULT_NUMBERED)
+    return KitColumn(rubric.id, rubric.label, target_text(target, workshop), max(1, min(count, MAX_NUMBERED)))
+
+
+def _sheet_kit(workshop: Workshop, phase: Phase, question: Question) -> SheetKit:
+    heads: list[GridHead] = []
+    for rubric in phase.columns:
+        column = _kit_column(workshop, phase, question, rubric)
+        if heads and heads[-1].heading == rubric.heading and rubric.heading:
+            heads[-1] = GridHead(rubric.heading, heads[-1].columns + (column,))
+        else:
+            heads.append(GridHead(rubric.heading, (column,)))
+    return SheetKit(phase, workshop.groups_for(phase, question), tuple(heads))
 
 
 def attendance_sheets(rows: int) -> tuple[range, ...]:
@@ -170,14 +203,22 @@ def compose_kit(workshop: Workshop, url: str | None = None, attendees: int | Non
     if url is not None:
         check_url(url)
     if attendees is None:
-        attendees = PEOPLE_PER_SUBGROUP * max((q.subgroup_count for q in workshop.questions), default=0)
+        attendees = PEOPLE_PER_SUBGROUP * max(
+            (len(workshop.groups_for(p, q)) for p in workshop.phases for q in workshop.phase_questions(p)), default=0
+        )
     questions = tuple(
         QuestionKit(
             number=number,
             question=q,
-            drivers=_numbered(q, "driver", "Moteurs"),
-            brakes=_numbered(q, "brake", "Freins"),
-            targets=tuple(target_text(t) for step in q.times for t in step.targets),
+            pooled=tuple(
+                p for p in workshop.phases if p.for_participants and not p.grouped and q in workshop.phase_questions(p)
+            ),
+            sheets=tuple(
+                _sheet_kit(workshop, p, q)
+                for p in workshop.phases
+                if p.grouped and q in workshop.phase_questions(p) and workshop.groups_for(p, q)
+            ),
+            targets=tuple(target_text(t, workshop) for step in q.times for t in step.targets),
         )
         for number, q in enumerate(workshop.questions, start=1)
     )

@@ -84,7 +84,7 @@ def published_files(atelier: Atelier, shown: frozenset[str]) -> dict[str, bytes]
     files[PACKAGE_FILE] = (
         package.read_bytes()
         if package.exists()
-        else (json.dumps(datapackage(atelier.slug), ensure_ascii=False, indent=2) + "\n").encode()
+        else (json.dumps(datapackage(atelier.slug, atelier.workshop), ensure_ascii=False, indent=2) + "\n").encode()
     )
 
     path = folder / CSV_FILES["participants"]

@@ -468,12 +468,14 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
         except AtelierError as e:
             problems.extend(_problems(folder) or [str(e)])
             continue
-        if previous is not None and release_fingerprint(previous) == new_inputs.fingerprint:
-            outcomes.append(Outcome(slug, previous["version"], False, report_dir))
-            continue
+        # Validated even when the printed outline is unchanged: a point in a rubric or group
+        # that atelier.yaml does not declare is not printed, yet the data are invalid.
         found = _problems(folder)
         if found:
             problems.extend(found)
+            continue
+        if previous is not None and release_fingerprint(previous) == new_inputs.fingerprint:
+            outcomes.append(Outcome(slug, previous["version"], False, report_dir))
             continue
         rows = published_rows(atelier)
         version = (previous["version"] if previous else 0) + 1

@@ -122,9 +122,9 @@ def environment(typography: bool = True) -> jinja2.Environment:
     env.filters["href"] = safe_href
     env.filters["link_text"] = lambda text, link: _link_text(text, link, typography)
     env.filters["point_count"] = lambda items: sum(1 for item in items for _ in item.walk())
-    env.globals["subgroup_chart"] = charts.subgroup_chart
-    env.globals["brainstorm_chart"] = charts.brainstorm_chart
-    env.globals["SERIES"] = charts.SERIES
+    env.globals["phase_chart"] = charts.phase_chart
+    env.globals["chart_scale"] = charts.highest
+    env.globals["chart_alt"] = charts.alt_text
     env.globals["SHORT_GRID"] = 12  # points per column that fit well under a third of a page
     return env
 

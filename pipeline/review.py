@@ -23,7 +23,7 @@ from pipeline.history import Snapshot
 from pipeline.markdown import TEXT_LIMIT, code_id, md
 from pipeline.privacy import mask_personal_data, personal_data
 from pipeline.tables import TableError, parse_table
-from pipeline.workshop import CSV_FILES, WORKSHOP_FILE, AtelierError, parse_datetime, parse_yaml
+from pipeline.workshop import CSV_FILES, WORKSHOP_FILE, AtelierError, Workshop, parse_datetime, parse_yaml, workshop_from_data
 
 MARKER = "<!-- atelier-review -->"
 # GitHub refuses a comment over 65,536 characters and a step summary over
@@ -40,16 +40,6 @@ LIVE = ("published", "pending")  # statuses of points a reader may still see
 
 Row = dict[str, str]
 
-SECTION_LABELS = {
-    "idea": "Idées",
-    "practice": "Pratiques en cours / exemples",
-    "reflection": "Réflexions",
-    "driver": "Moteurs",
-    "brake": "Freins",
-    "aside": "Encadrés",
-}
-SECTION_ORDER = tuple(SECTION_LABELS)
-PHASE_ORDER = ("brainstorming", "sous-groupe")
 STATUS_LABELS = {"pending": "en attente", "published": "publié", "hidden": "masqué", "withdrawn": "retiré"}
 # The headline word for a point that reached this status in the change.
 STATUS_VERBS = {"published": "publié", "hidden": "masqué", "withdrawn": "retiré", "pending": "remis en attente"}
@@ -239,41 +229,58 @@ def workshop_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, A
 # Where a point sits, in words a reviewer uses
 
 
-def question_numbers(workshop: dict[str, Any] | None) -> dict[str, int]:
+class Places(dict[str, int]):
+    """Question numbers (« q1 » → 1), with the atelier's format to name phases, groups and rubrics."""
+
+    workshop: Workshop | None = None
+
+
+def question_numbers(workshop: dict[str, Any] | None) -> Places:
     """« q1 » → 1: questions are numbered in the order atelier.yaml lists them."""
     questions = (workshop or {}).get("questions") or []
-    return {
-        q["id"]: i for i, q in enumerate(questions, 1) if isinstance(q, dict) and isinstance(q.get("id"), str)
-    }
+    places = Places(
+        (q["id"], i) for i, q in enumerate(questions, 1) if isinstance(q, dict) and isinstance(q.get("id"), str)
+    )
+    try:
+        places.workshop = workshop_from_data("revue", workshop) if workshop else None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        places.workshop = None  # an invalid atelier.yaml: ids are shown as they are
+    return places
 
 
 def place_key(row: Row, numbers: dict[str, int]) -> tuple[Any, ...]:
-    """Sort key: question order, phase, sous-groupe, section."""
+    """Sort key: question order, then the déroulé's order of phases, groups and rubrics."""
     q = row.get("question", "")
-    phase = row.get("phase", "")
-    group = row.get("group", "")
+    phase_id, group, section = row.get("phase", ""), row.get("group", ""), row.get("section", "")
+    ws = getattr(numbers, "workshop", None)
+    phase = ws.phase(phase_id) if ws else None
+    phases = [p.id for p in ws.phases] if ws else []
+    groups = [g.id for g in ws.groups] if ws else []
+    rubrics = [r.id for r in phase.rubrics] if phase else []
     return (
         numbers.get(q, 10_000),
         q,
-        PHASE_ORDER.index(phase) if phase in PHASE_ORDER else 9,
-        int(group) if group.isdigit() else 0,
-        SECTION_ORDER.index(row.get("section", "")) if row.get("section") in SECTION_ORDER else 9,
+        phases.index(phase_id) if phase_id in phases else 99,
+        phase_id,
+        groups.index(group) if group in groups else 999,
+        group,
+        rubrics.index(section) if section in rubrics else 99,
+        section,
     )
 
 
 def place_label(row: Row, numbers: dict[str, int]) -> str:
-    """« Question 1 — Brainstorming », « Question 2 — Sous-groupe 2 — Moteurs »."""
+    """« Question 1 — Brainstorming », « Question 2 — Sous-groupes — Sous-groupe 2 — Moteurs »."""
     q = row.get("question", "")
-    question = f"Question {numbers[q]}" if q in numbers else f"Question « {q} »"
-    phase = row.get("phase", "")
-    if phase == "brainstorming":
-        return say("{question} — Brainstorming", question=question)
-    section = SECTION_LABELS.get(row.get("section", ""), row.get("section", ""))
-    group = row.get("group", "")
-    sub = f"Sous-groupe {group}" if group else "Sous-groupes"
-    if phase != "sous-groupe":
-        sub = f"temps « {phase} »"
-    return say("{question} — {sub} — {section}", question=question, sub=sub, section=section)
+    ws = getattr(numbers, "workshop", None)
+    term = ws.terms.question.capitalize() if ws else "Question"
+    question = f"{term} {numbers[q]}" if q in numbers else f"{term} « {q} »"
+    phase_id, group, section = row.get("phase", ""), row.get("group", ""), row.get("section", "")
+    if ws is not None:
+        parts = [question, *ws.column_name(phase_id, group or None, section)]
+    else:
+        parts = [question, f"temps « {phase_id} »", *([f"groupe {group}"] if group else []), f"rubrique « {section} »"]
+    return say(" — ".join("{p" + str(i) + "}" for i in range(len(parts))), **{f"p{i}": part for i, part in enumerate(parts)})
 
 
 # ---------------------------------------------------------------------------

@@ -1,32 +1,61 @@
-"""Create a new atelier folder from the commented template."""
+"""Create a new atelier folder from a ready format (pipeline/formats/NAME.yaml)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 from pipeline import schemas
-from pipeline.workshop import CSV_FILES, WORKSHOP_FILE, AtelierError, write_datapackage
+from pipeline.workshop import CSV_FILES, FORMATS_DIR, LEGACY_FORMAT, WORKSHOP_FILE, AtelierError, write_datapackage
 
-TEMPLATE = Path(__file__).parent / "templates" / "new" / WORKSHOP_FILE
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+DEFAULT_FORMAT = LEGACY_FORMAT
 
 
-def new_atelier(data_dir: Path, slug: str, day: dt.date) -> Path:
-    """Write data_dir/slug/ with atelier.yaml, empty tables and datapackage.json."""
+@dataclass(frozen=True)
+class ReadyFormat:
+    """A ready format: its name, its one-line description (the file's first comment) and its file."""
+
+    name: str
+    summary: str
+    path: Path
+
+
+def ready_formats() -> tuple[ReadyFormat, ...]:
+    """Every ready format shipped in pipeline/formats/, by name."""
+    found = []
+    for path in sorted(FORMATS_DIR.glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        summary = first.lstrip("# ").split(" — ", 1)[-1]
+        found.append(ReadyFormat(path.stem, summary, path))
+    return tuple(found)
+
+
+def new_atelier(data_dir: Path, slug: str, day: dt.date, format_name: str = DEFAULT_FORMAT) -> Path:
+    """Write data_dir/slug/ with atelier.yaml (a copy of the ready format), empty tables and datapackage.json.
+
+    Raises AtelierError (French) for a bad folder name, an existing folder or an unknown format.
+    """
     if not SLUG.fullmatch(slug):
         raise AtelierError(
             f"« {slug} » n'est pas un nom de dossier valide : minuscules sans accents, chiffres et tirets, "
             "par exemple « moulins-2026 »."
         )
+    formats = {f.name: f for f in ready_formats()}
+    if format_name not in formats:
+        raise AtelierError(
+            f"--format : « {format_name} » n'est pas un format prêt à l'emploi ; formats possibles : "
+            f"{', '.join(formats)} (voir « atelier formats »)."
+        )
     folder = data_dir / slug
     if folder.exists():
         raise AtelierError(f"{folder} existe déjà ; choisissez un autre nom.")
     folder.mkdir(parents=True)
-    text = Template(TEMPLATE.read_text(encoding="utf-8")).safe_substitute(
+    text = Template(formats[format_name].path.read_text(encoding="utf-8")).safe_substitute(
         date=day.isoformat(), folder=str(folder)
     )
     (folder / WORKSHOP_FILE).write_text(text, encoding="utf-8")

@@ -14,12 +14,6 @@ TABLE_SCHEMAS = {
     "contributions": SCHEMAS_DIR / "contributions.schema.json",
 }
 
-PHASES = ("brainstorming", "sous-groupe")
-# Which sections a point may belong to in each phase of the atelier.
-SECTIONS_BY_PHASE: dict[str, tuple[str, ...]] = {
-    "brainstorming": ("idea",),
-    "sous-groupe": ("practice", "reflection", "driver", "brake", "aside"),
-}
 STATUSES = ("pending", "published", "hidden", "withdrawn")
 MAX_DEPTH = 4  # idea › précision › sous-précision… the seed goes three deep
 

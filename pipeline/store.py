@@ -66,7 +66,16 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from pipeline import schemas
-from pipeline.workshop import CSV_FILES, AtelierError, format_datetime, parse_datetime
+from pipeline.workshop import (
+    CSV_FILES,
+    WORKSHOP_FILE,
+    AtelierError,
+    Workshop,
+    format_datetime,
+    parse_datetime,
+    read_workshop_yaml,
+    workshop_from_data,
+)
 
 log = logging.getLogger(__name__)
 
@@ -798,6 +807,43 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(8)}"
 
 
+_workshops: dict[str, tuple[tuple[int, int, int], Workshop | None]] = {}
+
+
+def _workshop(folder: Path) -> Workshop | None:
+    """The folder's atelier.yaml as read now (kept while its inode, size and date stay), or None."""
+    path = folder / WORKSHOP_FILE
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+    key = os.path.abspath(path)
+    cached = _workshops.get(key)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    try:
+        workshop: Workshop | None = workshop_from_data(folder.name, read_workshop_yaml(path))
+    except (AtelierError, KeyError, TypeError, ValueError):
+        workshop = None  # `atelier validate` says why; the tables' own rules still apply
+    _workshops[key] = (stamp, workshop)
+    return workshop
+
+
+def _check_columns(folder: Path, table: "_Table", cells: list[dict[str, str]], where: str) -> None:
+    """A point goes only in a column atelier.yaml declares (question, phase, group, rubric)."""
+    workshop = _workshop(folder) if table.resource == "contributions" else None
+    if workshop is None:
+        return
+    for i, row in enumerate(cells, 1):
+        found = workshop.column_problem(row["question"], row["phase"], row["group"], row["section"])
+        if found:
+            field_name, reason = found
+            raise StoreError(
+                f"{where.format(i)}, champ {_q(field_name)} : {reason}", field=field_name, value=row[field_name], row=i
+            )
+
+
 def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Append a batch of rows to `folder/<resource>.csv`, all or nothing; return them as stored.
 
@@ -814,6 +860,7 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
     cells = [table.cells(row, where.format(i), i) for i, row in enumerate(rows, 1)]
     if not cells:
         return []
+    _check_columns(Path(folder), table, cells, where)
     batch: dict[str, int] = {}
     for i, row in enumerate(cells, 1):
         key = row[table.key]

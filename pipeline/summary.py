@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 
 from pipeline.french import date_fr
-from pipeline.validate import SECTION_NAMES
 from pipeline.workshop import Atelier
 
+
 def summarize(atelier: Atelier) -> str:
-    """Title, day, questions and counts of published points per column."""
+    """Title, day, questions and counts of published points per column, in the déroulé's order."""
     w = atelier.workshop
     state = "ouvert" if w.is_open else "clos"
     lines = [
@@ -22,15 +22,18 @@ def summarize(atelier: Atelier) -> str:
     counts = Counter((c.question, c.phase, c.group, c.section) for c in atelier.published())
     for q in w.questions:
         lines.append(f"\n{q.id} — {q.title}")
-        ideas = counts[(q.id, "brainstorming", None, "idea")]
-        lines.append(f"  brainstorming : {ideas} idée(s)")
-        for g in range(1, q.subgroup_count + 1):
-            parts = [
-                f"{counts[(q.id, 'sous-groupe', g, s)]} {SECTION_NAMES[s]}"
-                for s in ("practice", "reflection", "driver", "brake")
-            ]
-            asides = counts[(q.id, "sous-groupe", g, "aside")]
-            if asides:
-                parts.append(f"{asides} encadré{'s' if asides > 1 else ''}")
-            lines.append(f"  sous-groupe {g} : " + ", ".join(parts))
+        for phase in w.phases:
+            if q not in w.phase_questions(phase):
+                continue
+            groups = w.groups_for(phase, q) if phase.grouped else (None,)
+            for group in groups:
+                parts = []
+                for r in phase.rubrics:
+                    n = counts[(q.id, phase.id, group.id if group else None, r.id)]
+                    if r.box and not n:
+                        continue
+                    parts.append(f"{n} {r.singular if n == 1 else r.plural}")
+                names = w.column_name(phase.id, group.id if group else None, phase.rubrics[0].id)
+                where = " — ".join(names[:-1] if len(phase.rubrics) > 1 else names)  # the rubrics follow
+                lines.append(f"  {where} : " + ", ".join(parts))
     return "\n".join(lines)

@@ -20,9 +20,12 @@ from pipeline.workshop import (
     PACKAGE_FILE,
     WORKSHOP_FILE,
     AtelierError,
+    KINDS,
+    Workshop,
     atelier_name,
     datapackage,
     read_workshop_yaml,
+    workshop_from_data,
 )
 
 # A point may be written up to a year before the day (preparation) and not in the future.
@@ -37,16 +40,6 @@ TYPE_NAMES = {
     "date": "une date AAAA-MM-JJ",
     "string": "un texte",
 }
-SECTION_NAMES = {
-    "idea": "idée",
-    "practice": "pratiques en cours / exemples",
-    "reflection": "réflexions",
-    "driver": "moteurs",
-    "brake": "freins",
-    "aside": "encadré",
-}
-
-
 @dataclass(frozen=True, order=True)
 class Problem:
     """One problem, located in a file (and a line and field when known)."""
@@ -85,8 +78,9 @@ def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> l
         return [Problem(str(folder), None, None, "ce dossier n'existe pas.")]
     now = now or dt.datetime.now(dt.timezone.utc)
     problems: list[Problem] = []
-    workshop = check_workshop(folder, problems)
-    _check_package(folder, problems)
+    data = check_workshop(folder, problems)
+    workshop = workshop_from_data(atelier_name(folder), data) if data is not None else None
+    _check_package(folder, workshop, problems)
     read: dict[str, Table | None] = {}
     for resource in CSV_FILES:
         try:
@@ -95,10 +89,9 @@ def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> l
             problems.append(Problem(e.file, e.line, e.field, e.message))
             read[resource] = None
     _check_tables(folder, read, problems)
-    questions = _questions(workshop) if workshop is not None else None
-    day = _day(workshop)
+    day = _day(data)
     _check_participants(read["participants"], day, now, problems)
-    _check_contributions(read["contributions"], questions, day, now, problems)
+    _check_contributions(read["contributions"], workshop, day, now, problems)
     return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
 
 
@@ -137,32 +130,91 @@ def check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | No
         )
     if not valid:
         return None
-    seen: dict[str, int] = {}
-    for i, q in enumerate(data["questions"]):
-        if q["id"] in seen:
-            problems.append(
-                Problem(
-                    name,
-                    lines.get(("questions", i, "id")),
-                    f"questions[{i + 1}].id",
-                    f"l'identifiant « {q['id']} » est déjà celui de la question {seen[q['id']] + 1} ; "
-                    "chaque question a son propre identifiant.",
+    before = len(problems)
+    _check_format(name, data, lines, problems)
+    return data if len(problems) == before else None
+
+
+def _check_format(name: str, data: dict[str, Any], lines: dict[tuple[Any, ...], int], problems: list[Problem]) -> None:
+    """What a JSON Schema cannot say about atelier.yaml: unique ids, references, kinds, targets."""
+
+    def problem(at: tuple[Any, ...], message: str) -> None:
+        problems.append(Problem(name, lines.get(at), _yaml_key(list(at)), message))
+
+    def unique(items: list[dict[str, Any]], at: tuple[Any, ...], what: str) -> list[str]:
+        seen: dict[str, int] = {}
+        noun = what.split()[-1]
+        for i, item in enumerate(items):
+            if item["id"] in seen:
+                problem(
+                    at + (i, "id"),
+                    f"l'identifiant « {item['id']} » est déjà celui {what} {seen[item['id']] + 1} ; "
+                    f"chaque {noun} a son propre identifiant.",
                 )
-            )
-        seen.setdefault(q["id"], i)
-        for j, step in enumerate(q["subgroups"].get("times", ())):
+            seen.setdefault(item["id"], i)
+        return list(seen)
+
+    questions = unique(data["questions"], ("questions",), "de la question")
+    sessions = unique(data.get("sessions", []), ("sessions",), "de la séance")
+    declared = data.get("groups")
+    groups = unique(declared, ("groups",), "du groupe") if isinstance(declared, list) else []
+    numbered = [str(n) for n in range(1, declared["count"] + 1)] if isinstance(declared, dict) else []
+
+    def check_session(value: Any, at: tuple[Any, ...]) -> None:
+        if value is not None and value not in sessions:
+            problem(at, f"la séance « {value} » n'est pas déclarée dans « sessions » (séances : {', '.join(sessions) or 'aucune'}).")
+
+    for i, g in enumerate(declared if isinstance(declared, list) else []):
+        check_session(g.get("session"), ("groups", i, "session"))
+    rubrics: set[str] = set()
+    phases = data.get("phases")
+    if phases is not None:
+        unique(phases, ("phases",), "du temps")
+        for i, phase in enumerate(phases):
+            kind = KINDS[phase["kind"]]
+            if not kind.supported:
+                problem(
+                    ("phases", i, "kind"),
+                    f"le genre « {kind.id} » n'est pas encore pris en charge ; genres possibles : "
+                    f"{', '.join(k.id for k in KINDS.values() if k.supported)}.",
+                )
+            check_session(phase.get("session"), ("phases", i, "session"))
+            seen: dict[str, int] = {}
+            for j, rubric in enumerate(phase["rubrics"]):
+                if rubric["id"] in seen:
+                    problem(("phases", i, "rubrics", j, "id"), f"la rubrique « {rubric['id']} » figure deux fois dans ce temps.")
+                seen.setdefault(rubric["id"], j)
+                _check_range(rubric.get("target") or {}, ("phases", i, "rubrics", j, "target"), problem)
+            rubrics |= set(seen)
+            for j, qid in enumerate(phase.get("questions", ())):
+                if qid not in questions:
+                    problem(("phases", i, "questions", j), f"la question « {qid} » n'existe pas (questions : {', '.join(questions)}).")
+            for j, gid in enumerate(phase.get("groups", ())):
+                if str(gid) not in groups + numbered:
+                    problem(("phases", i, "groups", j), f"le groupe « {gid} » n'est pas déclaré dans « groups » (groupes : {', '.join(groups + numbered) or 'aucun'}).")
+    for i, q in enumerate(data["questions"]):
+        spec = q.get("groups")
+        if isinstance(spec, list):
+            for j, gid in enumerate(spec):
+                if str(gid) not in groups + numbered:
+                    problem(("questions", i, "groups", j), f"le groupe « {gid} » n'est pas déclaré dans « groups » (groupes : {', '.join(groups + numbered) or 'aucun'}).")
+        key = "times" if "times" in q else "subgroups"
+        times = q.get("times", (q.get("subgroups") or {}).get("times", ()))
+        for j, step in enumerate(times):
             for k, target in enumerate(step.get("targets", ())):
-                low, high = target.get("min"), target.get("max")
-                if low is not None and high is not None and low > high:
-                    problems.append(
-                        Problem(
-                            name,
-                            lines.get(("questions", i, "subgroups", "times", j, "targets", k)),
-                            f"questions[{i + 1}].subgroups.times[{j + 1}].targets[{k + 1}]",
-                            f"le minimum {low} dépasse le maximum {high}.",
-                        )
-                    )
-    return data
+                at = ("questions", i) + ((key, j) if key == "times" else (key, "times", j)) + ("targets", k)
+                _check_range(target, at, problem)
+                rubric = target.get("rubric") or target.get("section")
+                if rubric is None:
+                    problem(at, "indiquez la rubrique de cet objectif : « rubric: … ».")
+                elif phases is not None and rubric not in rubrics:
+                    problem(at, f"la rubrique « {rubric} » n'est déclarée dans aucun temps (rubriques : {', '.join(sorted(rubrics))}).")
+
+
+def _check_range(target: dict[str, Any], at: tuple[Any, ...], problem: Any) -> None:
+    low, high = target.get("min"), target.get("max")
+    if low is not None and high is not None and low > high:
+        problem(at, f"le minimum {low} dépasse le maximum {high}.")
 
 
 def _known_zone(name: str) -> bool:
@@ -237,10 +289,6 @@ def _json_schema_message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
-def _questions(data: dict[str, Any]) -> dict[str, int]:
-    return {q["id"]: int(q["subgroups"]["count"]) for q in data["questions"]}
-
-
 def _day(data: dict[str, Any] | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(data["date"])) if data else None
@@ -250,7 +298,7 @@ def _day(data: dict[str, Any] | None) -> dt.date | None:
 
 # ------------------------------------------------------------ datapackage.json
 
-def _check_package(folder: Path, problems: list[Problem]) -> None:
+def _check_package(folder: Path, workshop: Workshop | None, problems: list[Problem]) -> None:
     path = folder / PACKAGE_FILE
     fix = f"régénérez-le avec « atelier datapackage {folder} »."
     try:
@@ -261,7 +309,9 @@ def _check_package(folder: Path, problems: list[Problem]) -> None:
     except (ValueError, UnicodeDecodeError) as e:
         problems.append(Problem(str(path), None, None, f"JSON illisible ({e}) ; {fix}"))
         return
-    expected = {r["name"]: r for r in datapackage(atelier_name(folder))["resources"]}
+    if workshop is None:
+        return  # atelier.yaml is invalid: its vocabulary, hence the package's, is unknown
+    expected = {r["name"]: r for r in datapackage(atelier_name(folder), workshop)["resources"]}
     found = {r.get("name"): r for r in package.get("resources", []) if isinstance(r, dict)}
     for name, resource in expected.items():
         if name not in found:
@@ -272,7 +322,8 @@ def _check_package(folder: Path, problems: list[Problem]) -> None:
                     str(path),
                     None,
                     None,
-                    f"la description de « {name} » n'est plus celle de schemas/{name}.schema.json ; {fix}",
+                    f"la description de « {name} » n'est plus celle de schemas/{name}.schema.json "
+                    f"et des temps, rubriques et groupes d'atelier.yaml ; {fix}",
                 )
             )
 
@@ -431,36 +482,25 @@ def _check_participants(table: Table | None, day: dt.date | None, now: dt.dateti
 
 
 def _check_contributions(
-    table: Table | None, questions: dict[str, int] | None, day: dt.date | None, now: dt.datetime, problems: list[Problem]
+    table: Table | None, workshop: Workshop | None, day: dt.date | None, now: dt.datetime, problems: list[Problem]
 ) -> None:
-    """Rules that span columns or rows: questions, groups, sections, nesting, dates."""
+    """Rules that span columns or rows: the atelier's vocabulary, nesting, dates."""
     name = table.file if table else ""
     nodes: dict[str, tuple[int, str, str, str, str, str]] = {}  # id → line, question, phase, group, section, parent
     for line, row in _rows(table):
         question, phase, group, section = (row.get(k, "") for k in ("question", "phase", "group", "section"))
-        if questions is not None and question and question not in questions:
-            known = ", ".join(questions) or "aucune"
-            problems.append(Problem(name, line, "question", f"la question « {question} » n'existe pas dans atelier.yaml (questions : {known})."))
-        if phase == "brainstorming" and group:
-            problems.append(Problem(name, line, "group", f"{group} : le brainstorming se fait sans sous-groupe ; laissez ce champ vide."))
-        elif phase == "sous-groupe":
-            count = questions.get(question) if questions else None
-            if not group:
-                problems.append(Problem(name, line, "group", "numéro de sous-groupe manquant pour un point de sous-groupe."))
-            elif count is not None and group.isdigit() and int(group) > count:
-                some = "aucun sous-groupe" if count == 0 else f"les {count} sous-groupes" if count > 1 else "l'unique sous-groupe"
-                problems.append(Problem(name, line, "group", f"{group} dépasse {some} de la question {question} ; corrigez le numéro ou « subgroups.count » dans atelier.yaml."))
-        allowed = schemas.SECTIONS_BY_PHASE.get(phase)
-        if allowed and section in SECTION_NAMES and section not in allowed:
-            choices = ", ".join(f"{s} ({SECTION_NAMES[s]})" for s in allowed)
-            problems.append(Problem(name, line, "section", f"« {section} » n'est pas une rubrique du temps « {phase} » ; rubriques possibles : {choices}."))
+        found = workshop.column_problem(question, phase, group, section) if workshop and question and phase and section else None
+        if found:
+            problems.append(Problem(name, line, found[0], found[1]))
         _check_dates(name, line, row, day, now, problems)
         if row.get("id"):
             nodes.setdefault(row["id"], (line, question, phase, group, section, row.get("parent", "")))
-    _check_nesting(name, nodes, problems)
+    _check_nesting(name, nodes, workshop, problems)
 
 
-def _check_nesting(name: str, nodes: dict[str, tuple[int, str, str, str, str, str]], problems: list[Problem]) -> None:
+def _check_nesting(
+    name: str, nodes: dict[str, tuple[int, str, str, str, str, str]], workshop: Workshop | None, problems: list[Problem]
+) -> None:
     """A child shares its parent's column; no cycles; depth bounded by MAX_DEPTH."""
     depth: dict[str, int] = {}
     for node_id, (line, question, phase, group, section, parent) in nodes.items():
@@ -472,8 +512,8 @@ def _check_nesting(name: str, nodes: dict[str, tuple[int, str, str, str, str, st
                 Problem(
                     name, line, "parent",
                     f"le point parent « {parent} » (ligne {p_line}) est dans une autre colonne "
-                    f"({_column(*p_column)}) que ce point ({_column(question, phase, group, section)}) ; "
-                    "un point s'emboîte dans un point de la même question, du même temps, du même sous-groupe et de la même rubrique.",
+                    f"({_column(workshop, *p_column)}) que ce point ({_column(workshop, question, phase, group, section)}) ; "
+                    "un point s'emboîte dans un point de la même question, du même temps, du même groupe et de la même rubrique.",
                 )
             )
     for start in nodes:
@@ -510,8 +550,10 @@ def _check_nesting(name: str, nodes: dict[str, tuple[int, str, str, str, str, st
             base += 1
 
 
-def _column(question: str, phase: str, group: str, section: str) -> str:
+def _column(workshop: Workshop | None, question: str, phase: str, group: str, section: str) -> str:
     where = f"{question}, {phase}"
     if group:
-        where += f", sous-groupe {group}"
-    return f"{where}, {SECTION_NAMES.get(section, section)}"
+        where += f", {workshop.group_label(group) if workshop else group}"
+    found = workshop.phase(phase) if workshop else None
+    rubric = found.rubric(section) if found else None
+    return f"{where}, {rubric.label.lower() if rubric else section}"

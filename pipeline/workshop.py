@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
@@ -24,8 +25,22 @@ class AtelierError(Exception):
 
 
 @dataclass(frozen=True)
+class Tensed:
+    """A text said twice: before the day (the kit, future tense) and after it (the report).
+
+    In atelier.yaml a plain string serves both; `{kit: …, report: …}` gives each its own.
+    """
+
+    kit: str = ""
+    report: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.kit or self.report)
+
+
+@dataclass(frozen=True)
 class Target:
-    """How many points a sous-groupe should produce in a section (« 3 à 5 moteurs »)."""
+    """How many points a group should produce in a rubric (« 3 à 5 moteurs »)."""
 
     section: str
     min: int | None = None
@@ -34,13 +49,160 @@ class Target:
 
 @dataclass(frozen=True)
 class TimeStep:
-    """One step of the sous-groupe work (Temps 1, Temps 2) with its instructions."""
+    """One step of a question's group work (Temps 1, Temps 2) with its instructions."""
 
     label: str
     title: str
-    text: str = ""
+    text: Tensed = Tensed()
     instructions: tuple[str, ...] = ()
     targets: tuple[Target, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """A column of a phase: its labels, nouns, help and default target."""
+
+    id: str
+    label: str
+    label_en: str = ""
+    singular: str = ""
+    plural: str = ""
+    help: str = ""
+    help_en: str = ""
+    heading: str = ""  # shared with the neighbouring rubrics that carry the same heading
+    box: bool = False  # an encadré: written by the team, printed under the columns
+    target: Target | None = None
+
+    def text(self, language: str = "fr") -> str:
+        """The column's label in `language` (French when no English label is given)."""
+        return self.label_en if language == "en" and self.label_en else self.label
+
+    def full_text(self, language: str = "fr") -> str:
+        """« Moteurs (conditions au changement) »: the label with its shared heading, where a column stands alone."""
+        if self.heading and language == "fr":
+            return f"{self.label} ({_lower(self.heading)})"
+        return self.text(language)
+
+    def help_text(self, language: str = "fr") -> str:
+        return self.help_en if language == "en" and self.help_en else self.help
+
+
+# The closed set of phase kinds.  Each has its own form and report shape; the
+# code branches on these kinds, never on an atelier's own phase ids.
+#   grouped: a point belongs to a group (one sheet per group and question);
+#   participants: the participants' form offers it (else the team types it in).
+@dataclass(frozen=True)
+class Kind:
+    id: str
+    grouped: bool
+    participants: bool
+    supported: bool = True
+
+
+KINDS: dict[str, Kind] = {
+    k.id: k
+    for k in (
+        Kind("ideas", grouped=False, participants=True),
+        Kind("sheet", grouped=True, participants=True),
+        Kind("synthesis", grouped=False, participants=False),
+        Kind("qa", grouped=False, participants=True),
+        Kind("vote", grouped=False, participants=True, supported=False),
+        Kind("actions", grouped=False, participants=False, supported=False),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One step of the déroulé: a chapter of the report, with its rubrics."""
+
+    id: str
+    kind: str
+    title: str
+    rubrics: tuple[Rubric, ...]
+    label: str = ""
+    label_en: str = ""
+    session: str | None = None
+    intro: Tensed = Tensed()
+    questions: tuple[str, ...] = ()  # empty: every question
+    groups: tuple[str, ...] = ()  # empty: each question's groups
+
+    @property
+    def grouped(self) -> bool:
+        return KINDS[self.kind].grouped
+
+    @property
+    def for_participants(self) -> bool:
+        return KINDS[self.kind].participants
+
+    def text(self, language: str = "fr") -> str:
+        """The phase's short name (wall, form, saisie)."""
+        if language == "en" and self.label_en:
+            return self.label_en
+        return self.label or self.title
+
+    def rubric(self, rubric_id: str) -> Rubric | None:
+        return next((r for r in self.rubrics if r.id == rubric_id), None)
+
+    @property
+    def columns(self) -> tuple[Rubric, ...]:
+        """The rubrics printed as columns (not the encadrés)."""
+        return tuple(r for r in self.rubrics if not r.box)
+
+    @property
+    def boxes(self) -> tuple[Rubric, ...]:
+        return tuple(r for r in self.rubrics if r.box)
+
+    def rows(self) -> tuple[tuple[str, tuple[Rubric, ...]], ...]:
+        """The columns laid out in rows of at most two: (shared heading, rubrics).
+
+        Neighbouring rubrics with the same heading share a row (the seed's
+        « Conditions au changement » over moteurs and freins; AFOM's 2×2).
+        """
+        rows: list[tuple[str, tuple[Rubric, ...]]] = []
+        for rubric in self.columns:
+            if rows and rows[-1][0] == rubric.heading and len(rows[-1][1]) < 2:
+                rows[-1] = (rubric.heading, rows[-1][1] + (rubric,))
+            else:
+                rows.append((rubric.heading, (rubric,)))
+        return tuple(rows)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A named, stable group (table, sous-groupe, theme group), reusable across rounds."""
+
+    id: str
+    label: str
+    label_en: str = ""
+    session: str | None = None
+    host: str = ""
+    rapporteur: str = ""
+
+    def text(self, language: str = "fr") -> str:
+        return self.label_en if language == "en" and self.label_en else self.label
+
+
+@dataclass(frozen=True)
+class Session:
+    """A dated séance of a multi-day atelier."""
+
+    id: str
+    label: str
+    date: dt.date
+    start: str = ""
+    end: str = ""
+    place: str = ""
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the pages call a question and a group (thème, objectif, table, atelier…)."""
+
+    question: str = "question"
+    questions: str = "questions"
+    group: str = "sous-groupe"
+    groups: str = "sous-groupes"
 
 
 @dataclass(frozen=True)
@@ -48,13 +210,13 @@ class Question:
     id: str
     title: str
     prompts: tuple[str, ...] = ()
-    subgroup_count: int = 0
-    objective: str = ""
+    groups: tuple[str, ...] = ()  # the ids of the groups that work on it
+    objective: Tensed = Tensed()
     times: tuple[TimeStep, ...] = ()
 
-    def targets(self) -> dict[str, Target]:
-        """Targets by section, from every Temps of the question."""
-        return {t.section: t for step in self.times for t in step.targets}
+    @property
+    def subgroup_count(self) -> int:
+        return len(self.groups)
 
 
 @dataclass(frozen=True)
@@ -66,13 +228,13 @@ class Preamble:
 
 @dataclass(frozen=True)
 class Format:
-    intro: str = ""
-    steps: tuple[str, ...] = ()
+    intro: Tensed = Tensed()
+    steps: tuple[Tensed, ...] = ()
 
 
 @dataclass(frozen=True)
 class Workshop:
-    """What atelier.yaml says: the day, its questions and how the form behaves."""
+    """What atelier.yaml says: the day, its format (phases, rubrics, groups), its questions."""
 
     slug: str
     title: str
@@ -93,6 +255,10 @@ class Workshop:
     def zone(self) -> ZoneInfo:
         """The atelier's time zone: every date and time shown to people is in it."""
         return ZoneInfo(self.timezone)
+    phases: tuple[Phase, ...] = ()
+    groups: tuple[Group, ...] = ()
+    sessions: tuple[Session, ...] = ()
+    terms: Terms = field(default_factory=Terms)
 
     @property
     def is_open(self) -> bool:
@@ -103,6 +269,125 @@ class Workshop:
             if q.id == question_id:
                 return q
         return None
+
+    def phase(self, phase_id: str) -> Phase | None:
+        return next((p for p in self.phases if p.id == phase_id), None)
+
+    def group(self, group_id: str | None) -> Group | None:
+        return next((g for g in self.groups if g.id == group_id), None)
+
+    def session(self, session_id: str | None) -> Session | None:
+        return next((s for s in self.sessions if s.id == session_id), None)
+
+    def group_label(self, group_id: str | None, language: str = "fr") -> str:
+        found = self.group(group_id)
+        return found.text(language) if found else f"{self.terms.group.capitalize()} {group_id}"
+
+    def column_name(self, phase_id: str, group_id: str | None, section: str, language: str = "fr") -> tuple[str, ...]:
+        """How pages name a column after its question: (« Brainstorming »,), (« Sous-groupe 2 », « Moteurs »).
+
+        The phase is named unless the group says it (one phase with groups);
+        the rubric unless it is its phase's only one.  Ids not declared are
+        shown as they are.  Used by the review, the summary and the animation pages.
+        """
+        phase = self.phase(phase_id)
+        grouped = [p for p in self.phases if p.grouped]
+        parts: list[str] = []
+        if phase is None:
+            parts.append(f"temps « {phase_id} »")
+        elif not (group_id and phase.grouped and len(grouped) == 1):
+            parts.append(phase.text(language))
+        if group_id:
+            parts.append(self.group_label(group_id, language))
+        rubric = phase.rubric(section) if phase else None
+        if phase is None or len(phase.rubrics) > 1:
+            parts.append(rubric.text(language) if rubric else f"rubrique « {section} »")
+        return tuple(parts)
+
+    def phase_questions(self, phase: Phase) -> tuple[Question, ...]:
+        """The questions a phase works on, in the file's order."""
+        return tuple(q for q in self.questions if not phase.questions or q.id in phase.questions)
+
+    def groups_for(self, phase: Phase, question: Question) -> tuple[Group, ...]:
+        """The groups of a grouped phase on one question, in the file's order.
+
+        A phase's own `groups` win over the question's; a group tied to
+        another session than the phase's is left out.
+        """
+        if not phase.grouped:
+            return ()
+        ids = phase.groups or question.groups
+        return tuple(
+            g
+            for g in self.groups
+            if g.id in ids and (g.session is None or phase.session is None or g.session == phase.session)
+        )
+
+    def targets(self, phase: Phase, question: Question) -> dict[str, Target]:
+        """Targets by rubric for one phase and question: the question's Temps, else the rubric's own."""
+        found = {r.id: r.target for r in phase.rubrics if r.target}
+        for step in question.times:
+            for t in step.targets:
+                if phase.rubric(t.section):
+                    found[t.section] = t
+        return found
+
+    def columns(self) -> Iterable[tuple[Phase, Question, Group | None, Rubric]]:
+        """Every column the atelier declares, in the déroulé's order."""
+        for phase in self.phases:
+            for question in self.phase_questions(phase):
+                groups: tuple[Group | None, ...] = self.groups_for(phase, question) if phase.grouped else (None,)
+                for group in groups:
+                    for rubric in phase.rubrics:
+                        yield phase, question, group, rubric
+
+    def column_problem(self, question: str, phase: str, group: str, section: str) -> tuple[str, str] | None:
+        """Why (question, phase, group, section) is not a column of this atelier: (field, French reason).
+
+        One rule for the form, the store and `atelier validate`; None when the column exists.
+        """
+        q = self.question(question)
+        if q is None:
+            return "question", (
+                f"la question « {question} » n'existe pas dans atelier.yaml "
+                f"(questions : {', '.join(x.id for x in self.questions) or 'aucune'})."
+            )
+        p = self.phase(phase)
+        if p is None:
+            return "phase", (
+                f"le temps « {phase} » n'existe pas dans atelier.yaml "
+                f"(temps : {', '.join(x.id for x in self.phases)})."
+            )
+        if self.phase_questions(p) and q not in self.phase_questions(p):
+            return "question", (
+                f"la question « {question} » n'est pas travaillée au temps « {phase} » "
+                f"(questions de ce temps : {', '.join(x.id for x in self.phase_questions(p))})."
+            )
+        if p.rubric(section) is None:
+            choices = ", ".join(f"{r.id} ({_lower(r.label)})" for r in p.rubrics)
+            return "section", f"« {section} » n'est pas une rubrique du temps « {phase} » ; rubriques possibles : {choices}."
+        if not p.grouped:
+            if group:
+                return "group", f"« {group} » : le temps « {phase} » se fait sans {self.terms.group} ; laissez ce champ vide."
+            return None
+        allowed = self.groups_for(p, q)
+        if not group:
+            return "group", f"{self.terms.group} manquant pour un point du temps « {phase} » ; indiquez l'un de ceux de la question {question} : {_ids(allowed)}."
+        if not any(g.id == group for g in allowed):
+            return "group", (
+                f"« {group} » n'est pas un {self.terms.group} de la question {question} au temps « {phase} » ; "
+                f"groupes possibles : {_ids(allowed)}."
+            )
+        return None
+
+
+def _lower(label: str) -> str:
+    """« Pratiques en cours » → « pratiques en cours », « AFOM » stays."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
+def _ids(groups: Iterable[Group]) -> str:
+    return ", ".join(f"{g.id} ({g.label})" if g.label != g.id else g.id for g in groups) or "aucun"
 
 
 @dataclass(frozen=True)
@@ -126,7 +411,7 @@ class Contribution:
     text: str
     created_at: dt.datetime
     status: str
-    group: int | None = None
+    group: str | None = None
     parent: str | None = None
     number: int | None = None
     link: str | None = None
@@ -166,7 +451,7 @@ class Atelier:
         question: str,
         phase: str,
         section: str,
-        group: int | None = None,
+        group: str | None = None,
         statuses: tuple[str, ...] = ("published",),
     ) -> tuple[Point, ...]:
         """Top-level points of one column (question, phase, group, section) as trees.
@@ -262,35 +547,137 @@ def read_workshop_yaml(path: Path) -> dict[str, Any]:
 def atelier_name(folder: str | Path) -> str:
     """The atelier's slug: its folder's real name, whatever the path says (`.`, `./`, `data/x/`)."""
     return Path(folder).resolve().name
+FORMATS_DIR = Path(__file__).resolve().parent / "formats"
+LEGACY_FORMAT = "moulins"  # how an atelier.yaml without « phases » is read
+
+
+@cache
+def ready_format(name: str) -> dict[str, Any]:
+    """The data of a ready format (pipeline/formats/NAME.yaml), as written."""
+    with (FORMATS_DIR / f"{name}.yaml").open(encoding="utf-8") as f:
+        data: dict[str, Any] = yaml.safe_load(f)
+    return data
+
+
+def _tensed(value: Any) -> Tensed:
+    if isinstance(value, dict):
+        return Tensed(value.get("kit", ""), value.get("report", ""))
+    return Tensed(value or "", value or "")
+
+
+def _target(x: dict[str, Any]) -> Target:
+    return Target(x.get("rubric") or x.get("section", ""), x.get("min"), x.get("max"))
+
+
+def _numbered(count: int) -> list[str]:
+    return [str(n) for n in range(1, count + 1)]
+
+
+def _question_groups(q: dict[str, Any]) -> list[str] | None:
+    """The ids a question names: its list, its `count: N`, the legacy `subgroups.count`, or None."""
+    spec = q.get("groups", (q.get("subgroups") or {}).get("count") if "subgroups" in q else None)
+    if spec is None:
+        return None
+    if isinstance(spec, int):
+        return _numbered(spec)
+    if isinstance(spec, dict):
+        return _numbered(int(spec.get("count", 0)))
+    return [str(g) for g in spec]
 
 
 def workshop_from_data(slug: str, data: dict[str, Any]) -> Workshop:
-    """Build a Workshop from atelier.yaml data already checked against its schema."""
+    """Build a Workshop from atelier.yaml data already checked against its schema.
+
+    An atelier.yaml without `phases` is read in the `moulins` format (its
+    phases and terms come from pipeline/formats/moulins.yaml); a question's
+    legacy `subgroups` block is read as its groups, objective and times.
+    """
+    if "phases" not in data:
+        legacy = ready_format(LEGACY_FORMAT)
+        data = {**data, "phases": legacy["phases"], "terms": {**legacy.get("terms", {}), **data.get("terms", {})}}
+    terms = Terms(**(data.get("terms") or {}))
+    declared = data.get("groups") or []
+    groups: list[Group] = []
+    if isinstance(declared, dict):
+        declared = [{"id": i} for i in _numbered(int(declared.get("count", 0)))]
+    for g in declared:
+        groups.append(
+            Group(
+                id=str(g["id"]),
+                label=g.get("label") or f"{terms.group.capitalize()} {g['id']}",
+                label_en=g.get("label_en", ""),
+                session=g.get("session"),
+                host=g.get("host", ""),
+                rapporteur=g.get("rapporteur", ""),
+            )
+        )
+    known = {g.id for g in groups}
     questions = []
     for q in data.get("questions", ()):
-        sg = q.get("subgroups", {}) or {}
+        sg = q.get("subgroups") or {}
+        ids = _question_groups(q)
+        if ids is None:
+            ids = [g.id for g in groups]
+        for gid in ids:  # `count: N` names groups 1…N that need no declaration
+            if gid not in known:
+                known.add(gid)
+                groups.append(Group(gid, f"{terms.group.capitalize()} {gid}"))
         times = tuple(
             TimeStep(
                 label=t["label"],
                 title=t["title"],
-                text=t.get("text", ""),
+                text=_tensed(t.get("text", "")),
                 instructions=_tuple(t.get("instructions")),
-                targets=tuple(
-                    Target(x["section"], x.get("min"), x.get("max")) for x in t.get("targets", ())
-                ),
+                targets=tuple(_target(x) for x in t.get("targets", ())),
             )
-            for t in sg.get("times", ())
+            for t in q.get("times", sg.get("times", ()))
         )
         questions.append(
             Question(
                 id=q["id"],
                 title=q["title"],
                 prompts=_tuple(q.get("prompts")),
-                subgroup_count=int(sg.get("count", 0)),
-                objective=sg.get("objective", ""),
+                groups=tuple(ids),
+                objective=_tensed(q.get("objective", sg.get("objective", ""))),
                 times=times,
             )
         )
+    # Numbered groups read in their numbers' order, after the named ones.
+    named = [g for g in groups if not g.id.isdigit()]
+    numbered = sorted((g for g in groups if g.id.isdigit()), key=lambda g: int(g.id))
+    phases = tuple(
+        Phase(
+            id=p["id"],
+            kind=p["kind"],
+            title=p["title"],
+            label=p.get("label", ""),
+            label_en=p.get("label_en", ""),
+            session=p.get("session"),
+            intro=_tensed(p.get("intro", "")),
+            questions=_tuple(p.get("questions")),
+            groups=tuple(str(g) for g in p.get("groups", ())),
+            rubrics=tuple(
+                Rubric(
+                    id=r["id"],
+                    label=r["label"],
+                    label_en=r.get("label_en", ""),
+                    singular=(r.get("noun") or [r["label"].lower()] * 2)[0],
+                    plural=(r.get("noun") or [r["label"].lower()] * 2)[1],
+                    help=r.get("help", ""),
+                    help_en=r.get("help_en", ""),
+                    heading=r.get("heading", ""),
+                    box=bool(r.get("box", False)),
+                    target=_target({"rubric": r["id"], **r["target"]}) if r.get("target") else None,
+                )
+                for r in p["rubrics"]
+            ),
+        )
+        for p in data["phases"]
+    )
+    sessions = tuple(
+        Session(s["id"], s["label"], dt.date.fromisoformat(str(s["date"])), s.get("start", ""), s.get("end", ""), s.get("place", ""))
+        for s in data.get("sessions", ())
+    )
     pre = data.get("preamble", {}) or {}
     fmt = data.get("format", {}) or {}
     return Workshop(
@@ -305,9 +692,13 @@ def workshop_from_data(slug: str, data: dict[str, Any]) -> Workshop:
         organisation=data.get("organisation", ""),
         keywords=_tuple(data.get("keywords")),
         preamble=Preamble(pre.get("title", ""), _tuple(pre.get("paragraphs")), _tuple(pre.get("points"))),
-        format=Format(fmt.get("intro", ""), _tuple(fmt.get("steps"))),
+        format=Format(_tensed(fmt.get("intro", "")), tuple(_tensed(x) for x in fmt.get("steps", ()))),
         questions=tuple(questions),
         timezone=data.get("timezone", DEFAULT_TIMEZONE),
+        phases=phases,
+        groups=tuple(named + numbered),
+        sessions=sessions,
+        terms=terms,
     )
 
 
@@ -343,7 +734,7 @@ def contribution_from_row(row: dict[str, str]) -> Contribution:
         id=row["id"],
         question=row["question"],
         phase=row["phase"],
-        group=_opt_int(row.get("group", "")),
+        group=row.get("group") or None,
         section=row["section"],
         parent=row.get("parent") or None,
         position=int(row["position"]),
@@ -409,18 +800,25 @@ def _convert(table: Any, make: Any, folder: Path) -> Iterable[Any]:
             ) from None
 
 
-def datapackage(slug: str) -> dict[str, Any]:
-    """The datapackage.json of an atelier: our two tables with the project's schemas inline.
+def datapackage(slug: str, workshop: Workshop | None = None) -> dict[str, Any]:
+    """The datapackage.json of an atelier: our two tables with the project's schemas inline,
+    plus that atelier's vocabulary as enums (question, phase, section, group).
 
     The schemas are embedded, not referenced, because frictionless refuses
     paths outside the package folder ("path … is not safe"); `atelier
-    validate` checks that the copy still equals `schemas/`.
+    validate` checks that the copy still equals `schemas/` plus atelier.yaml's
+    ids, so the official `frictionless validate` refuses an undeclared rubric
+    or group.  Without `workshop`, the generic schemas only.
     """
-    return {
-        "name": slug,
-        "title": f"Atelier {slug}",
-        "profile": "tabular-data-package",
-        "resources": [
+    resources = []
+    for name in ("participants", "contributions"):
+        schema = schemas.table_schema(name)
+        if name == "contributions" and workshop is not None:
+            enums = vocabulary(workshop)
+            for f in schema["fields"]:
+                if f["name"] in enums:
+                    f.setdefault("constraints", {})["enum"] = enums[f["name"]]
+        resources.append(
             {
                 "name": name,
                 "path": CSV_FILES[name],
@@ -428,16 +826,41 @@ def datapackage(slug: str) -> dict[str, Any]:
                 "format": "csv",
                 "mediatype": "text/csv",
                 "encoding": "utf-8",
-                "schema": schemas.table_schema(name),
+                "schema": schema,
             }
-            for name in ("participants", "contributions")
-        ],
+        )
+    return {"name": slug, "title": f"Atelier {slug}", "profile": "tabular-data-package", "resources": resources}
+
+
+def vocabulary(workshop: Workshop) -> dict[str, list[str]]:
+    """The ids atelier.yaml declares, by column of contributions.csv, in the file's order."""
+    sections: list[str] = []
+    for phase in workshop.phases:
+        sections += [r.id for r in phase.rubrics if r.id not in sections]
+    used = {g.id for p in workshop.phases for q in workshop.phase_questions(p) for g in workshop.groups_for(p, q)}
+    return {
+        "question": [q.id for q in workshop.questions],
+        "phase": [p.id for p in workshop.phases],
+        "section": sections,
+        "group": [g.id for g in workshop.groups if g.id in used],
     }
 
 
+def datapackage_text(folder: Path) -> str:
+    """The datapackage.json text of an atelier folder, from the schemas and its atelier.yaml.
+
+    An atelier.yaml that cannot be read gives the generic package: `atelier
+    validate` names its problems, then asks for `atelier datapackage` again.
+    """
+    try:
+        workshop: Workshop | None = workshop_from_data(atelier_name(folder), read_workshop_yaml(folder / WORKSHOP_FILE))
+    except (AtelierError, KeyError, TypeError, ValueError, AttributeError):
+        workshop = None
+    return json.dumps(datapackage(atelier_name(folder), workshop), ensure_ascii=False, indent=2) + "\n"
+
+
 def write_datapackage(folder: Path) -> Path:
-    """(Re)write folder/datapackage.json from the project's schemas."""
+    """(Re)write folder/datapackage.json from the project's schemas and atelier.yaml's vocabulary."""
     target = folder / PACKAGE_FILE
-    text = json.dumps(datapackage(atelier_name(folder)), ensure_ascii=False, indent=2) + "\n"
-    target.write_text(text, encoding="utf-8")
+    target.write_text(datapackage_text(folder), encoding="utf-8")
     return target

@@ -106,7 +106,8 @@ class Column:
 class Layout:
     """The report's sections 2 and 3 as columns keyed (question, group, section)."""
 
-    COLUMN_HEADS = {"Pratiques en cours / exemples": ("practice", "reflection"), "Moteurs": ("driver", "brake")}
+    # The seed's rubric labels (data/moulins-2016/atelier.yaml), as the grids' column heads print them.
+    COLUMN_HEADS = {"Pratiques en cours / exemples": "practice", "Réflexions": "reflection", "Moteurs": "driver", "Freins": "brake"}
 
     def __init__(self, path: Path) -> None:
         reader = PdfReader(path)
@@ -131,17 +132,26 @@ class Layout:
                 self._sheet(question, int(m[1]), [r for r in self.runs if _in(r, heading, end)])
 
     def _sheet(self, question: int, group: int, inside: list[Run]) -> None:
-        """Split a sous-groupe's runs by the column heads above them (repeated on each page)."""
+        """Split a sous-groupe's runs by the column heads above them (repeated on each page).
+
+        A run belongs to the nearest head above it on its side of the page; a
+        row with one rubric left has its head on the left and spans the page.
+        """
         heads = [r for r in inside if r.bold and (r.text in self.COLUMN_HEADS or r.text == "ENCADRÉ")]
         by_column: dict[str, list[Run]] = {}
         for run in inside:
-            if run in heads or (run.bold and run.text in ("Réflexions", "Freins", "CONDITIONS AU CHANGEMENT")):
+            if run in heads or (run.bold and run.text == "CONDITIONS AU CHANGEMENT"):
                 continue
             above = [h for h in heads if h.page == run.page and h.y > run.y]
             if not above:
                 continue
-            head = min(above, key=lambda h: h.y)
-            section = "aside" if head.text == "ENCADRÉ" else self.COLUMN_HEADS[head.text][run.right]
+            nearest = min(h.y for h in above)
+            row = [h for h in above if h.y == nearest]  # the heads of the row this run sits in
+            same_side = [h for h in row if h.right == run.right] or [h for h in row if not h.right]
+            if not same_side:
+                continue
+            head = same_side[0]
+            section = "aside" if head.text == "ENCADRÉ" else self.COLUMN_HEADS[head.text]
             by_column.setdefault(section, []).append(run)
         for section, column_runs in by_column.items():
             column_runs.sort(key=lambda r: (r.page, -r.y, r.x))

@@ -134,12 +134,13 @@ def test_participant_journey_by_keyboard_with_accessibility_audit(server, page):
         "et les élus",
     ]
 
-    # A sous-groupe sheet.
+    # A sous-groupe sheet: chosen by a link (question, then group), no script needed.
     page.goto(base + "/essai/fiche")
+    audit(page, "choix de la fiche")
+    page.get_by_role("link", name="Sous-groupe 2").first.click()
+    page.wait_for_url("**/fiche?temps=sous-groupe&question=q1&groupe=2")
     audit(page, "fiche de sous-groupe")
     shot(page, "fiche-360")
-    page.check("#question-0")
-    page.select_option("#group", "2")
     page.fill("#practice", "Marchés de producteurs\n  - le samedi")
     page.fill("#driver", "Volonté des élus\nDemande des habitants")
     page.fill("#brake", "Coût du foncier")
@@ -189,7 +190,7 @@ def test_participant_journey_by_keyboard_with_accessibility_audit(server, page):
 
 def test_english_pages_pass_the_audit_too(server, page):
     base, _folder = server
-    page.goto(base + "/essai/fiche?lang=en")
+    page.goto(base + "/essai/fiche?temps=sous-groupe&question=q1&groupe=1&lang=en")
     assert page.get_attribute("html", "lang") == "en"
     page.click("button[type=submit]")
     page.wait_for_load_state()

@@ -56,9 +56,30 @@ def test_setup(report):
     ]
 
 
+def chapter(report, phase):
+    (found,) = [c for c in report.chapters if c.phase == phase]
+    return found
+
+
+def columns(sheet):
+    """{rubric: items} of a sheet, grid rows and encadrés together."""
+    found = {c.rubric: c.items for row in sheet.rows for c in row.columns}
+    found.update({c.rubric: c.items for c in sheet.boxes})
+    return found
+
+
+def test_one_chapter_per_phase_in_the_deroule_s_order(report):
+    assert [(c.number, c.phase, c.kind, c.title) for c in report.chapters] == [
+        (2, "brainstorming", "ideas", "Mise à plat des idées fortes : brainstorming"),
+        (3, "sous-groupe", "sheet", "Travail en sous-groupes"),
+    ]
+
+
 def test_brainstorm_keeps_nesting_and_drops_unpublished(report):
-    q1, q2 = report.brainstorm
-    assert outline(q1.ideas) == [
+    q1, q2 = chapter(report, "brainstorming").questions
+    [ideas1], [ideas2] = q1.columns, q2.columns
+    assert ideas1.label == "Idée"
+    assert outline(ideas1.items) == [
         ("Le territoire est un espace d'acteurs et non un territoire « administratif »", None, []),
         ("Comment prendre appui sur cet espace afin d'« organiser » un système productif ?", None, [
             ("Le système productif est-il nécessairement un système de production économique ?", None, [
@@ -67,27 +88,33 @@ def test_brainstorm_keeps_nesting_and_drops_unpublished(report):
             ("Peut-on produire de la valeur ajoutée sociale ?", None, []),
         ]),
     ]
-    assert [i.text for i in q2.ideas] == ["Un regard extérieur, un regard autre", "Des financements en plus"]
+    assert [i.text for i in ideas2.items] == ["Un regard extérieur, un regard autre", "Des financements en plus"]
 
 
 def test_subgroup_sheets(report):
-    q1, q2 = report.subgroups
+    q1, q2 = chapter(report, "sous-groupe").questions
     assert q1.objective.startswith("Recueillir les pratiques")
     sg1, sg2 = q1.sheets
+    assert (sg1.group, sg1.label) == ("1", "Sous-groupe 1")
     # The hidden practice x2 takes its published child x2a with it.
-    assert outline(sg1.practices) == [("Nièvre et Morvan, sur l'axe Paris-Lyon : productions locales intéressantes", None, [])]
-    assert [i.text for i in sg1.drivers] == ["Partager le diagnostic et la nécessité du changement", "Des acteurs relais"]
-    assert outline(sg2.reflections) == [
+    assert outline(columns(sg1)["practice"]) == [("Nièvre et Morvan, sur l'axe Paris-Lyon : productions locales intéressantes", None, [])]
+    assert [i.text for i in columns(sg1)["driver"]] == ["Partager le diagnostic et la nécessité du changement", "Des acteurs relais"]
+    assert [(row.heading, [c.label for c in row.columns]) for row in sg1.rows] == [
+        ("", ["Pratiques en cours / exemples", "Réflexions"]),
+        ("Conditions au changement", ["Moteurs", "Freins"]),
+    ]
+    assert outline(columns(sg2)["reflection"]) == [
         ("Valoriser au maximum ce qui est sur le territoire", 1, [
             ("Co-produits", None, [("Création d'un nouveau produit alimentaire à base de raisins verts", None, [])]),
         ]),
         ("Création de monnaies locales", 2, []),
     ]
-    assert sg2.practices == () and not sg2.is_empty
-    [aside] = sg2.asides
-    assert aside.link == "http://www.agrilocal63.fr/"
+    # An empty rubric is left out, not printed empty: sous-groupe 2 has no practice, no moteur.
+    assert [[c.rubric for c in row.columns] for row in sg2.rows] == [["reflection"], ["brake"]]
+    [box] = sg2.boxes
+    assert box.label == "Encadré" and box.items[0].link == "http://www.agrilocal63.fr/"
     [only] = q2.sheets
-    assert only.number == 1 and [i.text for i in only.practices][0].startswith("Des dynamiques")
+    assert only.group == "1" and [i.text for i in columns(only)["practice"]][0].startswith("Des dynamiques")
 
 
 def test_nothing_unpublished_anywhere(report):
@@ -118,8 +145,8 @@ def test_annex_times_and_targets(report):
         (Target("reflection", None, 4), "identifier au plus 4 réflexions par sous-groupe"),
     ],
 )
-def test_target_text(target, text):
-    assert target_text(target) == text
+def test_target_text(report, small_atelier, target, text):
+    assert target_text(target, load_atelier(small_atelier).workshop) == text
 
 
 def test_attendance_names_the_consenting_and_counts_the_others(report):
@@ -146,12 +173,19 @@ def test_others_text(listed, others, text):
 
 def test_synthesis_counts(report):
     s = report.synthesis
-    assert (s.participants, s.ideas, s.subgroups) == (4, 4, 3)
+    assert (s.participants, s.groups) == (4, 3)
     assert s.contributions == len(list(report.items())) == 21
-    q1 = s.questions[0]
-    assert (q1.ideas, q1.precisions) == (2, 3)
-    assert [(g.group, g.practices, g.reflections, g.drivers, g.brakes) for g in q1.groups] == [(1, 1, 1, 2, 1), (2, 0, 2, 0, 1)]
-    assert q1.targets == (("driver", 3, 5), ("brake", 3, 5))
+    ideas, sheets = s.phases
+    assert (ideas.phase, ideas.grouped, ideas.noun, ideas.total) == ("brainstorming", False, ("idée", "idées"), 8)
+    # Nested points are counted at every level: (top-level, all) per question.
+    assert [[(c.top, c.total) for c in row.counts] for _heading, rows in ideas.questions for row in rows] == [[(2, 5)], [(2, 3)]]
+    q1_heading, q1_rows = sheets.questions[0]
+    assert q1_heading.startswith("Question 1\u00a0: ")
+    assert [(row.label, [(c.rubric, c.top, c.total) for c in row.counts]) for row in q1_rows] == [
+        ("Sous-groupe 1", [("practice", 1, 1), ("reflection", 1, 2), ("driver", 2, 2), ("brake", 1, 1)]),
+        ("Sous-groupe 2", [("practice", 0, 0), ("reflection", 2, 4), ("driver", 0, 0), ("brake", 1, 1)]),
+    ]
+    assert [c.target for c in q1_rows[0].counts] == [None, None, (3, 5), (3, 5)]
 
 
 def test_colophon_and_metadata_come_from_the_data(report):

@@ -48,13 +48,15 @@ def one_flow(base: str, n: int) -> tuple[str, str, bool]:
     data = {
         "idee": {"question": "q1", "text": f"Idée {marker}", "details": f"précision {marker}\n- détail {marker}"},
         "emargement": {"name": f"Personne {marker}", "organisation": "Mairie", "role": "habitant", "listed": "y"},
-        "fiche": {"question": "q1", "group": str(1 + n % 3), "driver": f"moteur {marker}\n- sous {marker}", "brake": f"frein {marker}"},
+        "fiche": {"driver": f"moteur {marker}\n- sous {marker}", "brake": f"frein {marker}"},
     }[kind]
+    # A sheet's phase, question and group are in its address.
+    path = f"fiche?temps=sous-groupe&question=q1&groupe={1 + n % 3}" if kind == "fiche" else kind
     try:
         with requests.Session() as session:
-            page = session.get(f"{base}/essai/{kind}", timeout=10)
+            page = session.get(f"{base}/essai/{path}", timeout=10)
             token = CSRF.search(page.text).group(1)
-            sent = session.post(f"{base}/essai/{kind}", data={"csrf_token": token, **data}, allow_redirects=False, timeout=10)
+            sent = session.post(f"{base}/essai/{path}", data={"csrf_token": token, **data}, allow_redirects=False, timeout=10)
             if sent.status_code != 303:
                 return kind, marker, False
             receipt = session.get(base + sent.headers["Location"], timeout=10)

@@ -69,7 +69,7 @@ def test_the_example_is_valid() -> None:
 
 def test_datapackage_is_the_generated_one() -> None:
     on_disk = json.loads((EXAMPLE / "datapackage.json").read_text(encoding="utf-8"))
-    assert on_disk == datapackage("moulins-2016")
+    assert on_disk == datapackage("moulins-2016", load_atelier(EXAMPLE).workshop)
 
 
 def test_csv_files_are_written_by_the_csv_module() -> None:
@@ -128,8 +128,9 @@ def test_workshop_header(atelier: Atelier) -> None:
         "Comment le territoire peut-il être un acteur ",
         "Comment la ou les collectivités s’autorisent-",
     ]
-    assert w.format.intro == "L’atelier s’est déroulé en 3 temps :"
-    assert [s[:30] for s in w.format.steps] == [
+    assert w.format.intro.report == "L’atelier s’est déroulé en 3 temps :"
+    assert w.format.intro.kit == "L’atelier se déroulera en 3 temps :"  # the kit is printed before the day
+    assert [s.report[:30] for s in w.format.steps] == [
         "Un temps d’agitation d’idées a",
         "La rencontre s’est ensuite org",
         "Enfin une synthèse collective ",
@@ -150,9 +151,10 @@ def test_questions_and_all_their_prompts(atelier: Atelier) -> None:
     assert [plain(p) for p in q1.prompts] == PROMPTS
     assert [plain(p) for p in q2.prompts] == PROMPTS
     assert (q1.subgroup_count, q2.subgroup_count) == (3, 2)
-    assert q1.objective.startswith("L’objectif était, en petits groupes de 4/5 personnes d’effectuer")
-    assert q2.objective.startswith("L’objectif était, en petits groupes de 5 à 7 personnes d’effectuer")
-    assert q1.objective.endswith("en termes de freins et de moteurs")
+    assert q1.objective.report.startswith("L’objectif était, en petits groupes de 4/5 personnes d’effectuer")
+    assert q2.objective.report.startswith("L’objectif était, en petits groupes de 5 à 7 personnes d’effectuer")
+    assert q1.objective.report.endswith("en termes de freins et de moteurs")
+    assert q1.objective.kit.startswith("L’objectif est, en petits groupes de 4/5 personnes, d’effectuer")
 
 
 def test_both_times_of_both_questions(atelier: Atelier) -> None:
@@ -186,12 +188,14 @@ def test_both_times_of_both_questions(atelier: Atelier) -> None:
             ),
         ],
     }
-    assert plain(q1.times[0].text).startswith("Est-ce que vous avez le sentiment que votre territoire")
-    assert q1.times[1].text == (
+    # A Temps' question reads the same before and after the day: one text serves the kit and the report.
+    assert all(t.text.kit == t.text.report for q in (q1, q2) for t in q.times)
+    assert plain(q1.times[0].text.report).startswith("Est-ce que vous avez le sentiment que votre territoire")
+    assert q1.times[1].text.report == (
         "Quelles conditions réunir pour être dans cette dynamique de changement et soutenir ces transitions ?"
     )
-    assert q2.times[0].text.endswith("pour impulser cette dynamique de changement et soutenir ces transitions ?")
-    assert q2.times[1].text == (
+    assert q2.times[0].text.report.endswith("pour impulser cette dynamique de changement et soutenir ces transitions ?")
+    assert q2.times[1].text.report == (
         "Sur quels sujets ? et/ou pour quels projets ? et/ou pour quels besoins actuels et/ou en devenir ?"
     )
 
@@ -204,32 +208,32 @@ def test_both_times_of_both_questions(atelier: Atelier) -> None:
 COLUMN_COUNTS = {
     ("q1", "brainstorming", None, "idea"): 15,  # 6 • + 9 Ü
     ("q2", "brainstorming", None, "idea"): 39,  # 11 • + 28 Ü (incl. « Produire… », « Aboutir… »)
-    ("q1", "sous-groupe", 1, "practice"): 2,  # Pyrénées, Nièvre et Morvan
-    ("q1", "sous-groupe", 1, "reflection"): 6,  # Évolution/adaptation + 3 Ü, Pourquoi… + 1 Ü
-    ("q1", "sous-groupe", 1, "driver"): 5,
-    ("q1", "sous-groupe", 1, "brake"): 5,
-    ("q1", "sous-groupe", 2, "practice"): 14,  # • + 1. (2 Ü, 6 », 2 •) + 2. (1 Ü)
-    ("q1", "sous-groupe", 2, "driver"): 4,
-    ("q1", "sous-groupe", 2, "brake"): 4,
-    ("q1", "sous-groupe", 2, "aside"): 1,  # the Agrilocal 63 box
-    ("q1", "sous-groupe", 3, "reflection"): 10,  # 4 • + 6 Ü
-    ("q1", "sous-groupe", 3, "driver"): 5,
-    ("q1", "sous-groupe", 3, "brake"): 4,
-    ("q2", "sous-groupe", 1, "practice"): 3,  # Ü 1–3 of the list
-    ("q2", "sous-groupe", 1, "reflection"): 4,  # Ü 4–7
-    ("q2", "sous-groupe", 2, "practice"): 4,  # the four themes
-    ("q2", "sous-groupe", 2, "driver"): 2,  # « La présence d’acteurs… », « De « rentrer »… »
-    ("q2", "sous-groupe", 2, "brake"): 4,  # « Les risques et freins à lever : » + 3 « - »
+    ("q1", "sous-groupe", "1", "practice"): 2,  # Pyrénées, Nièvre et Morvan
+    ("q1", "sous-groupe", "1", "reflection"): 6,  # Évolution/adaptation + 3 Ü, Pourquoi… + 1 Ü
+    ("q1", "sous-groupe", "1", "driver"): 5,
+    ("q1", "sous-groupe", "1", "brake"): 5,
+    ("q1", "sous-groupe", "2", "practice"): 14,  # • + 1. (2 Ü, 6 », 2 •) + 2. (1 Ü)
+    ("q1", "sous-groupe", "2", "driver"): 4,
+    ("q1", "sous-groupe", "2", "brake"): 4,
+    ("q1", "sous-groupe", "2", "aside"): 1,  # the Agrilocal 63 box
+    ("q1", "sous-groupe", "3", "reflection"): 10,  # 4 • + 6 Ü
+    ("q1", "sous-groupe", "3", "driver"): 5,
+    ("q1", "sous-groupe", "3", "brake"): 4,
+    ("q2", "sous-groupe", "1", "practice"): 3,  # Ü 1–3 of the list
+    ("q2", "sous-groupe", "1", "reflection"): 4,  # Ü 4–7
+    ("q2", "sous-groupe", "2", "practice"): 4,  # the four themes
+    ("q2", "sous-groupe", "2", "driver"): 2,  # « La présence d’acteurs… », « De « rentrer »… »
+    ("q2", "sous-groupe", "2", "brake"): 4,  # « Les risques et freins à lever : » + 3 « - »
 }
 
 # Points per nesting depth (0 = top level) in each column.
 DEPTHS = {
     ("q1", "brainstorming", None, "idea"): [6, 9],
     ("q2", "brainstorming", None, "idea"): [11, 28],
-    ("q1", "sous-groupe", 1, "reflection"): [2, 4],
-    ("q1", "sous-groupe", 2, "practice"): [3, 3, 6, 2],
-    ("q1", "sous-groupe", 3, "reflection"): [4, 6],
-    ("q2", "sous-groupe", 2, "brake"): [1, 3],
+    ("q1", "sous-groupe", "1", "reflection"): [2, 4],
+    ("q1", "sous-groupe", "2", "practice"): [3, 3, 6, 2],
+    ("q1", "sous-groupe", "3", "reflection"): [4, 6],
+    ("q2", "sous-groupe", "2", "brake"): [1, 3],
 }
 
 
@@ -290,40 +294,40 @@ SPOTS = [
     ("Appropriation par les acteurs (la recherche-action", "q2", None, "idea", "En facilitant une mise"),
     ("Ouverture vers de nouveaux réseaux, comme rapprochement", "q2", None, "idea", "Soutenir l’expérimentation"),
     ("Une démarche qui doit profiter aux « deux » parties", "q2", None, "idea", None),
-    ("Le Massif des Pyrénées", "q1", 1, "practice", None),
-    ("Nièvre et Morvan", "q1", 1, "practice", None),
-    ("Production locale n’est pas synonyme", "q1", 1, "reflection", "Évolution/adaptation"),
-    ("Diagnostic nécessaire", "q1", 1, "reflection", "Pourquoi faire autrement ?"),
-    ("Co-construction du « vivre ensemble »", "q1", 1, "driver", None),
-    ("Des acteurs relais", "q1", 1, "driver", None),
-    ("Inertie des organisations", "q1", 1, "brake", None),
-    ("Les territoires ne sont déjà pas", "q1", 2, "practice", None),
-    ("Co-produits", "q1", 2, "practice", "Valoriser au maximum"),
-    ("Création en proximité immédiate d’une scierie", "q1", 2, "practice", "Co-produits"),
-    ("PSDR Grand Clermont-Ferrand", "q1", 2, "practice", "Aliments"),
-    ("Auvergne BIO distribution", "q1", 2, "practice", "Plateformes :"),
-    ("Agrilocal.fr", "q1", 2, "practice", "Plateformes :"),
-    ("Vente directe par les agriculteurs", "q1", 2, "practice", "Aliments"),
-    ("Exemple du Doume dans le Puy de Dôme : ADML63.org", "q1", 2, "practice", "Création de monnaies"),
-    ("Transfert de ces initiatives", "q1", 2, "driver", None),
-    ("Décloisonnement des acteurs", "q1", 2, "driver", None),
-    ("Politiques publiques inadaptées", "q1", 2, "brake", None),
-    ("Acteurs opérationnels", "q1", 3, "reflection", None),
-    ("Observatoire", "q1", 3, "reflection", "Valorisation des ressources locales"),
-    ("Réseau d’acteurs", "q1", 3, "reflection", "Dimension collaborative"),
-    ("Capacité à changer : « le changement c’est maintenant »…", "q1", 3, "driver", None),
-    ("Les politiques = clivages partisans", "q1", 3, "brake", None),
-    ("Insuffisance de l’ingénierie", "q1", 3, "brake", None),
-    ("Dans un contexte de regroupement de communes", "q2", 1, "practice", None),
-    ("Les questions qui sont portées comme cœur", "q2", 1, "practice", None),
-    ("Les questions concernant les transitions", "q2", 1, "reflection", None),
-    ("La présence de chercheurs comme acteurs", "q2", 1, "reflection", None),
-    ("Des thèmes de « recherche-action »", "q2", 2, "practice", None),
-    ("Financements innovants", "q2", 2, "practice", None),
-    ("La présence d’acteurs de la recherche", "q2", 2, "driver", None),
-    ("De « rentrer » en co-construction", "q2", 2, "driver", None),
-    ("Tension entre sujet du chercheur", "q2", 2, "brake", "Les risques et freins à lever :"),
-    ("Un appui pour lever les difficultés", "q2", 2, "brake", "Les risques et freins à lever :"),
+    ("Le Massif des Pyrénées", "q1", "1", "practice", None),
+    ("Nièvre et Morvan", "q1", "1", "practice", None),
+    ("Production locale n’est pas synonyme", "q1", "1", "reflection", "Évolution/adaptation"),
+    ("Diagnostic nécessaire", "q1", "1", "reflection", "Pourquoi faire autrement ?"),
+    ("Co-construction du « vivre ensemble »", "q1", "1", "driver", None),
+    ("Des acteurs relais", "q1", "1", "driver", None),
+    ("Inertie des organisations", "q1", "1", "brake", None),
+    ("Les territoires ne sont déjà pas", "q1", "2", "practice", None),
+    ("Co-produits", "q1", "2", "practice", "Valoriser au maximum"),
+    ("Création en proximité immédiate d’une scierie", "q1", "2", "practice", "Co-produits"),
+    ("PSDR Grand Clermont-Ferrand", "q1", "2", "practice", "Aliments"),
+    ("Auvergne BIO distribution", "q1", "2", "practice", "Plateformes :"),
+    ("Agrilocal.fr", "q1", "2", "practice", "Plateformes :"),
+    ("Vente directe par les agriculteurs", "q1", "2", "practice", "Aliments"),
+    ("Exemple du Doume dans le Puy de Dôme : ADML63.org", "q1", "2", "practice", "Création de monnaies"),
+    ("Transfert de ces initiatives", "q1", "2", "driver", None),
+    ("Décloisonnement des acteurs", "q1", "2", "driver", None),
+    ("Politiques publiques inadaptées", "q1", "2", "brake", None),
+    ("Acteurs opérationnels", "q1", "3", "reflection", None),
+    ("Observatoire", "q1", "3", "reflection", "Valorisation des ressources locales"),
+    ("Réseau d’acteurs", "q1", "3", "reflection", "Dimension collaborative"),
+    ("Capacité à changer : « le changement c’est maintenant »…", "q1", "3", "driver", None),
+    ("Les politiques = clivages partisans", "q1", "3", "brake", None),
+    ("Insuffisance de l’ingénierie", "q1", "3", "brake", None),
+    ("Dans un contexte de regroupement de communes", "q2", "1", "practice", None),
+    ("Les questions qui sont portées comme cœur", "q2", "1", "practice", None),
+    ("Les questions concernant les transitions", "q2", "1", "reflection", None),
+    ("La présence de chercheurs comme acteurs", "q2", "1", "reflection", None),
+    ("Des thèmes de « recherche-action »", "q2", "2", "practice", None),
+    ("Financements innovants", "q2", "2", "practice", None),
+    ("La présence d’acteurs de la recherche", "q2", "2", "driver", None),
+    ("De « rentrer » en co-construction", "q2", "2", "driver", None),
+    ("Tension entre sujet du chercheur", "q2", "2", "brake", "Les risques et freins à lever :"),
+    ("Un appui pour lever les difficultés", "q2", "2", "brake", "Les risques et freins à lever :"),
 ]
 
 
@@ -351,7 +355,7 @@ def test_column_sub_headings_are_not_points(atelier: Atelier) -> None:
 
 def test_agrilocal_box(atelier: Atelier) -> None:
     (aside,) = [c for c in atelier.contributions if c.section == "aside"]
-    assert (aside.question, aside.group, aside.parent, aside.link) == ("q1", 2, None, AGRILOCAL)
+    assert (aside.question, aside.group, aside.parent, aside.link) == ("q1", "2", None, AGRILOCAL)
     assert aside.text == (
         "L’outil internet Agrilocal 63, mis en place par le Conseil Général du Puy de Dôme, permet aux "
         "producteurs locaux de répondre plus facilement aux commandes des restaurants, des collèges et "
@@ -363,8 +367,8 @@ def test_agrilocal_box(atelier: Atelier) -> None:
 def test_numbered_points(atelier: Atelier) -> None:
     numbered = [(c.number, c.text, c.section, c.group, c.parent) for c in atelier.contributions if c.number]
     assert numbered == [
-        (1, "Valoriser au maximum ce qui est sur le territoire", "practice", 2, None),
-        (2, "Création de monnaies locales", "practice", 2, None),
+        (1, "Valoriser au maximum ce qui est sur le territoire", "practice", "2", None),
+        (2, "Création de monnaies locales", "practice", "2", None),
     ]
 
 

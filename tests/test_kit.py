@@ -35,17 +35,24 @@ def test_outline_of_the_example(example):
     kit = compose_kit(example.workshop, URL)
     assert kit.title == "Kit d’animation — Animation des réunions de production d’idées et de projets"
     assert kit.date_text == "30 juin 2016"
-    assert [(qk.number, qk.question.id, list(qk.groups)) for qk in kit.questions] == [
-        (1, "q1", [1, 2, 3]),
-        (2, "q2", [1, 2]),
+    assert [(qk.number, qk.question.id, [g.id for g in qk.sheets[0].groups]) for qk in kit.questions] == [
+        (1, "q1", ["1", "2", "3"]),
+        (2, "q2", ["1", "2"]),
     ]
     q1, q2 = kit.questions
-    assert [(c.title, c.count, c.hint) for c in (q1.drivers, q1.brakes)] == [
+    assert [(h.heading, [c.section for c in h.columns]) for h in q1.sheets[0].heads] == [
+        ("", ["practice"]),
+        ("", ["reflection"]),
+        ("Conditions au changement", ["driver", "brake"]),
+    ]
+    assert [(c.title, c.count, c.hint) for c in q1.sheets[0].columns[2:]] == [
         ("Moteurs", 5, "identifier 3 à 5 moteurs par sous-groupe"),
         ("Freins", 5, "identifier 3 à 5 freins par sous-groupe"),
     ]
-    # q2 asks for 3 à 5 freins only: its moteurs get the usual five lines, with no hint.
-    assert [(c.count, c.hint) for c in (q2.drivers, q2.brakes)] == [
+    # q2 asks for 3 à 5 freins only: its moteurs get the usual five entries, with no hint;
+    # pratiques and réflexions, counted nowhere, are ruled lines.
+    assert [c.count for c in q2.sheets[0].columns[:2]] == [0, 0]
+    assert [(c.count, c.hint) for c in q2.sheets[0].columns[2:]] == [
         (5, ""),
         (5, "identifier 3 à 5 freins par sous-groupe"),
     ]
@@ -60,14 +67,15 @@ def test_outline_of_the_example(example):
         ([{"section": "driver", "min": 3}], 5),
         ([{"section": "driver", "min": 7}], 7),
         ([{"section": "driver", "max": 40}], 15),
-        ([], 5),
+        ([], 0),
     ],
 )
 def test_numbered_lines_follow_the_target(make_atelier, targets, expected):
     times = [{"label": "Temps 2", "title": "Comment faire autrement ?", "targets": targets}]
     folder = make_atelier(workshop={"questions": [{"id": "q1", "title": "Q ?", "subgroups": {"count": 1, "times": times}}]})
     (question,) = compose_kit(load_atelier(folder).workshop).questions
-    assert question.drivers.count == expected
+    drivers = {c.section: c for c in question.sheets[0].columns}["driver"]
+    assert drivers.count == expected  # 0: ruled lines, no numbered entries
 
 
 def test_attendance_rows_can_be_asked_for(example):
@@ -139,7 +147,7 @@ def test_html_has_every_question_prompt_and_temps(example):
         for prompt in question.prompts:
             assert _escaped(prompt) in html
         for step in question.times:
-            assert _escaped(step.text) in html
+            assert _escaped(step.text.kit) in html
             for instruction in step.instructions:
                 assert _escaped(instruction) in html
     for number, groups in ((1, 3), (2, 2)):
@@ -255,7 +263,7 @@ def test_cover_and_posters_say_the_day_and_every_question(printed, example):
     cover = printed.pages[0]
     assert "Kit d’animation".upper() in cover.upper()
     assert "30 juin 2016 — Moulins-sur-Allier" in cover
-    for text in (w.title, w.platform, w.format.intro, *w.format.steps):
+    for text in (w.title, w.platform, w.format.intro.kit, *(step.kit for step in w.format.steps)):
         assert flat(text) in flat(cover)
     for number, question in enumerate(w.questions, start=1):
         assert flat(question.title) in flat(cover) and f"question{number}" in flat(cover)
@@ -270,10 +278,10 @@ def test_temps_instructions_of_each_question(printed, example):
         page = printed.pages[index]
         if number == 1:
             assert "identifier 3 à 5 moteurs par sous-groupe ; identifier 3 à 5 freins par sous-groupe." in " ".join(page.split())
-        assert flat(question.objective) in flat(page)
+        assert flat(question.objective.kit) in flat(page)
         for step in question.times:
             assert flat(f"{step.label} {step.title}") in flat(page)
-            assert flat(step.text) in flat(page)
+            assert flat(step.text.kit) in flat(page)
             for instruction in step.instructions:
                 assert flat(instruction) in flat(page)
 

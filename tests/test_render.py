@@ -93,14 +93,13 @@ def test_no_weasyprint_warning(rendered):
 
 def expected_columns(report: Report):
     """(question, group, section) → the column's top-level items, as the report outline has them."""
-    for q in report.brainstorm:
-        yield (q.number, None, "idea"), q.ideas
-    for work in report.subgroups:
-        for sheet in work.sheets:
-            for section, items in (("practice", sheet.practices), ("reflection", sheet.reflections),
-                                   ("driver", sheet.drivers), ("brake", sheet.brakes), ("aside", sheet.asides)):
-                if items:
-                    yield (work.number, sheet.number, section), items
+    for chapter in report.chapters:
+        for q in chapter.questions:
+            for column in q.columns:
+                yield (q.number, None, column.rubric), column.items
+            for sheet in q.sheets:
+                for column in [c for row in sheet.rows for c in row.columns] + list(sheet.boxes):
+                    yield (q.number, int(sheet.group), column.rubric), column.items
 
 
 def test_every_point_in_its_section_column_and_nesting(rendered):
@@ -224,8 +223,8 @@ def test_bookmarks_follow_the_sections(small):
 
     assert list(titles(small.reader.outline)) == [
         "L’atelier en chiffres",
-        "  Brainstorming : idées et précisions par question",
-        "  Travail en sous-groupes : points par rubrique",
+        "  Brainstorming : points par question",
+        "  Sous-groupes : points par rubrique et par sous-groupe",
         "1 Mise en place de l’atelier",
         "  1.1 Préalables",
         "  1.2 Les deux questions posées lors de cette rencontre",

@@ -81,13 +81,30 @@ REFUSALS = [
     ("contributions", {"question": None}, LINE + "champ « question » : valeur obligatoire manquante."),
     ("contributions", {"text": ""}, LINE + "champ « text » : valeur obligatoire manquante."),
     ("contributions", {"position": "un"}, LINE + "champ « position » : « un » n'est pas un nombre entier."),
-    ("contributions", {"group": True}, LINE + "champ « group » : « True » n'est pas un nombre entier."),
+    ("contributions", {"group": True}, LINE + "champ « group » : « True » n'est pas un texte."),
     ("contributions", {"position": 0}, LINE + "champ « position » : « 0 » est inférieur au minimum 1."),
-    ("contributions", {"group": "100"}, LINE + "champ « group » : « 100 » est supérieur au maximum 99."),
+    # The atelier's vocabulary (atelier.yaml), checked by the store as by `atelier validate`.
+    (
+        "contributions",
+        {"group": "100"},
+        LINE + "champ « group » : « 100 » : le temps « brainstorming » se fait sans sous-groupe ; laissez ce champ vide.",
+    ),
+    (
+        "contributions",
+        {"phase": "sous-groupe", "section": "driver", "group": "9"},
+        LINE + "champ « group » : « 9 » n'est pas un sous-groupe de la question q1 au temps « sous-groupe » ; "
+        "groupes possibles : 1 (Sous-groupe 1), 2 (Sous-groupe 2).",
+    ),
+    (
+        "contributions",
+        {"phase": "sous-groupe", "section": "atout", "group": "1"},
+        LINE + "champ « section » : « atout » n'est pas une rubrique du temps « sous-groupe » ; rubriques possibles : "
+        "practice (pratiques en cours / exemples), reflection (réflexions), driver (moteurs), brake (freins), aside (encadré).",
+    ),
     (
         "contributions",
         {"phase": "atelier"},
-        LINE + "champ « phase » : « atelier » n'est pas une valeur permise (brainstorming ou sous-groupe).",
+        LINE + "champ « phase » : le temps « atelier » n'existe pas dans atelier.yaml (temps : brainstorming, sous-groupe).",
     ),
     (
         "contributions",
@@ -250,7 +267,7 @@ def test_values_are_written_canonically_with_one_header(tmp_path):
 
 
 def test_integers_given_as_text_are_stored_canonically(folder):
-    stored = store.append_rows(folder, "contributions", [contribution(id="c-2", phase="sous-groupe", section="driver", group="+2", position="03")])
+    stored = store.append_rows(folder, "contributions", [contribution(id="c-2", phase="sous-groupe", section="driver", group="2", position="03")])
     assert (stored[0]["group"], stored[0]["position"]) == ("2", "3")
 
 

@@ -47,15 +47,15 @@ CONTRIBUTION_RULES = [
     ),
     (
         {"group": 2},
-        [2, "group", "2 : le brainstorming se fait sans sous-groupe ; laissez ce champ vide."],
+        [2, "group", "« 2 » : le temps « brainstorming » se fait sans sous-groupe ; laissez ce champ vide."],
     ),
     (
         {"phase": "sous-groupe", "section": "driver"},
-        [2, "group", "numéro de sous-groupe manquant pour un point de sous-groupe."],
+        [2, "group", "sous-groupe manquant pour un point du temps « sous-groupe » ; indiquez l'un de ceux de la question q1 : 1 (Sous-groupe 1), 2 (Sous-groupe 2), 3 (Sous-groupe 3)."],
     ),
     (
         {"phase": "sous-groupe", "group": 4, "section": "driver"},
-        [2, "group", "4 dépasse les 3 sous-groupes de la question q1 ; corrigez le numéro ou « subgroups.count » dans atelier.yaml."],
+        [2, "group", "« 4 » n'est pas un sous-groupe de la question q1 au temps « sous-groupe » ; groupes possibles : 1 (Sous-groupe 1), 2 (Sous-groupe 2), 3 (Sous-groupe 3)."],
     ),
     (
         {"phase": "sous-groupe", "group": 1, "section": "idea"},
@@ -67,7 +67,7 @@ CONTRIBUTION_RULES = [
     ),
     (
         {"phase": "atelier"},
-        [2, "phase", "« atelier » n'est pas une valeur permise ; valeurs possibles : brainstorming, sous-groupe."],
+        [2, "phase", "le temps « atelier » n'existe pas dans atelier.yaml (temps : brainstorming, sous-groupe)."],
     ),
     (
         {"status": "publié"},
@@ -127,7 +127,7 @@ def test_line_numbers_follow_multiline_texts(make_atelier):
         contributions=[contribution("a", text="première ligne\ndeuxième ligne\ntroisième"), contribution("b", group=1)]
     )
     assert check(folder) == [
-        ["contributions.csv", 5, "group", "1 : le brainstorming se fait sans sous-groupe ; laissez ce champ vide."]
+        ["contributions.csv", 5, "group", "« 1 » : le temps « brainstorming » se fait sans sous-groupe ; laissez ce champ vide."]
     ]
 
 
@@ -142,8 +142,8 @@ def test_child_in_another_column(make_atelier):
         [
             "contributions.csv", 3, "parent",
             "le point parent « a » (ligne 2) est dans une autre colonne (q1, brainstorming, idée) que ce point "
-            "(q1, sous-groupe, sous-groupe 1, moteurs) ; un point s'emboîte dans un point de la même question, "
-            "du même temps, du même sous-groupe et de la même rubrique.",
+            "(q1, sous-groupe, Sous-groupe 1, moteurs) ; un point s'emboîte dans un point de la même question, "
+            "du même temps, du même groupe et de la même rubrique.",
         ]
     ]
 
@@ -214,7 +214,8 @@ def test_outdated_datapackage(make_atelier):
     assert check(folder) == [
         [
             "datapackage.json", None, None,
-            f"la description de « contributions » n'est plus celle de schemas/contributions.schema.json ; "
+            f"la description de « contributions » n'est plus celle de schemas/contributions.schema.json "
+            f"et des temps, rubriques et groupes d'atelier.yaml ; "
             f"régénérez-le avec « atelier datapackage {folder} ».",
         ]
     ]
@@ -224,7 +225,7 @@ WORKSHOP_RULES = [
     ({"status": "ouvert"}, [7, "status", "« ouvert » n'est pas une valeur permise ; valeurs possibles : open, closed."]),
     ({"date": "30 juin"}, [4, "date", "« 30 juin » n'a pas le format attendu ; écrivez la date sous la forme AAAA-MM-JJ, par exemple 2016-06-30."]),
     ({"date": "2016-02-30"}, [4, "date", "« 2016-02-30 » n'existe pas dans le calendrier ; vérifiez le jour et le mois (AAAA-MM-JJ)."]),
-    ({"colour": "bleu"}, [37, None, "clé inconnue « colour » ; vérifiez l'orthographe (clés permises : platform, organisation, title, date, place, timezone, language, status, moderation, keywords, preamble, format, questions)."]),
+    ({"colour": "bleu"}, [37, None, "clé inconnue « colour » ; vérifiez l'orthographe (clés permises : platform, organisation, title, date, place, timezone, language, status, moderation, keywords, preamble, format, questions, terms, sessions, groups, phases)."]),
     ({"title": ""}, [3, "title", "ce texte ne peut pas être vide."]),
     ({"questions": []}, [9, "questions", "il faut au moins 1 élément(s)."]),
 ]
@@ -270,7 +271,7 @@ def test_cli_exit_codes_and_text(make_atelier):
     assert (ok.exit_code, ok.output) == (0, f"{good} : valide.\n")
     ko = runner.invoke(main, ["validate", str(good), str(bad)])
     assert ko.exit_code == 1
-    assert f"{bad}/contributions.csv: ligne 2, champ « group » : 2 : le brainstorming se fait sans sous-groupe ; laissez ce champ vide.\n" in ko.output
+    assert f"{bad}/contributions.csv: ligne 2, champ « group » : « 2 » : le temps « brainstorming » se fait sans sous-groupe ; laissez ce champ vide.\n" in ko.output
     usage = runner.invoke(main, ["validate", str(good / "absent")])
     assert usage.exit_code == 2
     assert f"le dossier « {good / 'absent'} » n'existe pas." in usage.output
@@ -282,7 +283,7 @@ def test_cli_github_annotations(make_atelier):
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == (
         f"::error file={bad}/contributions.csv,line=2,title=champ « group »::"
-        "ligne 2 : 2 : le brainstorming se fait sans sous-groupe ; laissez ce champ vide."
+        "ligne 2 : « 2 » : le temps « brainstorming » se fait sans sous-groupe ; laissez ce champ vide."
     )
 
 

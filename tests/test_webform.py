@@ -11,6 +11,7 @@ from webform_helpers import (
     CSRF_INPUT,
     NBSP,
     NNBSP,
+    csrf_token,
     make_app,
     make_data,
     rows,
@@ -140,7 +141,7 @@ def test_idea_with_precisions_is_one_nested_batch(client, folder):
 def test_pre_moderation_keeps_ideas_pending_and_says_so(tmp_path):
     folder = make_data(tmp_path, moderation="pre")
     client = make_app(tmp_path).test_client()
-    assert "publiées après validation" in client.get("/essai/idee").text
+    assert "publiés après validation" in client.get("/essai/idee").text
     sent = submit(client, "/essai/idee", {"question": "q1", "text": "Une idée"})
     assert rows(folder, "contributions")[0]["status"] == "pending"
     text = text_of(client.get(sent.headers["Location"]).text)
@@ -150,31 +151,65 @@ def test_pre_moderation_keeps_ideas_pending_and_says_so(tmp_path):
 # ---- sous-groupe sheet ----------------------------------------------------
 
 
-def test_sheet_shows_the_indent_rule_and_the_targets(client):
+SHEET_Q1 = "/essai/fiche?temps=sous-groupe&question=q1&groupe="
+
+
+def test_the_sheet_page_offers_each_question_its_own_groups(client):
+    """A question with 2 sous-groupes offers 2, not the 3 of its neighbour."""
     page = client.get("/essai/fiche").text
+    links = re.findall(r'href="/essai/fiche\?temps=sous-groupe&amp;question=(q\d)&amp;groupe=(\d+)"', page)
+    assert links == [("q1", "1"), ("q1", "2"), ("q1", "3"), ("q2", "1"), ("q2", "2")]
+
+
+def test_sheet_shows_the_indent_rule_and_only_its_question_s_targets(client):
+    page = client.get(SHEET_Q1 + "2").text
     text = text_of(page)
     assert f"Un point par ligne. Pour une précision, commencez la ligne par «{NBSP}-{NBSP}»" in text
     assert f"Objectif{NNBSP}: 3 à 5 moteurs." in text and f"Objectif{NNBSP}: 3 à 5 freins." in text
     assert 'aria-describedby="driver-aide regle-points"' in page
-    assert '<legend class="etiquette">Question</legend>' in page
-    assert re.findall(r'<option value="(\d+)"', page) == ["1", "2", "3"]
+    assert f"Fiche — Sous-groupe 2" in text and "système productif local" in text and "recherche-action" not in text
+    q2 = text_of(client.get("/essai/fiche?temps=sous-groupe&question=q2&groupe=1").text)
+    assert "Objectif" not in q2  # q2 sets no target: none of q1's is repeated there
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("temps=sous-groupe&question=q2&groupe=3", f"« 3 » n'est pas un sous-groupe de la question q2 au temps « sous-groupe »{NNBSP}; groupes possibles{NNBSP}: 1 (Sous-groupe 1), 2 (Sous-groupe 2)."),
+        ("temps=sous-groupe&question=q1&groupe=abc", f"« abc » n'est pas un sous-groupe de la question q1 au temps « sous-groupe »{NNBSP}; groupes possibles{NNBSP}: 1 (Sous-groupe 1), 2 (Sous-groupe 2), 3 (Sous-groupe 3)."),
+        ("temps=sous-groupe&question=q9&groupe=1", f"la question « q9 » n'existe pas dans atelier.yaml (questions{NNBSP}: q1, q2)."),
+        ("temps=brainstorming&question=q1&groupe=1", f"Le temps « brainstorming » n'a pas de fiche de groupe{NNBSP}; temps possibles{NNBSP}: sous-groupe."),
+    ],
+)
+def test_an_undeclared_sheet_is_refused_naming_the_ids_that_exist(client, folder, query, message):
+    def plain(text: str) -> str:
+        return text.replace(NNBSP, " ").replace(NBSP, " ")
+
+    before = snapshot(folder)
+    shown = client.get(f"/essai/fiche?{query}")
+    assert shown.status_code == 404 and plain(message) in plain(text_of(shown.text))
+    token = csrf_token(client, SHEET_Q1 + "1")
+    sent = client.post(f"/essai/fiche?{query}", data={"csrf_token": token, "practice": "Un point"})
+    assert sent.status_code == 400
+    assert plain(f"Rien n'a été enregistré : {message}") in plain(text_of(sent.text))
+    assert snapshot(folder) == before
 
 
 
 def test_a_blank_form_is_the_same_page_for_everyone_but_a_working_csrf_token(tmp_path, folder, app):
     """Blank forms are rendered once and kept (webform/pages.py): same bytes as a fresh render, own token."""
     fresh = make_app(tmp_path, TEMPLATES_AUTO_RELOAD=True)  # renders every time, as when editing templates
-    for url in ("/essai/emargement", "/essai/idee", "/essai/fiche"):
+    for url in ("/essai/emargement", "/essai/idee", SHEET_Q1 + "2"):
         for lang in ("fr", "en"):
             pages = []
             for server in (app, app, fresh):
                 visitor = app.test_client() if server is app else fresh.test_client()
-                html = visitor.get(f"{url}?lang={lang}").text
+                html = visitor.get(f"{url}{'&' if '?' in url else '?'}lang={lang}").text
                 pages.append((visitor, html, CSRF_INPUT.search(html).group(1)))
             assert len({token for _v, _h, token in pages}) == 3
             assert len({html.replace(token, "") for _v, html, token in pages}) == 1
     visitor, _html, token = pages[1]  # the second visitor got the kept page of the sheet
-    sent = visitor.post("/essai/fiche", data={"csrf_token": token, "question": "q1", "group": "2", "driver": "Un moteur"})
+    sent = visitor.post(SHEET_Q1 + "2", data={"csrf_token": token, "driver": "Un moteur"})
     assert sent.status_code == 303
 
 
@@ -198,10 +233,8 @@ def test_a_kept_blank_form_follows_atelier_yaml_and_never_hides_a_message(tmp_pa
 def test_sheet_is_saved_column_by_column_with_nesting(client, folder):
     sent = submit(
         client,
-        "/essai/fiche",
+        SHEET_Q1 + "2",
         {
-            "question": "q1",
-            "group": "2",
             "practice": "Marchés de producteurs\n  - tous les samedis\n\tà Moulins",
             "reflection": "",
             "driver": "- Volonté des élus\n- Demande des habitants",
@@ -233,7 +266,8 @@ LONG = "x" * 121
 REQUIRED = "Ce champ est obligatoire."
 VALID_EMARGEMENT = {"name": "Anne", "organisation": "", "role": "elu"}
 VALID_IDEA = {"question": "q1", "text": "Une idée", "details": ""}
-VALID_SHEET = {"question": "q1", "group": "1", "practice": "Un point", "reflection": "", "driver": "", "brake": ""}
+VALID_SHEET = {"practice": "Un point", "reflection": "", "driver": "", "brake": ""}
+SHEET_1 = "fiche?temps=sous-groupe&question=q1&groupe=1"
 
 CASES = [
     ("emargement", VALID_EMARGEMENT, {"name": "   "}, "name", "Prénom et nom", REQUIRED),
@@ -252,20 +286,13 @@ CASES = [
     ("idee", VALID_IDEA, {"details": "\n".join(["p"] * 61)}, "details", "Précisions (facultatif)", "Au plus 60 points (vous en avez écrit 61)."),
     ("idee", VALID_IDEA, {"text": "ligne\rperdue"}, "text", "Votre idée", f"Ce texte contient un caractère invisible interdit (U+000D){NNBSP}: retirez-le."),
     ("idee", VALID_IDEA, {"details": "a\x00b"}, "details", "Précisions (facultatif)", f"Ce texte contient un caractère invisible interdit (U+0000){NNBSP}: retirez-le."),
-    ("fiche", VALID_SHEET, {"group": "4"}, "group", "Numéro du sous-groupe", f"Cette question a 3 sous-groupes{NNBSP}: choisissez un numéro entre 1 et 3."),
-    ("fiche", VALID_SHEET, {"question": "q2", "group": "3"}, "group", "Numéro du sous-groupe", f"Cette question a 2 sous-groupes{NNBSP}: choisissez un numéro entre 1 et 2."),
-    ("fiche", VALID_SHEET, {"group": "abc"}, "group", "Numéro du sous-groupe", "Choisissez un numéro entre 1 et 99."),
-    ("fiche", VALID_SHEET, {"group": "0"}, "group", "Numéro du sous-groupe", "Choisissez un numéro entre 1 et 99."),
-    ("fiche", VALID_SHEET, {"group": "١"}, "group", "Numéro du sous-groupe", "Choisissez un numéro entre 1 et 99."),
-    ("fiche", VALID_SHEET, {"group": ""}, "group", "Numéro du sous-groupe", REQUIRED),
-    ("fiche", VALID_SHEET, {"question": "q9"}, "question-0", "Question", "Choisissez une des valeurs proposées."),
-    ("fiche", VALID_SHEET, {"practice": "  \n - \n"}, "practice", "Pratiques en cours / exemples", "Remplissez au moins une rubrique de la fiche."),
-    ("fiche", VALID_SHEET, {"brake": "\n".join(["f"] * 61)}, "brake", "Freins (conditions au changement)", "Au plus 60 points (vous en avez écrit 61)."),
+    (SHEET_1, VALID_SHEET, {"practice": "  \n - \n"}, "practice", "Pratiques en cours / exemples", "Remplissez au moins une rubrique de la fiche."),
+    (SHEET_1, VALID_SHEET, {"brake": "\n".join(["f"] * 61)}, "brake", "Freins (conditions au changement)", "Au plus 60 points (vous en avez écrit 61)."),
 ]
 
 
 @pytest.mark.parametrize(
-    "form, valid, change, anchor, label, message", CASES, ids=[f"{c[0]}-{c[3]}-{i}" for i, c in enumerate(CASES)]
+    "form, valid, change, anchor, label, message", CASES, ids=[f"{c[0][:5]}-{c[3]}-{i}" for i, c in enumerate(CASES)]
 )
 def test_each_bad_input_gets_its_french_message_and_writes_nothing(client, folder, form, valid, change, anchor, label, message):
     before = snapshot(folder)
@@ -347,10 +374,11 @@ def test_changing_the_schema_changes_the_form(tmp_path, folder, monkeypatch):
 
 
 def test_every_schema_enum_value_has_a_french_label():
-    from webform.forms import ROLE_LABELS, SECTION_LABELS
+    from webform.forms import ROLE_LABELS
 
     assert list(ROLE_LABELS) == schemas.field("participants", "role")["constraints"]["enum"]
-    assert list(SECTION_LABELS) == schemas.field("contributions", "section")["constraints"]["enum"]
+    # Rubrics have no labels in the code: atelier.yaml gives them, and the schema has no list of them.
+    assert "enum" not in schemas.field("contributions", "section").get("constraints", {})
 
 
 # ---- receipts: correct and withdraw ----------------------------------------
@@ -420,7 +448,7 @@ def test_correcting_an_idea_keeps_ids_withdraws_removed_points_and_appends_new_o
 
 
 def test_correcting_a_sheet_can_change_its_group(client, folder):
-    sent = submit(client, "/essai/fiche", {**VALID_SHEET, "driver": "m1\nm2"})
+    sent = submit(client, "/essai/" + SHEET_1, {**VALID_SHEET, "driver": "m1\nm2"})
     edit = sent.headers["Location"] + "/corriger"
     assert "\nm1\nm2</textarea>" in client.get(edit).text
     submit(client, edit, {**VALID_SHEET, "group": "3", "driver": "m1"})
@@ -450,7 +478,7 @@ def test_withdrawing(client, folder):
     assert f"C'est retiré{NNBSP}: votre contribution ne figurera pas au compte-rendu." in page
     assert f"Vous avez retiré cette réponse{NNBSP}: elle ne figurera pas au compte-rendu." in page
     assert client.get(sent.headers["Location"] + "/corriger").status_code == 303  # nothing left to correct
-    sent = submit(client, "/essai/fiche", {**VALID_SHEET, "brake": "f1\n- f1a"})
+    sent = submit(client, "/essai/" + SHEET_1, {**VALID_SHEET, "brake": "f1\n- f1a"})
     submit(client, sent.headers["Location"] + "/retirer", {})
     assert {r["status"] for r in rows(folder, "contributions")} == {"withdrawn"}
     assert all(r["updated_at"] for r in rows(folder, "contributions"))

@@ -42,7 +42,7 @@ def test_security_headers_everywhere(client, url):
 
 
 def test_pages_have_no_inline_script_or_style_and_stay_small(client):
-    for url in ("/", "/essai/", "/essai/emargement", "/essai/idee", "/essai/fiche", "/inconnu/"):
+    for url in ("/", "/essai/", "/essai/emargement", "/essai/idee", "/essai/fiche", "/essai/fiche?temps=sous-groupe&question=q1&groupe=1", "/inconnu/"):
         response = client.get(url)
         assert response.headers["Content-Type"] == "text/html; charset=utf-8", url
         page = response.text
@@ -213,6 +213,8 @@ def test_text_is_stored_exactly_as_typed_even_when_it_looks_like_markup_or_a_for
 
 
 def test_summary_links_point_to_existing_fields(client):
-    page = submit(client, "/essai/fiche", {"question": "", "group": "", "practice": ""})
-    for href, _text in summary_items(page.text):
-        assert re.search(rf'id="{href[1:]}"', page.text), href
+    page = submit(client, "/essai/fiche?temps=sous-groupe&question=q1&groupe=1", {"practice": ""})
+    page_of_idea = submit(client, "/essai/idee", {"question": "", "text": ""})
+    assert summary_items(page.text) and summary_items(page_of_idea.text)
+    for href, _text in summary_items(page.text) + summary_items(page_of_idea.text):
+        assert re.search(rf'id="{href[1:]}"', page.text + page_of_idea.text), href

@@ -22,7 +22,9 @@ def test_load_types_and_values(make_atelier):
     assert [q.id for q in w.questions] == ["q1", "q2"]
     q1 = w.question("q1")
     assert q1 is not None and q1.subgroup_count == 3
-    assert q1.targets()["driver"].min == 3 and q1.targets()["brake"].max == 5
+    sheet = w.phase("sous-groupe")
+    assert sheet is not None and sheet.kind == "sheet" and [g.id for g in w.groups_for(sheet, q1)] == ["1", "2", "3"]
+    assert w.targets(sheet, q1)["driver"].min == 3 and w.targets(sheet, q1)["brake"].max == 5
     assert w.question("q3") is None
     [c] = atelier.contributions
     assert c.text == "Idée « forte » ; avec, virgules\net retour"
@@ -50,8 +52,8 @@ def test_points_are_ordered_trees_of_published_contributions(make_atelier):
     ideas = atelier.points("q1", "brainstorming", "idea")
     walked = [(depth, p.contribution.text) for top in ideas for depth, p in top.walk()]
     assert walked == [(0, "A"), (1, "A.1"), (2, "A.1.x"), (1, "A.2"), (0, "B")]
-    assert [p.contribution.id for p in atelier.points("q1", "sous-groupe", "brake", group=2)] == ["g"]
-    assert atelier.points("q1", "sous-groupe", "brake", group=1) == ()
+    assert [p.contribution.id for p in atelier.points("q1", "sous-groupe", "brake", group="2")] == ["g"]
+    assert atelier.points("q1", "sous-groupe", "brake", group="1") == ()
     with_pending = atelier.points("q1", "brainstorming", "idea", statuses=("published", "pending"))
     assert [p.contribution.id for p in with_pending] == ["a", "b", "p"]
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
-from flask_babel import ngettext  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from wtforms import BooleanField, Field, Form, RadioField, SelectField, StringField, TextAreaField  # type: ignore[import-untyped]
 from wtforms.fields.choices import SelectChoice  # type: ignore[import-untyped]
@@ -34,24 +33,6 @@ ROLE_LABELS = {
     "animateur": _l("Équipe d'animation"),
     "autre": _l("Autre"),
 }
-SECTION_LABELS = {
-    "idea": _l("Idée"),
-    "practice": _l("Pratiques en cours / exemples"),
-    "reflection": _l("Réflexions"),
-    "driver": _l("Moteurs (conditions au changement)"),
-    "brake": _l("Freins (conditions au changement)"),
-    "aside": _l("Encadré"),
-}
-# Plural nouns for the targets hint (« 3 à 5 moteurs »).
-SECTION_NOUNS = {
-    "practice": _l("pratiques ou exemples"),
-    "reflection": _l("réflexions"),
-    "driver": _l("moteurs"),
-    "brake": _l("freins"),
-}
-# The columns a rapporteur fills; the encadré (aside) is added by the animation.
-SHEET_SECTIONS = tuple(s for s in schemas.SECTIONS_BY_PHASE["sous-groupe"] if s != "aside")
-
 # C0 and C1 control characters, DEL, and the invisible bidirectional overrides
 # that could make a published line read differently from what it stores.
 _ALLOWED_CONTROLS = {"\t", "\n"}
@@ -232,8 +213,17 @@ def emargement_form(max_lines: int) -> type[FlaskForm]:
     return EmargementForm
 
 
+def _column_ids(form: Form) -> tuple[str, ...]:
+    return tuple(choice.value for choice in form.column.choices or ())
+
+
 def idea_form(rules: TextareaRules) -> type[FlaskForm]:
-    """A brainstorming idea with optional précisions (contributions.csv)."""
+    """A point of a pooled phase (an idea, a question…) with optional précisions (contributions.csv).
+
+    `column` is « phase/rubric », chosen among the participants' pooled
+    columns that atelier.yaml declares (set by the view; one choice is taken
+    without asking).
+    """
     # The précisions sit one level below the idea.
     details_rules = TextareaRules(rules.max_lines, rules.max_depth - 1)
 
@@ -244,6 +234,7 @@ def idea_form(rules: TextareaRules) -> type[FlaskForm]:
             validate_choice=False,
             validators=[*schema_validators("contributions", "question"), OneOf(_question_ids)],
         )
+        column = RadioField(_l("Rubrique"), choices=[], validate_choice=False, validators=[OneOf(_column_ids)])
         text = TextAreaField(
             _l("Votre idée"),
             filters=[lines, strip],
@@ -258,67 +249,49 @@ def idea_form(rules: TextareaRules) -> type[FlaskForm]:
     return IdeaForm
 
 
-def sheet_form(rules: TextareaRules) -> type[FlaskForm]:
-    """A sous-groupe's sheet: question, group number and one textarea per column."""
-    low, high = schema_range("contributions", "group")
+def sheet_form(rules: TextareaRules, rubrics: tuple[tuple[str, str], ...]) -> type[FlaskForm]:
+    """A group's sheet for one phase: one textarea per rubric (id, label) of that phase.
+
+    The phase, question and group are chosen before (the page's address) and
+    checked by the view against atelier.yaml.
+    """
 
     class SheetForm(FlaskForm):
-        question = RadioField(
-            _l("Question"),
-            choices=[],
-            validate_choice=False,
-            validators=[*schema_validators("contributions", "question"), OneOf(_question_ids)],
-        )
-        group = SelectField(_l("Numéro du sous-groupe"), choices=[], validate_choice=False)
-
-        def validate_group(self, field: Field) -> None:
-            value = field.data or ""
-            if not value.strip():
-                raise ValidationError(_l("Ce champ est obligatoire."))
-            if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
-                raise ValidationError(_l("Choisissez un numéro entre %(min)d et %(max)d.", min=low, max=high))
-            counts = getattr(self, "subgroup_counts", {})
-            count = counts.get(self.question.data)
-            if count is not None and int(value) > count:
-                raise ValidationError(
-                    ngettext(
-                        "Cette question a %(num)d sous-groupe : choisissez le numéro 1.",
-                        "Cette question a %(num)d sous-groupes : choisissez un numéro entre 1 et %(num)d.",
-                        count,
-                    )
-                )
-
         def validate(self, extra_validators: Any = None) -> bool:
             valid = super().validate(extra_validators)
-            if valid and not any(parse_points(self[s].data or "", rules.max_depth) for s in SHEET_SECTIONS):
-                self[SHEET_SECTIONS[0]].errors.append(_l("Remplissez au moins une rubrique de la fiche."))
+            if valid and not any(parse_points(self[r].data or "", rules.max_depth) for r, _label in rubrics):
+                self[rubrics[0][0]].errors.append(_l("Remplissez au moins une rubrique de la fiche."))
                 return False
             return valid
 
-    for section in SHEET_SECTIONS:
+    for rubric, label in rubrics:
         setattr(
             SheetForm,
-            section,
-            TextAreaField(
-                SECTION_LABELS[section], filters=[lines], validators=[no_control_characters(True), rules.validator()]
-            ),
+            rubric,
+            TextAreaField(label, filters=[lines], validators=[no_control_characters(True), rules.validator()]),
         )
     return SheetForm
 
 
-@dataclass(frozen=True)
+@dataclass
 class FormClasses:
-    """The form classes of one app, built once from the schemas when the app is created."""
+    """The form classes of one app, built once from the schemas (a sheet's, once per set of rubrics)."""
 
     emargement: type[FlaskForm]
     idea: type[FlaskForm]
-    sheet: type[FlaskForm]
     rules: TextareaRules
+    sheets: dict[tuple[tuple[str, str], ...], type[FlaskForm]]
 
     @classmethod
     def from_schemas(cls, max_lines: int) -> "FormClasses":
         rules = TextareaRules(max_lines=max_lines, max_depth=schemas.MAX_DEPTH)
-        return cls(emargement_form(max_lines), idea_form(rules), sheet_form(rules), rules)
+        return cls(emargement_form(max_lines), idea_form(rules), rules, {})
+
+    def sheet(self, rubrics: tuple[tuple[str, str], ...]) -> type[FlaskForm]:
+        """The sheet form class of these (rubric id, label) columns."""
+        if rubrics not in self.sheets:
+            self.sheets[rubrics] = sheet_form(self.rules, rubrics)
+        return self.sheets[rubrics]
 
 
 def parse(text: str, rules: TextareaRules, depth: int = 0) -> list[Line]:

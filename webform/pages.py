@@ -38,20 +38,28 @@ class BlankForms:
     """The rendered blank form pages of one app (a handful per atelier)."""
 
     def __init__(self) -> None:
-        self._pages: dict[tuple[str, str, str], tuple[Workshop, str, str]] = {}
+        self._pages: dict[tuple[str, str, str, str], tuple[Workshop, str, str]] = {}
         self._lock = threading.Lock()
 
-    def render(self, template: str, workshop: Workshop, build: Callable[[], tuple[FlaskForm, dict[str, Any]]]) -> str:
+    def render(
+        self,
+        template: str,
+        workshop: Workshop,
+        build: Callable[[], tuple[FlaskForm, dict[str, Any]]],
+        variant: str = "",
+    ) -> str:
         """The page of `template` for a blank form of `workshop`, with this visitor's CSRF token.
 
         `build()` makes the form and the template's other variables; it is
         called only when the page must be rendered, since making the form
-        cost as much again as putting the token in a kept page.
+        cost as much again as putting the token in a kept page.  `variant`
+        tells apart the pages of one template (a sheet's phase, question and
+        group).
         """
         if current_app.debug or current_app.jinja_env.auto_reload:  # templates being edited
             form, context = build()
             return render_template(template, form=form, workshop=workshop, errors=[], token=None, **context)
-        key = (template, workshop.slug, str(get_locale()))
+        key = (template, workshop.slug, str(get_locale()), variant)
         page = self._pages.get(key)
         if page is None or page[0] is not workshop or page[1] != request.script_root:
             form, context = build()

@@ -30,8 +30,6 @@ from pipeline.workshop import (
 from webform.catalog import BrokenAtelier
 from webform.facilitator import access
 from webform.facilitator.forms import (
-    PHASE_LABELS,
-    PHASE_OF_SECTION,
     ActionForm,
     EditForm,
     LoginForm,
@@ -39,7 +37,7 @@ from webform.facilitator.forms import (
     OnePostItForm,
     several_post_its_form,
 )
-from webform.forms import SECTION_LABELS, TextareaRules
+from webform.forms import TextareaRules
 from webform.participant import open_atelier, shows_form_again, submitted
 from webform.points import leading_depth, nest, parse_points
 from webform.preview import Previews
@@ -50,7 +48,6 @@ bp = Blueprint(access.BLUEPRINT, __name__, template_folder="templates")
 
 POINT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 RECENT = 10  # transcribed points shown under the entry field
-SHEET_COLUMNS = ("practice", "reflection", "driver", "brake")  # the wall's columns; the encadré goes below
 EXPORT_TYPES = {
     "zip": "application/zip",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -117,34 +114,24 @@ def current_atelier(workshop: Workshop, folder: Path) -> Atelier:
 
 @dataclass(frozen=True)
 class Column:
-    """One column of the compte-rendu: a question's brainstorming, or a rubrique of a sous-groupe's sheet."""
+    """One column of the compte-rendu: (question, phase, group, rubric), as atelier.yaml declares it."""
 
     question: str
     phase: str
-    group: int | None
+    group: str | None
     section: str
 
     def label(self, workshop: Workshop) -> str:
-        if self.phase == "brainstorming":
-            return _("%(question)s · Brainstorming", question=self.question)
-        return _(
-            "%(question)s · Sous-groupe %(group)s · %(section)s",
-            question=self.question,
-            group=self.group,
-            section=SECTION_LABELS[self.section],
-        )
+        return " · ".join((self.question, *workshop.column_name(self.phase, self.group, self.section)))
 
 
 def columns(workshop: Workshop) -> Iterator[Column]:
-    for q in workshop.questions:
-        yield Column(q.id, "brainstorming", None, "idea")
-        for group in range(1, q.subgroup_count + 1):
-            for section in schemas.SECTIONS_BY_PHASE["sous-groupe"]:
-                yield Column(q.id, "sous-groupe", group, section)
+    for phase, question, group, rubric in workshop.columns():
+        yield Column(question.id, phase.id, group.id if group else None, rubric.id)
 
 
 def column_of(row: dict[str, str]) -> Column:
-    return Column(row["question"], row["phase"], int(row["group"]) if row["group"] else None, row["section"])
+    return Column(row["question"], row["phase"], row["group"] or None, row["section"])
 
 
 # ---- login, logout ---------------------------------------------------------------------------
@@ -243,28 +230,31 @@ def wall(slug: str) -> str:
     wanted_question = request.args.get("question")
     wanted_phase = request.args.get("temps")
     questions = [q for q in workshop.questions if wanted_question in (None, "", q.id)] or list(workshop.questions)
-    phases = [p for p in schemas.PHASES if wanted_phase in (None, "", p)] or list(schemas.PHASES)
+    phases = [p for p in workshop.phases if wanted_phase in (None, "", p.id)] or list(workshop.phases)
     blocks = []
     for q in questions:
-        ideas = atelier.points(q.id, "brainstorming", "idea") if "brainstorming" in phases else ()
-        groups = []
-        if "sous-groupe" in phases:
-            for group in range(1, q.subgroup_count + 1):
-                sheet = {s: atelier.points(q.id, "sous-groupe", s, group) for s in schemas.SECTIONS_BY_PHASE["sous-groupe"]}
-                if any(sheet.values()):
-                    groups.append((group, sheet))
-        blocks.append((q, ideas, groups))
+        parts = []
+        for phase in phases:
+            if q not in workshop.phase_questions(phase):
+                continue
+            if phase.grouped:
+                sheets = []
+                for group in workshop.groups_for(phase, q):
+                    sheet = {r.id: atelier.points(q.id, phase.id, r.id, group.id) for r in phase.rubrics}
+                    if any(sheet.values()):
+                        sheets.append((group, sheet))
+                parts.append((phase, {}, sheets))
+            else:
+                pooled = {r.id: atelier.points(q.id, phase.id, r.id) for r in phase.rubrics}
+                parts.append((phase, pooled, []))
+        blocks.append((q, parts))
     return render_template(
         "facilitator/wall.html",
         workshop=workshop,
         blocks=blocks,
-        phases=phases,
         wanted_question=wanted_question or "",
         wanted_phase=wanted_phase or "",
         refresh=updating_every(None if request.args.get("pause") else int(current_app.config["WALL_REFRESH_SECONDS"])),
-        sheet_columns=SHEET_COLUMNS,
-        section_labels=SECTION_LABELS,
-        phase_labels=PHASE_LABELS,
     )
 
 
@@ -457,13 +447,13 @@ def transcription(slug: str, several: bool) -> HttpResponse:
     form_class = several_post_its_form(rules) if several else OnePostItForm
     defaults = {
         "question": state.get("question") or (workshop.questions[0].id if workshop.questions else ""),
-        "section": state.get("section") or "idea",
+        "section": state.get("section") or next((f"{c.phase}/{c.section}" for c in columns(workshop)), ""),
         "group": state.get("group") or "",
     }
     form = form_class(data=defaults if request.method == "GET" else None)
     form.set_workshop(workshop)
     if submitted(form):
-        column = Column(form.question.data, form.phase, form.group_number(), form.section.data)
+        column = Column(form.question.data, form.phase, form.group_id(), form.rubric)
         chain = state.get("chaine", []) if state.get("colonne") == list(_key(column)) else []
         try:
             saved, chain = save_post_its(folder, column, form.text.data, several, chain, rules)
@@ -474,8 +464,8 @@ def transcription(slug: str, several: bool) -> HttpResponse:
             session["saisie"] = {
                 "atelier": slug,
                 "question": column.question,
-                "section": column.section,
-                "group": "" if column.group is None else str(column.group),
+                "section": f"{column.phase}/{column.section}",
+                "group": column.group or "",
                 "colonne": list(_key(column)),
                 "chaine": chain,
                 "recents": recent[:RECENT],
@@ -494,12 +484,11 @@ def transcription(slug: str, several: bool) -> HttpResponse:
         several=several,
         recent=recent,
         column_of=column_of,
-        phase_of=PHASE_OF_SECTION,
     )
 
 
 def _key(column: Column) -> tuple[str, str, str, str]:
-    return (column.question, column.phase, "" if column.group is None else str(column.group), column.section)
+    return (column.question, column.phase, column.group or "", column.section)
 
 
 def save_post_its(
@@ -550,7 +539,7 @@ def _row(column: Column, point_id: str, parent: str, position: int, text: str, s
         "id": point_id,
         "question": column.question,
         "phase": column.phase,
-        "group": "" if column.group is None else str(column.group),
+        "group": column.group or "",
         "section": column.section,
         "parent": parent,
         "position": str(position),

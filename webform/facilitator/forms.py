@@ -13,7 +13,6 @@ from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 from pipeline import schemas
 from pipeline.workshop import Workshop
 from webform.forms import (
-    SECTION_LABELS,
     Length,
     OneOf,
     Optional,
@@ -26,8 +25,6 @@ from webform.forms import (
 )
 from webform.points import leading_depth
 
-PHASE_OF_SECTION = {section: phase for phase, sections in schemas.SECTIONS_BY_PHASE.items() for section in sections}
-PHASE_LABELS = {"brainstorming": _l("Brainstorming"), "sous-groupe": _l("Sous-groupes")}
 
 
 class LoginForm(FlaskForm):
@@ -38,59 +35,64 @@ def _question_ids(form: Any) -> tuple[str, ...]:
     return tuple(choice.value for choice in form.question.choices or ())
 
 
+def _column_ids(form: Any) -> tuple[str, ...]:
+    ids = tuple(value for group in (form.section.choices or {}).values() for value, _label in group)
+    # A bare rubric id (« idea ») names the first phase that has it: the saisie's older links keep working.
+    return ids + tuple(v.partition("/")[2] for v in ids)
+
+
 class _Column(FlaskForm):
-    """Where the transcribed points go: question, rubrique (which gives the phase) and sous-groupe."""
+    """Where the transcribed points go: question, « phase/rubric » and group, as atelier.yaml declares them."""
 
     question = SelectField(_l("Question"), choices=[], validate_choice=False, validators=[Required(), OneOf(_question_ids)])
     section = SelectField(
         _l("Rubrique"),
         choices=[],
         validate_choice=False,
-        validators=[Required(), OneOf(tuple(PHASE_OF_SECTION))],
+        validators=[Required(), OneOf(_column_ids)],
     )
-    group = SelectField(_l("Sous-groupe"), choices=[], validate_choice=False)
+    group = SelectField(_l("Groupe"), choices=[], validate_choice=False)
 
     def set_workshop(self, workshop: Workshop) -> None:
         self.workshop = workshop
         self.question.choices = [SelectChoice(q.id, f"{q.id} — {q.title}") for q in workshop.questions]
         self.section.choices = {
-            str(PHASE_LABELS[phase]): [(s, str(SECTION_LABELS[s])) for s in sections]
-            for phase, sections in schemas.SECTIONS_BY_PHASE.items()
+            phase.text(): [(f"{phase.id}/{r.id}", r.label) for r in phase.rubrics]
+            for phase in workshop.phases
+            if phase.kind in ("ideas", "sheet", "synthesis", "qa")
         }
-        most = max((q.subgroup_count for q in workshop.questions), default=0)
-        self.group.choices = [SelectChoice("", _l("— (brainstorming)"))] + [
-            SelectChoice(str(n), _l("Sous-groupe %(n)s", n=n)) for n in range(1, most + 1)
+        self.group.choices = [SelectChoice("", _l("— (sans groupe)"))] + [
+            SelectChoice(g.id, g.label) for g in workshop.groups
         ]
+
+    def _column(self) -> tuple[str, str]:
+        value = self.section.data or ""
+        if "/" in value:
+            phase, _sep, rubric = value.partition("/")
+            return phase, rubric
+        found = next((p for p in self.workshop.phases if p.rubric(value)), None)
+        return (found.id if found else ""), value
 
     @property
     def phase(self) -> str:
-        return PHASE_OF_SECTION.get(self.section.data or "", "brainstorming")
+        return self._column()[0]
+
+    @property
+    def rubric(self) -> str:
+        return self._column()[1]
 
     def validate_group(self, field: Any) -> None:
-        if self.phase == "brainstorming":
-            return  # no sous-groupe in brainstorming: the value is ignored
-        question = self.workshop.question(self.question.data or "")
-        if question is None:
-            return  # the question's own error says it
-        if question.subgroup_count == 0:
-            raise ValidationError(
-                _l(
-                    "La question « %(question)s » n'a pas de travail en sous-groupes : choisissez la rubrique « Idée ».",
-                    question=question.id,
-                )
-            )
-        value = field.data or ""
-        if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= question.subgroup_count:
-            raise ValidationError(
-                _l(
-                    "Choisissez un sous-groupe entre 1 et %(max)d pour la question « %(question)s ».",
-                    max=question.subgroup_count,
-                    question=question.id,
-                )
-            )
+        if self.question.errors or self.section.errors or not self.section.data:
+            return  # their own errors say it
+        phase = self.workshop.phase(self.phase)
+        group = (field.data or "") if phase is not None and phase.grouped else ""
+        found = self.workshop.column_problem(self.question.data or "", self.phase, group, self.rubric)
+        if found:
+            raise ValidationError(found[1])
 
-    def group_number(self) -> int | None:
-        return int(self.group.data) if self.phase == "sous-groupe" else None
+    def group_id(self) -> str | None:
+        phase = self.workshop.phase(self.phase)
+        return (self.group.data or None) if phase is not None and phase.grouped else None
 
 
 class OnePostItForm(_Column):

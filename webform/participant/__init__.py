@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale  # type: ignore[import-untyped]
 from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 
@@ -14,8 +15,8 @@ from werkzeug.wrappers import Response as HttpResponse
 from wtforms.fields.choices import SelectChoice  # type: ignore[import-untyped]
 
 from pipeline import store
-from pipeline.workshop import Workshop, format_datetime
-from webform.forms import ROLE_LABELS, SECTION_LABELS, SECTION_NOUNS, SHEET_SECTIONS, parse
+from pipeline.workshop import Group, Phase, Question, Workshop, format_datetime
+from webform.forms import ROLE_LABELS, parse
 from webform.points import Line, format_points, ids_then_new, nest
 from webform.receipts import Receipt
 from webform.rows import rows_by_id
@@ -97,16 +98,24 @@ def blank_request() -> bool:
     return request.method == "GET" and "_flashes" not in session
 
 
-def blank_form(template: str, workshop: Workshop, build: Callable[[], tuple[FlaskForm, dict[str, Any]]]) -> HttpResponse:
+def blank_form(
+    template: str, workshop: Workshop, build: Callable[[], tuple[FlaskForm, dict[str, Any]]], variant: str = ""
+) -> HttpResponse:
     """The blank form page: the same for everyone but its CSRF token (webform/pages.py)."""
-    return Response(services().blank_forms.render(template, workshop, build), status=200)
+    return Response(services().blank_forms.render(template, workshop, build, variant), status=200)
 
 
-def target_hints(question_targets: dict[str, Any]) -> dict[str, str]:
-    """« Objectif : 3 à 5 moteurs » per section, from the Temps instructions of atelier.yaml."""
+def language() -> str:
+    """The page's language (fr or en): the rubric and group labels of atelier.yaml follow it."""
+    return "en" if str(get_locale() or "fr").startswith("en") else "fr"
+
+
+def target_hints(workshop: Workshop, phase: Phase, question: Question) -> dict[str, str]:
+    """« Objectif : 3 à 5 moteurs » per rubric of this phase, for this question only."""
     hints = {}
-    for section, target in question_targets.items():
-        noun = str(SECTION_NOUNS.get(section, section))
+    for section, target in workshop.targets(phase, question).items():
+        rubric = phase.rubric(section)
+        noun = rubric.plural if rubric and rubric.plural else section
         if target.min is not None and target.max is not None:
             if target.min == target.max:
                 hints[section] = _("Objectif : %(n)d %(noun)s.", n=target.min, noun=noun)
@@ -119,32 +128,100 @@ def target_hints(question_targets: dict[str, Any]) -> dict[str, str]:
     return hints
 
 
-def question_choices(workshop: Workshop, for_sheet: bool) -> list[SelectChoice]:
-    return [SelectChoice(q.id, q.title) for q in workshop.questions if not for_sheet or q.subgroup_count > 0]
+def pooled_phases(workshop: Workshop) -> tuple[Phase, ...]:
+    """The phases whose points participants send one by one (ideas, questions…), in the déroulé's order."""
+    return tuple(p for p in workshop.phases if p.for_participants and not p.grouped and p.kind in ("ideas", "qa"))
 
 
-def idea_form(workshop: Workshop) -> FlaskForm:
-    form = services().forms.idea()
-    form.question.choices = question_choices(workshop, for_sheet=False)
+def sheet_phases(workshop: Workshop) -> tuple[Phase, ...]:
+    return tuple(p for p in workshop.phases if p.for_participants and p.grouped)
+
+
+def column_choices(workshop: Workshop) -> list[SelectChoice]:
+    """« phase/rubric » for each column a participant may post a point in."""
+    phases = pooled_phases(workshop)
+    lang = language()
+    out = []
+    for phase in phases:
+        for rubric in phase.columns:
+            label = rubric.text(lang) if len(phases) == 1 else f"{phase.text(lang)} — {rubric.text(lang)}"
+            out.append(SelectChoice(f"{phase.id}/{rubric.id}", label))
+    return out
+
+
+def question_choices(workshop: Workshop, phases: tuple[Phase, ...] = ()) -> list[SelectChoice]:
+    wanted = {q.id for p in phases for q in workshop.phase_questions(p)} if phases else None
+    return [SelectChoice(q.id, q.title) for q in workshop.questions if wanted is None or q.id in wanted]
+
+
+def idea_form(workshop: Workshop, data: dict[str, Any] | None = None) -> FlaskForm:
+    form = services().forms.idea(data=data) if data is not None else services().forms.idea()
+    form.question.choices = question_choices(workshop, pooled_phases(workshop))
+    form.column.choices = column_choices(workshop)
     if request.method == "GET" and len(form.question.choices) == 1:
         form.question.data = form.question.choices[0].value
+    if len(form.column.choices) == 1 and not form.column.data:
+        form.column.data = form.column.choices[0].value  # one column: nothing to ask
+    phases = pooled_phases(workshop)
+    if len(form.column.choices) == 1:
+        rubric = phases[0].columns[0]
+        noun = rubric.singular if language() == "fr" else (rubric.label_en or rubric.label).lower()
+        form.text.label.text = _("Votre %(noun)s", noun=noun)
     return form
 
 
-def sheet_form(workshop: Workshop) -> tuple[FlaskForm, dict[str, Any]]:
-    form = services().forms.sheet()
-    return form, prepare_sheet(form, workshop)
+def idea_context(workshop: Workshop) -> dict[str, Any]:
+    """The idea page's heading: the names of the phases it serves (« Brainstorming », « Constats »)."""
+    return {"heading": ", ".join(p.text(language()) for p in pooled_phases(workshop))}
 
 
-def prepare_sheet(form: FlaskForm, workshop: Workshop) -> dict[str, Any]:
-    form.question.choices = question_choices(workshop, for_sheet=True)
-    counts = {q.id: q.subgroup_count for q in workshop.questions if q.subgroup_count > 0}
-    form.subgroup_counts = counts
-    form.group.choices = [SelectChoice("", _("Choisissez…"))] + [
-        SelectChoice(str(n), _("Sous-groupe %(n)s", n=n)) for n in range(1, max(counts.values(), default=0) + 1)
-    ]
-    hints = {q.id: target_hints(q.targets()) for q in workshop.questions}
-    return {"sections": SHEET_SECTIONS, "targets": hints, "section_labels": SECTION_LABELS}
+def idea_column(workshop: Workshop, form: FlaskForm) -> tuple[str, str] | None:
+    """(phase, rubric) of a valid idea form, or None after adding the French error to the form."""
+    phase, _sep, rubric = (form.column.data or "").partition("/")
+    found = workshop.column_problem(form.question.data, phase, "", rubric)
+    if found:
+        form.question.errors = [found[1]]
+        return None
+    return phase, rubric
+
+
+def chosen_sheet(workshop: Workshop, args: Any) -> tuple[Phase, Question, Group] | str | None:
+    """The (phase, question, group) of a sheet page's address when atelier.yaml declares it;
+    else the French reason (naming the ids that exist), or None when nothing was chosen."""
+    wanted = {k: str(args.get(k) or "") for k in ("temps", "question", "groupe")}
+    if not any(wanted.values()):
+        return None
+    phases = sheet_phases(workshop)
+    phase = workshop.phase(wanted["temps"])
+    if phase is None or phase not in phases:
+        return _(
+            "Le temps « %(phase)s » n'a pas de fiche de groupe ; temps possibles : %(ids)s.",
+            phase=wanted["temps"][:40],
+            ids=", ".join(p.id for p in phases) or "aucun",
+        )
+    found = workshop.column_problem(wanted["question"], phase.id, wanted["groupe"], phase.rubrics[0].id)
+    if found:
+        return found[1]
+    question, group = workshop.question(wanted["question"]), workshop.group(wanted["groupe"])
+    assert question is not None and group is not None  # column_problem found them
+    return phase, question, group
+
+
+def sheet_form(
+    workshop: Workshop, phase: Phase, question: Question, group: Group, data: dict[str, Any] | None = None
+) -> tuple[FlaskForm, dict[str, Any]]:
+    lang = language()
+    cls = services().forms.sheet(tuple((r.id, r.full_text(lang)) for r in phase.columns))
+    form = cls(data=data) if data is not None else cls()
+    return form, {
+        "phase": phase,
+        "question": question,
+        "group": group,
+        "rubrics": phase.columns,
+        "targets": target_hints(workshop, phase, question),
+        "group_label": group.text(lang),
+        "language": lang,
+    }
 
 
 # ---- pages ---------------------------------------------------------------
@@ -163,7 +240,13 @@ def index() -> str:
 @bp.get("/<slug>/")
 def home(slug: str) -> str:
     workshop, _folder = open_atelier(slug)
-    return render_template("participant/home.html", workshop=workshop)
+    return render_template(
+        "participant/home.html",
+        workshop=workshop,
+        pooled=pooled_phases(workshop),  # one page takes every pooled column
+        sheets=sheet_phases(workshop),
+        lang=language(),
+    )
 
 
 @bp.route("/<slug>/emargement", methods=["GET", "POST"])
@@ -190,19 +273,24 @@ def idea(slug: str) -> HttpResponse:
     closed = refuse_if_closed(workshop)
     if closed:
         return closed
+    if not pooled_phases(workshop):
+        raise refuse(404, _("Cet atelier ne recueille pas d'idées individuelles."))
     if blank_request():
-        return blank_form("participant/idea.html", workshop, lambda: (idea_form(workshop), {}))
+        return blank_form("participant/idea.html", workshop, lambda: (idea_form(workshop), idea_context(workshop)))
     form = idea_form(workshop)
     if submitted(form):
-        rows = contribution_rows(
-            idea_lines(form),
-            question=form.question.data,
-            phase="brainstorming",
-            group=None,
-            status=new_status(workshop),
-        )
-        return save(workshop, folder, "idee", "contributions", rows)
-    return show_form("participant/idea.html", form, workshop)
+        column = idea_column(workshop, form)
+        if column:
+            phase, rubric = column
+            rows = contribution_rows(
+                idea_lines(form, rubric),
+                question=form.question.data,
+                phase=phase,
+                group=None,
+                status=new_status(workshop),
+            )
+            return save(workshop, folder, "idee", "contributions", rows)
+    return show_form("participant/idea.html", form, workshop, **idea_context(workshop))
 
 
 @bp.route("/<slug>/fiche", methods=["GET", "POST"])
@@ -212,21 +300,40 @@ def sheet(slug: str) -> HttpResponse:
     closed = refuse_if_closed(workshop)
     if closed:
         return closed
+    chosen = chosen_sheet(workshop, request.args)
+    if not isinstance(chosen, tuple):
+        if request.method == "POST":
+            reason = chosen or _("choisissez d'abord la fiche à remplir (temps, question et groupe).")
+            raise refuse(400, _("Rien n'a été enregistré : %(reason)s", reason=reason))
+        page = render_template(
+            "participant/sheet_choice.html", workshop=workshop, choices=sheet_choices(workshop), lang=language(), problem=chosen
+        )
+        return Response(page, status=404 if chosen else 200)
+    phase, question, group = chosen
     if blank_request():
-        return blank_form("participant/sheet.html", workshop, lambda: sheet_form(workshop))
-    form, context = sheet_form(workshop)
+        variant = f"{phase.id}/{question.id}/{group.id}"
+        return blank_form("participant/sheet.html", workshop, lambda: sheet_form(workshop, phase, question, group), variant)
+    form, context = sheet_form(workshop, phase, question, group)
     if submitted(form):
         rows = []
-        for section in SHEET_SECTIONS:
+        for rubric in phase.columns:
             rows += contribution_rows(
-                {section: parse(form[section].data, services().forms.rules)},
-                question=form.question.data,
-                phase="sous-groupe",
-                group=int(form.group.data),
+                {rubric.id: parse(form[rubric.id].data, services().forms.rules)},
+                question=question.id,
+                phase=phase.id,
+                group=group.id,
                 status=new_status(workshop),
             )
         return save(workshop, folder, "fiche", "contributions", rows)
     return show_form("participant/sheet.html", form, workshop, **context)
+
+
+def sheet_choices(workshop: Workshop) -> list[tuple[Phase, list[tuple[Question, list[Group]]]]]:
+    """Every sheet a rapporteur may fill: by phase, then question, the groups declared for it."""
+    return [
+        (phase, [(q, list(workshop.groups_for(phase, q))) for q in workshop.phase_questions(phase) if workshop.groups_for(phase, q)])
+        for phase in sheet_phases(workshop)
+    ]
 
 
 # ---- saving --------------------------------------------------------------
@@ -241,9 +348,9 @@ def participant_row(form: FlaskForm) -> dict[str, str]:
     }
 
 
-def idea_lines(form: FlaskForm) -> dict[str, list[Line]]:
+def idea_lines(form: FlaskForm, rubric: str) -> dict[str, list[Line]]:
     details = parse(form.details.data, services().forms.rules, depth=1)
-    return {"idea": [Line(0, form.text.data, 0)] + [Line(line.depth + 1, line.text, line.number) for line in details]}
+    return {rubric: [Line(0, form.text.data, 0)] + [Line(line.depth + 1, line.text, line.number) for line in details]}
 
 
 def contribution_rows(
@@ -251,7 +358,7 @@ def contribution_rows(
     *,
     question: str,
     phase: str,
-    group: int | None,
+    group: str | None,
     status: str,
     reuse: dict[str, list[str]] | None = None,
 ) -> list[dict[str, str]]:
@@ -266,7 +373,7 @@ def contribution_rows(
                     "id": point_id,
                     "question": question,
                     "phase": phase,
-                    "group": "" if group is None else str(group),
+                    "group": group or "",
                     "section": section,
                     "parent": parent,
                     "position": str(rank),
@@ -344,12 +451,13 @@ def reading_order(rows: list[dict[str, str]]) -> list[tuple[int, dict[str, str]]
     return out
 
 
-def current_points(rows: list[dict[str, str]]) -> dict[str, list[tuple[int, dict[str, str]]]]:
-    """The points not withdrawn, by section (in the schema's order), each in reading order."""
+def current_points(workshop: Workshop, rows: list[dict[str, str]]) -> dict[str, list[tuple[int, dict[str, str]]]]:
+    """The points not withdrawn, by section (in the phase's order of rubrics), each in reading order."""
     live = [r for r in rows if r["status"] != "withdrawn"]
-    by_section: dict[str, list[tuple[int, dict[str, str]]]] = {s: [] for s in SECTION_LABELS}
+    phase = workshop.phase(rows[0]["phase"]) if rows else None
+    by_section: dict[str, list[tuple[int, dict[str, str]]]] = {r.id: [] for r in phase.rubrics} if phase else {}
     for depth, row in reading_order(live):
-        by_section[row["section"]].append((depth, row))
+        by_section.setdefault(row["section"], []).append((depth, row))
     return {section: points for section, points in by_section.items() if points}
 
 
@@ -364,11 +472,12 @@ def receipt(slug: str, token: str) -> HttpResponse:
         context["role_labels"] = ROLE_LABELS
     else:
         first = rows[0] if rows else {}
+        phase = workshop.phase(first.get("phase", ""))
         context["question"] = workshop.question(first.get("question", ""))
-        context["group"] = first.get("group", "")
-        context["points"] = current_points(rows)
+        context["group"] = workshop.group_label(first["group"], language()) if first.get("group") else ""
+        context["points"] = current_points(workshop, rows)
         context["pending"] = any(r["status"] == "pending" for r in rows)
-        context["section_labels"] = SECTION_LABELS
+        context["section_labels"] = {r.id: r.text(language()) for r in phase.rubrics} if phase else {}
     return no_store(Response(render_template("participant/receipt.html", **context)))
 
 
@@ -388,28 +497,34 @@ def correct(slug: str, token: str) -> HttpResponse:
         )
         template = "participant/emargement.html"
     else:
-        points = current_points(rows)
+        points = current_points(workshop, rows)
         first = rows[0]
         if rec.kind == "idee":
-            idea_points = points.get("idea", [])
+            idea_points = points.get(first["section"], [])
             root = idea_points[0][1] if idea_points else first
-            form = forms.idea(
+            form = idea_form(
+                workshop,
                 data={
                     "question": first["question"],
+                    "column": f"{first['phase']}/{first['section']}",
                     "text": root["text"],
                     "details": format_points((d - 1, r["text"]) for d, r in idea_points[1:]),
-                }
+                },
             )
-            form.question.choices = question_choices(workshop, for_sheet=False)
             template = "participant/idea.html"
+            context.update(idea_context(workshop))
         else:
-            data = {"question": first["question"], "group": first["group"]}
-            for section in SHEET_SECTIONS:
-                data[section] = format_points((d, r["text"]) for d, r in points.get(section, []))
-            form = forms.sheet(data=data)
-            context.update(prepare_sheet(form, workshop))
+            chosen = chosen_sheet(workshop, {"temps": first["phase"], "question": first["question"], "groupe": first["group"]})
+            if not isinstance(chosen, tuple):
+                raise refuse(409, _("Cette fiche n'est plus dans la description de l'atelier : adressez-vous à l'équipe d'animation."))
+            data = {r.id: format_points((d, row["text"]) for d, row in points.get(r.id, [])) for r in chosen[0].columns}
+            form, sheet_context = sheet_form(workshop, *chosen, data=data)
+            context.update(sheet_context)
+            # A correction may move the sheet to another group of the same phase and question.
+            context["groups"] = workshop.groups_for(chosen[0], chosen[1])
+            context["current_group"] = request.form.get("group", first["group"])
             template = "participant/sheet.html"
-    if submitted(form):
+    if submitted(form) and (rec.kind != "idee" or idea_column(workshop, form)):
         apply_correction(workshop, folder, token, rec, rows, form)
         flash(_("Votre correction est enregistrée."))
         return redirect(url_for(".receipt", slug=slug, token=token), code=303)
@@ -432,13 +547,19 @@ def apply_correction(
             store.update_rows(folder, "participants", {rows[0]["id"]: participant_row(form)})
             return
         stamp = now()
-        old = current_points(rows)
+        old = current_points(workshop, rows)
+        first = rows[0]
         if rec.kind == "idee":
-            lines = idea_lines(form)
-            question, group, phase = form.question.data, None, "brainstorming"
+            lines = idea_lines(form, first["section"])
+            question, group, phase = form.question.data, None, first["phase"]
         else:
-            lines = {s: parse(form[s].data, services().forms.rules) for s in SHEET_SECTIONS}
-            question, group, phase = form.question.data, int(form.group.data), "sous-groupe"
+            sheet_phase = workshop.phase(first["phase"])
+            assert sheet_phase is not None  # checked by the view
+            lines = {r.id: parse(form[r.id].data, services().forms.rules) for r in sheet_phase.columns}
+            question, group, phase = first["question"], request.form.get("group") or first["group"], first["phase"]
+            found = workshop.column_problem(question, phase, group, sheet_phase.columns[0].id)
+            if found:
+                raise refuse(400, _("Rien n'a été enregistré : %(reason)s", reason=found[1]))
         reuse = {section: [r["id"] for _d, r in old.get(section, [])] for section in lines}
         wanted = contribution_rows(
             lines, question=question, phase=phase, group=group, status=new_status(workshop), reuse=reuse

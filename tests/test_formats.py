@@ -1,0 +1,337 @@
+"""Each ready format end to end on the real app, and ateliers whose shape is not the seed's.
+
+`atelier new --format` → every participant form posted through Flask's test
+client, the team's points typed in the saisie → `atelier validate` and the
+official frictionless CLI → `atelier build` → `atelier kit`.  The format's own
+labels are on the form, the wall, the kit and the PDF; the seed's are not where
+they do not belong.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import contribution, weasyprint_warnings, write_atelier
+from facilitator_helpers import facilitator_app, logged_in
+from pypdf import PdfReader
+from webform_helpers import CSRF_INPUT, NBSP, NNBSP, csrf_token, rows, snapshot, submit, text_of
+
+from pipeline.cli import main
+from pipeline.validate import validate_atelier
+from pipeline.workshop import Workshop, load_atelier
+
+FRICTIONLESS = Path(sys.executable).parent / "frictionless"
+READY = ("moulins", "afom", "world-cafe", "constats-propositions")
+# What only the seed's day calls its phases, rubrics and groups.
+SEED_LABELS = ("Brainstorming", "Pratiques en cours", "Moteurs", "Freins", "Conditions au changement", "Sous-groupe", "Encadré")
+
+
+def plain(text: str) -> str:
+    """Letters, digits and single spaces: what survives line breaks, hyphenation and typographic spaces."""
+    text = text.replace(NNBSP, " ").replace(NBSP, " ").replace("\u00ad", "")
+    text = re.sub(r"-\n", "", text)
+    return " ".join(text.split())
+
+
+def pdf_text(path: Path) -> str:
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True)
+    return plain(out.stdout)
+
+
+def bookmarks(path: Path) -> list[str]:
+    def walk(entries, depth=0):  # type: ignore[no-untyped-def]
+        for entry in entries:
+            if isinstance(entry, list):
+                yield from walk(entry, depth + 1)
+            else:
+                yield "  " * depth + plain(entry.title)
+
+    return list(walk(PdfReader(path).outline))
+
+
+@dataclass
+class Run:
+    """One ready format, created, filled through the app, validated, built and printed."""
+
+    name: str
+    folder: Path
+    workshop: Workshop
+    pages: dict[str, str]  # what each participant page shows
+    wall: str
+    pdf: str
+    outline: list[str]
+    kit: str
+    warnings: list[str]
+
+
+def fill(tmp_path: Path, folder: Path) -> tuple[dict[str, str], str]:
+    """Post every participant form the atelier offers, and the team's points in the saisie."""
+    slug = folder.name
+    workshop = load_atelier(folder).workshop
+    app = facilitator_app(tmp_path)
+    client = app.test_client()
+    pages = {"home": text_of(client.get(f"/{slug}/").text)}
+    assert submit(client, f"/{slug}/emargement", {"name": "Anne Dupont", "role": "elu", "listed": "y"}).status_code == 303
+
+    idea = client.get(f"/{slug}/idee")
+    if idea.status_code == 200:
+        pages["idee"] = text_of(idea.text)
+        columns = re.findall(r'name="column"[^>]*value="([^"]+)"', idea.text) or re.findall(
+            r'value="([^"]+)"[^>]*name="column"', idea.text
+        )
+        assert columns, "the idea page names its column"
+        for column in columns:
+            phase, _sep, rubric = column.partition("/")
+            for question in workshop.phase_questions(workshop.phase(phase)):  # type: ignore[arg-type]
+                sent = submit(
+                    client, f"/{slug}/idee",
+                    {"question": question.id, "column": column, "text": f"Point {phase} {rubric} {question.id}", "details": "- une précision"},
+                )
+                assert sent.status_code == 303, text_of(sent.text)
+    else:
+        assert idea.status_code == 404  # no pooled phase for participants
+
+    chooser = client.get(f"/{slug}/fiche")
+    pages["fiche"] = text_of(chooser.text)
+    links = [html.unescape(u) for u in re.findall(r'href="(/[^"]+/fiche\?[^"]+)"', chooser.text)]
+    for link in links:
+        page = client.get(link)
+        pages.setdefault("fiche-remplie", text_of(page.text))
+        names = re.findall(r'<textarea[^>]*name="([^"]+)"', page.text)
+        data = {name: f"{name} de {link.rsplit('=', 1)[-1]}\n- détail" for name in names}
+        token = CSRF_INPUT.search(page.text).group(1)  # type: ignore[union-attr]
+        sent = client.post(link, data={"csrf_token": token, **data})
+        assert sent.status_code == 303, text_of(sent.text)
+
+    # The team types what participants do not: the phases written by the team, and the encadrés.
+    team = logged_in(app, slug)
+    for phase in workshop.phases:
+        rubrics = phase.boxes if phase.for_participants else phase.rubrics
+        for question in workshop.phase_questions(phase):
+            for group in workshop.groups_for(phase, question) if phase.grouped else (None,):
+                for rubric in rubrics:
+                    sent = submit(
+                        team, f"/{slug}/animation/saisie",
+                        {"question": question.id, "section": f"{phase.id}/{rubric.id}", "group": group.id if group else "",
+                         "text": f"{rubric.label} ({question.id})"},
+                    )
+                    assert sent.status_code == 303, text_of(sent.text)
+    return pages, text_of(team.get(f"/{slug}/animation/mur").text)
+
+
+@pytest.fixture(scope="module", params=READY)
+def run(request, tmp_path_factory) -> Run:
+    tmp_path = tmp_path_factory.mktemp(request.param)
+    data = tmp_path / "data"
+    created = CliRunner().invoke(main, ["new", "essai", "--format", request.param, "--data", str(data), "--date", "2026-06-30"])
+    assert created.exit_code == 0, created.output
+    folder = data / "essai"
+    # Valid the moment it is created.
+    assert validate_atelier(folder) == []
+    pages, wall = fill(tmp_path, folder)
+    assert validate_atelier(folder) == []
+    official = subprocess.run([str(FRICTIONLESS), "validate", str(folder / "datapackage.json")], capture_output=True, text=True)
+    assert official.returncode == 0, official.stdout
+    with weasyprint_warnings() as warnings:
+        built = CliRunner().invoke(main, ["build", str(folder), "-o", str(tmp_path / "cr.pdf")])
+        printed = CliRunner().invoke(main, ["kit", str(folder), "-o", str(tmp_path / "kit.pdf"), "--url", "https://atelier.example.org/essai/"])
+    assert built.exit_code == 0, built.output
+    assert printed.exit_code == 0, printed.output
+    return Run(
+        request.param, folder, load_atelier(folder).workshop, pages, wall,
+        pdf_text(tmp_path / "cr.pdf"), bookmarks(tmp_path / "cr.pdf"), pdf_text(tmp_path / "kit.pdf"), warnings,
+    )
+
+
+def test_the_format_s_labels_are_on_the_form_the_wall_the_kit_and_the_pdf(run: Run):
+    w = run.workshop
+    assert run.warnings == []
+    for phase in w.phases:
+        assert plain(phase.title) in run.pdf, phase.title
+        assert plain(phase.text()) in run.wall, phase.text()
+        for rubric in phase.rubrics:
+            # Every rubric got points: each is printed under its label, in the PDF and on the wall.
+            assert plain(rubric.label) in run.pdf, rubric.label
+            assert plain(rubric.full_text() if phase.grouped else rubric.label) in run.wall or len(phase.rubrics) == 1, rubric.label
+        if phase.grouped:
+            for question in w.phase_questions(phase):
+                for group in w.groups_for(phase, question):
+                    assert plain(group.label) in run.pdf and plain(group.label) in run.kit and plain(group.label) in run.pages["fiche"]
+    sheets = [p for p in w.phases if p.grouped]
+    if sheets:
+        page = run.pages["fiche-remplie"]
+        first = sheets[0]
+        assert [r for r in first.columns if plain(r.full_text()) in page] == list(first.columns)
+        assert all(plain(r.label) in run.kit for r in first.columns)
+    pooled = [p for p in w.phases if p.for_participants and not p.grouped]
+    if pooled:
+        columns = [r for p in pooled for r in p.columns]
+        if len(columns) == 1:
+            assert f"Votre {columns[0].singular}" in run.pages["idee"]
+        else:
+            assert all(plain(r.label) in run.pages["idee"] for r in columns)
+        assert all(plain(p.text()) in run.pages["idee"] for p in pooled)
+
+
+def test_the_seed_s_labels_stay_out_of_other_formats(run: Run):
+    places = (("PDF", run.pdf), ("kit", run.kit), ("mur", run.wall), *run.pages.items())
+    for label in SEED_LABELS:
+        if run.name == "moulins":  # the seed's own format: its labels are where they belong
+            assert label.casefold() in run.pdf.casefold(), label
+        else:
+            for where, text in places:
+                assert label.casefold() not in text.casefold(), f"{label} dans {where}"
+
+
+def test_the_pdf_has_one_chapter_per_phase_in_the_deroule_s_order(run: Run):
+    chapters = [line for line in run.outline if re.match(r"\d+ ", line)]
+    titles = [plain(p.title) for p in run.workshop.phases]
+    assert chapters == ["1 Mise en place de l’atelier"] + [f"{n} {t}" for n, t in enumerate(titles, start=2)] + [
+        f"{len(titles) + 2} Annexes"
+    ]
+
+
+def test_the_kit_never_speaks_in_the_past_tense(run: Run):
+    w = run.workshop
+    said = [w.format.intro, *w.format.steps, *(q.objective for q in w.questions), *(p.intro for p in w.phases)]
+    for text in said:
+        if text.kit:
+            assert plain(text.kit) in run.kit
+        if text.report != text.kit:
+            assert plain(text.report) not in run.kit, text.report
+    for past in ("s’est déroulé", "était", "a permis", "ont abordé"):
+        assert past not in run.kit
+
+
+def test_afom_is_two_by_two_in_the_report(tmp_path):
+    data = tmp_path / "data"
+    CliRunner().invoke(main, ["new", "diag", "--format", "afom", "--data", str(data), "--date", "2026-06-30"])
+    folder = data / "diag"
+    rows_ = [
+        contribution(f"c-{r}", question="theme-1", phase="afom", group="table-1", section=r, text=f"Un point {r}")
+        for r in ("atouts", "faiblesses", "opportunites", "menaces")
+    ]
+    write_atelier_rows(folder, rows_)
+    from pipeline.compose import compose
+
+    report = compose(load_atelier(folder))
+    [chapter] = report.chapters
+    [question] = chapter.questions
+    [sheet] = question.sheets
+    assert [(row.heading, [c.label for c in row.columns]) for row in sheet.rows] == [
+        ("Facteurs internes", ["Atouts", "Faiblesses"]),
+        ("Facteurs externes", ["Opportunités", "Menaces"]),
+    ]
+
+
+def write_atelier_rows(folder: Path, contributions: list[dict[str, str]]) -> None:
+    from conftest import write_table
+
+    write_table(folder / "contributions.csv", "contributions", contributions)
+
+
+# ---- A real-shaped atelier that is not the seed's -----------------------------------------
+
+PLENARY = {
+    "title": "Plénière de la concertation",
+    "date": "2026-03-14",
+    "place": "Clermont-Ferrand",
+    "status": "closed",
+    "terms": {"question": "thème", "questions": "thèmes", "group": "groupe", "groups": "groupes"},
+    "format": {"intro": {"kit": "La plénière se déroulera en 3 temps :", "report": "La plénière s’est déroulée en 3 temps :"}},
+    "groups": [
+        {"id": "mobilites", "label": "Groupe Mobilités", "rapporteur": "Lou"},
+        {"id": "habitat", "label": "Groupe Habitat"},
+        {"id": "energie", "label": "Groupe Énergie"},
+    ],
+    "phases": [
+        {
+            "id": "tour-1", "kind": "sheet", "title": "Premier tour de groupes",
+            "rubrics": [{"id": "reponses", "label": "Réponses"}, {"id": "questions", "label": "Questions à la salle"}],
+        },
+        {
+            "id": "tour-2", "kind": "sheet", "title": "Second tour de groupes",
+            "rubrics": [{"id": "amendements", "label": "Amendements proposés"}],
+        },
+        {
+            "id": "synthese", "kind": "synthesis", "title": "Synthèse des amendements",
+            "rubrics": [{"id": "retenus", "label": "Amendements retenus"}],
+        },
+    ],
+    "questions": [{"id": "plan", "title": "Le plan de mobilité"}],
+}
+
+
+def test_named_groups_in_two_rounds_and_a_pooled_synthesis(tmp_path):
+    points = [
+        contribution("a1", question="plan", phase="tour-1", group="mobilites", section="reponses", text="Plus de bus le soir"),
+        contribution("a2", question="plan", phase="tour-1", group="habitat", section="questions", text="Qui finance ?"),
+        contribution("b1", question="plan", phase="tour-2", group="mobilites", section="amendements", text="Gratuité le samedi"),
+        # The Habitat and Énergie groups sent nothing in the second round: left out, not printed empty.
+        contribution("s1", question="plan", phase="synthese", section="retenus", text="Gratuité le samedi, à l’essai"),
+    ]
+    folder = write_atelier(tmp_path / "pleniere", workshop=PLENARY, contributions=points)
+    assert validate_atelier(folder) == []
+    official = subprocess.run([str(FRICTIONLESS), "validate", str(folder / "datapackage.json")], capture_output=True, text=True)
+    assert official.returncode == 0, official.stdout
+    with weasyprint_warnings() as warnings:
+        result = CliRunner().invoke(main, ["build", str(folder), "-o", str(tmp_path / "cr.pdf")])
+    assert result.exit_code == 0, result.output
+    assert warnings == []
+    outline = bookmarks(tmp_path / "cr.pdf")
+    chapters = [line for line in outline if re.match(r"\d+ ", line)]
+    # The synthesis comes after the work it summarises.
+    assert chapters == [
+        "1 Mise en place de l’atelier",
+        "2 Premier tour de groupes",
+        "3 Second tour de groupes",
+        "4 Synthèse des amendements",
+        "5 Annexes",
+    ]
+    text = pdf_text(tmp_path / "cr.pdf")
+    first = text[text.index("2 Premier tour de groupes 2.1"):text.index("3 Second tour de groupes 3.1")].casefold()
+    second = text[text.index("3 Second tour de groupes 3.1"):text.index("4 Synthèse des amendements 4.1")].casefold()
+    # Named groups keep their names; a group with nothing published in a round is left out of it.
+    assert "groupe mobilités" in first and "groupe habitat" in first and "groupe énergie" not in first
+    assert "groupe mobilités" in second and "groupe habitat" not in second and "groupe énergie" not in second
+    assert "Thème 1 : Le plan de mobilité" in text and "Rapporteur : Lou" in text
+    for label in SEED_LABELS + ("Aucun point publié", "Aucune idée"):
+        assert label not in text, label
+    assert "La plénière s’est déroulée en 3 temps :" in text
+
+
+# ---- An undeclared rubric or group, refused everywhere ------------------------------------
+
+
+def test_an_undeclared_rubric_or_group_is_refused_by_validate_and_the_official_cli(tmp_path):
+    folder = write_atelier(
+        tmp_path / "essai",
+        contributions=[
+            contribution("a"),
+            contribution("b", phase="sous-groupe", group="7", section="driver"),
+            contribution("c", phase="sous-groupe", group="1", section="atouts"),
+        ],
+    )
+    assert [(p.line, p.field, p.message) for p in validate_atelier(folder)] == [
+        (3, "group", "« 7 » n'est pas un sous-groupe de la question q1 au temps « sous-groupe » ; groupes possibles : "
+                     "1 (Sous-groupe 1), 2 (Sous-groupe 2), 3 (Sous-groupe 3)."),
+        (4, "section", "« atouts » n'est pas une rubrique du temps « sous-groupe » ; rubriques possibles : "
+                       "practice (pratiques en cours / exemples), reflection (réflexions), driver (moteurs), "
+                       "brake (freins), aside (encadré)."),
+    ]
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 1
+    assert f"{folder}/contributions.csv: ligne 4, champ « section » : « atouts » n'est pas une rubrique" in result.output
+    official = subprocess.run(
+        [str(FRICTIONLESS), "validate", "--json", str(folder / "datapackage.json")], capture_output=True, text=True
+    )
+    assert official.returncode == 1
+    assert '"fieldName": "group"' in official.stdout and '"fieldName": "section"' in official.stdout
+    assert '"cell": "7"' in official.stdout and '"cell": "atouts"' in official.stdout
