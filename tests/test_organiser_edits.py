@@ -92,7 +92,7 @@ EDITS: list[tuple[str, Edit, tuple[str, int | None, str | None, str] | None]] = 
     ("unknown-key", yaml_line(r"^place: (.*)$", r"place: \1\nlieu: Moulins"),
      ("atelier.yaml", 6, None,
       "clé inconnue « lieu » ; vérifiez l'orthographe (clés permises : platform, organisation, title, date, place, "
-      "timezone, language, status, moderation, keywords, preamble, format, questions).")),
+      "timezone, language, status, moderation, keywords, preamble, format, questions, terms, sessions, groups, phases).")),
     ("timezone-guadeloupe", yaml_line(r"^place: (.*)$", r"place: \1\ntimezone: America/Guadeloupe"), None),
     ("timezone-unknown", yaml_line(r"^place: (.*)$", r"place: \1\ntimezone: Europe/Moulins"),
      ("atelier.yaml", 6, "timezone",
