@@ -5,6 +5,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from pipeline.compose import QuestionCounts
+from pipeline.fonts import FAMILIES
 
 # One colour per column of a sous-groupe sheet; the same as the sheet's headings.
 SERIES = (
@@ -14,7 +15,7 @@ SERIES = (
     ("brakes", "Freins", "#b4533a"),
 )
 TARGET_SECTIONS = {"drivers": "driver", "brakes": "brake"}
-FONT = "'Report Sans'"
+FONT = ", ".join(f"'{family}'" for family in FAMILIES)
 
 # The text block of an A4 page is 172 mm (487 pt) wide; the charts take 470 pt.
 LABEL_W = 78.0  # room for « Sous-groupe 12 »

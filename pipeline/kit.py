@@ -21,6 +21,7 @@ from weasyprint import HTML  # type: ignore[import-untyped]
 
 from pipeline import schemas
 from pipeline.compose import target_text
+from pipeline.fonts import project_fonts_only
 from pipeline.french import date_fr
 from pipeline.render import ASSETS, AssetFetcher, _source_date_epoch, environment
 from pipeline.workshop import Atelier, AtelierError, Question, Workshop, load_atelier
@@ -131,18 +132,8 @@ def qr_svg(url: str) -> Markup:
 
 
 def role_labels() -> tuple[str, ...]:
-    """The « Qualité » choices as people read them, from the participants schema.
-
-    The schema lists each value with its explanation, « elu (élu·e), technicien
-    (agent ou chargé·e de mission), … »; the explanation is what a person ticks.
-    """
-    role = schemas.field("participants", "role")
-    description = role.get("description", "")
-    labels = []
-    for value in role["constraints"]["enum"]:
-        found = re.search(rf"\b{re.escape(value)} \(([^)]*)\)", description)
-        labels.append(found.group(1) if found else value)
-    return tuple(labels)
+    """The « Qualité » choices as people read them (pipeline.schemas.role_labels), in the schema's order."""
+    return tuple(schemas.role_labels().values())
 
 
 def _numbered(question: Question, section: str, title: str) -> NumberedColumn:
@@ -212,7 +203,7 @@ def write_kit_pdf(html: str, workshop: Workshop, out: Path, *, fetcher: AssetFet
     partial = out.with_name(out.name + ".partial")
     # No date goes into the file; the atelier's day only pins fontTools' fallback subsetting.
     day = dt.datetime.combine(workshop.date, dt.time(), dt.timezone.utc)
-    with _source_date_epoch(day):
+    with _source_date_epoch(day), project_fonts_only():
         document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
         document.write_pdf(partial, pdf_tags=True)
     os.replace(partial, out)

@@ -8,9 +8,10 @@ import logging
 import mimetypes
 import os
 import re
+import unicodedata
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -22,6 +23,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[impor
 
 from pipeline import charts
 from pipeline.compose import Report, compose
+from pipeline.fonts import printable, project_fonts_only
 from pipeline.typography import french
 from pipeline.workshop import Atelier, load_atelier
 
@@ -30,6 +32,10 @@ ASSETS = HERE / "assets"
 TEMPLATES = HERE / "templates" / "report"
 PDF_VARIANT = "pdf/a-3b"  # PDF/A-3 is the archival level that keeps non-PDF attachments
 SAFE_LINK = re.compile(r"^https?://[^\s<>\"'\\]+$")
+# A web address, or a run of more than 30 characters with no space (no French word is that
+# long): printed unhyphenated, broken anywhere (report.css, .unbroken), never typeset as words.
+UNBROKEN_RUN = re.compile(r"(?:https?://|www\.)[^\s<>\"]+|[^\s]{31,}")
+LAST_WORD = re.compile(r"(\S+)(\s*)$")
 
 LOGGER = logging.getLogger(__name__)
 
@@ -92,12 +98,60 @@ def safe_href(url: str | None) -> Markup | None:
 
 def _link_text(text: str, link: str | None, typography: bool) -> Markup:
     """An aside's text, with its link made clickable where the text quotes it."""
-    fix = french if typography else (lambda s: s)
     href = safe_href(link)
     if not link or href is None or link not in text:
-        return Markup(escape(fix(text)))
+        return breakable(text, typography)
     before, _, after = text.partition(link)
-    return Markup("{}<a href=\"{}\">{}</a>{}").format(fix(before), href, link, fix(after))
+    return Markup('{}<a href="{}"><span class="unbroken">{}</span></a>{}').format(
+        breakable(before, typography), href, printable(link), breakable(after, typography)
+    )
+
+
+def breakable(text: str, typography: bool = True) -> Markup:
+    """A participant's text as markup: escaped, French typography on its words (not on its web
+    addresses), each address or long run in <span class="unbroken"> (never hyphenated, broken
+    anywhere) and its last word in <span class="last-word"> (never hyphenated, so no paragraph
+    ends on a lone fragment such as « ment »)."""
+
+    def fix(value: str) -> str:
+        return printable(french(value) if typography else value)
+
+    out = Markup()
+    start = 0
+    for run in UNBROKEN_RUN.finditer(text):
+        out += Markup(escape(fix(text[start : run.start()])))
+        out += Markup('<span class="unbroken">{}</span>').format(printable(run.group()))
+        start = run.end()
+    tail = fix(text[start:])
+    last = LAST_WORD.search(tail)
+    if last and last.start() > 0 and len(last.group(1)) > 1:
+        out += Markup('{}<span class="last-word">{}</span>{}').format(tail[: last.start()], last.group(1), last.group(2))
+    else:
+        out += Markup(escape(tail))
+    return out
+
+
+# A sous-groupe grid is kept on one page when its longer column holds at most this many lines
+# (about a third of a page): longer, it may run over pages rather than leave one mostly empty.
+SHORT_GRID = 24
+GRID_LINE_CHARS = 48  # characters on one line of a grid column (half the text block, 9 pt)
+
+
+def column_lines(items: Iterable[Any]) -> int:
+    """Estimated lines of a grid column: each point and précision takes its own lines."""
+    return sum(1 + (len(point.text) + len(point.link or "")) // GRID_LINE_CHARS for item in items for _, point in item.walk())
+
+
+def direction(text: str) -> str:
+    """« rtl » when the first letter with a strong direction is Arabic or Hebrew, else « ltr »:
+    the rule of HTML's dir="auto", which WeasyPrint does not apply itself."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+    return "ltr"
 
 
 @cache
@@ -121,11 +175,14 @@ def environment(typography: bool = True) -> jinja2.Environment:
     env.filters["w3c"] = _w3c
     env.filters["href"] = safe_href
     env.filters["link_text"] = lambda text, link: _link_text(text, link, typography)
+    env.filters["breakable"] = lambda text: breakable(text, typography)
+    env.filters["direction"] = direction
     env.filters["point_count"] = lambda items: sum(1 for item in items for _ in item.walk())
+    env.filters["column_lines"] = column_lines
     env.globals["subgroup_chart"] = charts.subgroup_chart
     env.globals["brainstorm_chart"] = charts.brainstorm_chart
     env.globals["SERIES"] = charts.SERIES
-    env.globals["SHORT_GRID"] = 12  # points per column that fit well under a third of a page
+    env.globals["SHORT_GRID"] = SHORT_GRID
     return env
 
 
@@ -179,7 +236,7 @@ def write_pdf(html: str, report: Report, out: Path, *, fetcher: AssetFetcher | N
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".partial")
-    with _source_date_epoch(report.metadata.modified):
+    with _source_date_epoch(report.metadata.modified), project_fonts_only():
         document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
         document.write_pdf(
             partial,
