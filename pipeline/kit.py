@@ -22,6 +22,7 @@ from weasyprint import HTML  # type: ignore[import-untyped]
 from pipeline import schemas
 from pipeline.compose import target_text
 from pipeline.fonts import project_fonts_only
+from pipeline.tagging import add_alt_texts, finish_tags
 from pipeline.french import date_fr
 from pipeline.render import ASSETS, AssetFetcher, _source_date_epoch, environment
 from pipeline.workshop import Atelier, AtelierError, Question, Workshop, load_atelier
@@ -205,7 +206,8 @@ def write_kit_pdf(html: str, workshop: Workshop, out: Path, *, fetcher: AssetFet
     day = dt.datetime.combine(workshop.date, dt.time(), dt.timezone.utc)
     with _source_date_epoch(day), project_fonts_only():
         document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
-        document.write_pdf(partial, pdf_tags=True)
+        add_alt_texts(document.etree_element)
+        document.write_pdf(partial, pdf_tags=True, finisher=finish_tags)
     os.replace(partial, out)
     return out
 

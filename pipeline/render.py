@@ -24,6 +24,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[impor
 from pipeline import charts
 from pipeline.compose import Report, compose
 from pipeline.fonts import printable, project_fonts_only
+from pipeline.tagging import add_alt_texts, finish_tags
 from pipeline.typography import french
 from pipeline.workshop import Atelier, load_atelier
 
@@ -215,6 +216,11 @@ def _unique_associated_files(document: Any, pdf: Any) -> None:
         pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))
 
 
+def _finish(document: Any, pdf: Any) -> None:
+    _unique_associated_files(document, pdf)
+    finish_tags(document, pdf)
+
+
 @contextlib.contextmanager
 def _source_date_epoch(moment: dt.datetime) -> Iterator[None]:
     """fontTools stamps subset fonts with the current time unless SOURCE_DATE_EPOCH is set;
@@ -238,12 +244,13 @@ def write_pdf(html: str, report: Report, out: Path, *, fetcher: AssetFetcher | N
     partial = out.with_name(out.name + ".partial")
     with _source_date_epoch(report.metadata.modified), project_fonts_only():
         document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
+        add_alt_texts(document.etree_element)
         document.write_pdf(
             partial,
             pdf_variant=PDF_VARIANT,
             pdf_tags=True,
             attachments=attachments(report),
-            finisher=_unique_associated_files,
+            finisher=_finish,
         )
     os.replace(partial, out)
     return out
