@@ -281,9 +281,18 @@ def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
     help="Écrit aussi la page HTML du kit, pour la relire.",
 )
 def kit(folder: Path, out: Path, url: str | None, attendees: int | None, html_out: Path | None) -> None:
-    """Imprime le kit d'animation : affiches des questions, consignes, grilles de sous-groupe, post-it et liste d'émargement."""
-    from pipeline.kit import build_kit
+    """Imprime le kit d'animation : affiches des questions, consignes, grilles de sous-groupe, post-it et liste d'émargement.
 
+    L'atelier est d'abord validé : un atelier invalide ne produit pas de kit.
+    """
+    from pipeline.kit import build_kit
+    from pipeline.validate import validate_atelier
+
+    problems = validate_atelier(folder)
+    if problems:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"{folder} : {len(problems)} problème(s) ; le kit n'a pas été imprimé.")
     if url is None:
         click.echo("Attention : pas d'adresse de formulaire (--url) ; le kit est imprimé sans QR code.", err=True)
     try:

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import jinja2
 import qrcode  # type: ignore[import-untyped]
@@ -90,6 +90,8 @@ class Kit:
     date_text: str
     url: str | None
     qr: Markup | None
+    attendance_url: str | None  # the émargement page, which the attendance sheet's QR code opens
+    attendance_qr: Markup | None
     questions: tuple[QuestionKit, ...]
     roles: tuple[str, ...]
     attendance_sheets: tuple[range, ...]
@@ -111,7 +113,20 @@ def check_url(url: str) -> str:
     return url
 
 
-def qr_svg(url: str) -> Markup:
+def attendance_url(url: str, slug: str) -> str:
+    """The émargement page (`/<atelier>/emargement`) of the form whose address is `url`.
+
+    `url` is the atelier's page (« https://h/moulins-2016/ ») or the form's root
+    (« https://h/ »); its query and fragment are dropped.
+    """
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    if path.rsplit("/", 1)[-1] != slug:
+        path = f"{path}/{slug}"
+    return urlunsplit((parts.scheme, parts.netloc, f"{path}/emargement", "", ""))
+
+
+def qr_svg(url: str, label: str = "QR code de l’adresse du formulaire") -> Markup:
     """The QR code of `url` as inline SVG: vector paths, sized by the stylesheet."""
     code = qrcode.QRCode(
         error_correction=qrcode.constants.ERROR_CORRECT_M,
@@ -128,7 +143,7 @@ def qr_svg(url: str) -> Markup:
         svg.attrib.pop(name, None)
     svg.set("class", "qr")
     svg.set("role", "img")
-    svg.set("aria-label", "QR code de l’adresse du formulaire")
+    svg.set("aria-label", label)
     return Markup(ET.tostring(svg, encoding="unicode"))
 
 
@@ -179,6 +194,8 @@ def compose_kit(workshop: Workshop, url: str | None = None, attendees: int | Non
         date_text=date_fr(workshop.date),
         url=url,
         qr=qr_svg(url) if url else None,
+        attendance_url=attendance_url(url, workshop.slug) if url else None,
+        attendance_qr=qr_svg(attendance_url(url, workshop.slug), "QR code de la page d’émargement en ligne") if url else None,
         questions=questions,
         roles=role_labels(),
         attendance_sheets=attendance_sheets(attendees),

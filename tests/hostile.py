@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import contribution, participant, write_atelier
+from conftest import contribution, participant, write_atelier
 
 LONG_URL = "https://www.example.org/territoires/dossier_transition-agroecologique/2016/06/compte-rendu-atelier-moulins.pdf?version=2&lang=fr"
 UNBROKEN = "9" * 58 + "AZERTY" * 320  # a pasted run with no space at all, 2,000 characters
