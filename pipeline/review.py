@@ -18,6 +18,7 @@ import yaml
 
 from pipeline import history
 from pipeline.export import is_formula_like
+from pipeline.fonts import SUBSTITUTE, describe, undrawable
 from pipeline.french import PARIS, date_fr, datetime_fr, fr, plural, say
 from pipeline.history import Snapshot
 from pipeline.markdown import TEXT_LIMIT, code_id, md
@@ -438,7 +439,15 @@ WARNING_KINDS = (
     "Doublons probables",
     "Ajouts tardifs",
     "Lignes supprimées",
+    "Caractères sans police",
 )
+
+
+def _undrawable_line(char: str, where: str) -> str:
+    return say(
+        "{where} : {char} n'est dessiné par aucune police du projet ; le compte-rendu imprimera « {substitute} » à sa place.",
+        where=where, char=md(describe(char), None), substitute=SUBSTITUTE.format(ord(char)),
+    )
 
 
 def warnings(changes: AtelierChanges) -> list[Caution]:
@@ -459,6 +468,16 @@ def warnings(changes: AtelierChanges) -> list[Caution]:
                     say("le texte du {where} commence par « {first} » : un tableur l'exécuterait comme une formule.", where=where, first=first),
                 )
             )
+    for row in sorted(touched, key=lambda r: (place_key(r, numbers), r["id"])):
+        where = f"point {code_id(row['id'])} ({place_label(row, numbers)})"
+        for field_name in TEXT_FIELDS:
+            for char in undrawable(row.get(field_name, "")):
+                out.append(Caution("Caractères sans police", _undrawable_line(char, where)))
+    for person in changes.people_added + [new for _old, new in changes.people_changed]:
+        for field_name, label in (("name", "Nom"), ("organisation", "Structure")):
+            for char in undrawable(person.get(field_name, "")):
+                where = f"émargement {code_id(person['id'])}, champ « {label} »"
+                out.append(Caution("Caractères sans police", _undrawable_line(char, where)))
     for person in changes.people_added + [new for _old, new in changes.people_changed]:
         who = f"émargement {code_id(person['id'])}"
         for field_name, label in (("name", "Nom"), ("organisation", "Structure")):

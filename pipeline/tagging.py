@@ -45,15 +45,20 @@ def finish_tags(document: Any, pdf: Any) -> None:
     - each figure's /BBox is given in points from the page's bottom left, as PDF
       wants, instead of CSS pixels from the top.
     """
+    link_texts: dict[str, str] = {}
     for page in document.pages:
         for box in page._page_box.descendants():
+            if not link_texts and box.element_tag == "html":
+                link_texts = {
+                    a.get("href", "")[1:]: _text(a) for a in box.element.iter("a") if a.get("href", "").startswith("#")
+                }
             mark = getattr(box, "mark", None)
             if mark is not None and box.element_tag == "th":
                 scope = SCOPES.get((box.element.get("scope") or "col").lower(), "/Column")
                 mark["A"]["Scope"] = scope  # pydyf writes a string starting with « / » as a name
             annotation = getattr(box, "link_annotation", None)
             if annotation is not None and "Dest" in annotation:
-                text = _text(box.element) if box.element is not None else ""
+                text = link_texts.get(getattr(annotation["Dest"], "string", ""), "")
                 if text:
                     annotation["Contents"] = pydyf.String(f"Aller à : {text}")  # the link's words, not generated leaders
     heights = {}
