@@ -24,7 +24,7 @@ from pipeline.compose import target_text
 from pipeline.fonts import project_fonts_only
 from pipeline.tagging import add_alt_texts, finish_tags
 from pipeline.french import date_fr
-from pipeline.render import ASSETS, AssetFetcher, _source_date_epoch, environment
+from pipeline.render import ASSETS, AssetFetcher, _source_date_epoch, environment, quick_pdf_writing
 from pipeline.workshop import Atelier, AtelierError, Question, Workshop, load_atelier
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "kit"
@@ -221,7 +221,7 @@ def write_kit_pdf(html: str, workshop: Workshop, out: Path, *, fetcher: AssetFet
     partial = out.with_name(out.name + ".partial")
     # No date goes into the file; the atelier's day only pins fontTools' fallback subsetting.
     day = dt.datetime.combine(workshop.date, dt.time(), dt.timezone.utc)
-    with _source_date_epoch(day), project_fonts_only():
+    with _source_date_epoch(day), project_fonts_only(), quick_pdf_writing():
         document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
         add_alt_texts(document.etree_element)
         document.write_pdf(partial, pdf_tags=True, finisher=finish_tags)
