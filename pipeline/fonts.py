@@ -33,7 +33,7 @@ _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Zs"}
 @cache
 def drawable() -> frozenset[int]:
     """Code points that at least one font of pipeline/assets/fonts/ draws (read from their cmaps)."""
-    from fontTools.ttLib import TTFont  # a WeasyPrint dependency; imported only when needed
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # imported only when needed
 
     points: set[int] = set()
     for path in sorted(FONTS_DIR.glob("*.ttf")):
