@@ -443,10 +443,14 @@ WARNING_KINDS = (
 )
 
 
-def _undrawable_line(char: str, where: str) -> str:
+def _undrawable_line(chars: list[str], where: str) -> str:
+    """One line per field: « ⵣ » (U+2D63, …) n'est dessiné… / « ⵜ » …, « ⵉ » … ne sont dessinés…"""
+    names = md(fr(", ".join(describe(c) for c in chars)), None)
+    substitutes = fr(", ".join(f"« {SUBSTITUTE.format(ord(c))} »" for c in chars))
+    verb = "n'est dessiné" if len(chars) == 1 else "ne sont dessinés"
     return say(
-        "{where} : {char} n'est dessiné par aucune police du projet ; le compte-rendu imprimera « {substitute} » à sa place.",
-        where=where, char=md(describe(char), None), substitute=SUBSTITUTE.format(ord(char)),
+        "{where} : {names} {verb} par aucune police du projet ; le compte-rendu imprimera {substitutes} à la place.",
+        where=where, names=names, verb=verb, substitutes=substitutes,
     )
 
 
@@ -471,13 +475,13 @@ def warnings(changes: AtelierChanges) -> list[Caution]:
     for row in sorted(touched, key=lambda r: (place_key(r, numbers), r["id"])):
         where = f"point {code_id(row['id'])} ({place_label(row, numbers)})"
         for field_name in TEXT_FIELDS:
-            for char in undrawable(row.get(field_name, "")):
-                out.append(Caution("Caractères sans police", _undrawable_line(char, where)))
+            if chars := undrawable(row.get(field_name, "")):
+                out.append(Caution("Caractères sans police", _undrawable_line(chars, where)))
     for person in changes.people_added + [new for _old, new in changes.people_changed]:
         for field_name, label in (("name", "Nom"), ("organisation", "Structure")):
-            for char in undrawable(person.get(field_name, "")):
-                where = f"émargement {code_id(person['id'])}, champ « {label} »"
-                out.append(Caution("Caractères sans police", _undrawable_line(char, where)))
+            if chars := undrawable(person.get(field_name, "")):
+                where = fr(f"émargement {code_id(person['id'])}, champ « {label} »")
+                out.append(Caution("Caractères sans police", _undrawable_line(chars, where)))
     for person in changes.people_added + [new for _old, new in changes.people_changed]:
         who = f"émargement {code_id(person['id'])}"
         for field_name, label in (("name", "Nom"), ("organisation", "Structure")):
