@@ -36,6 +36,7 @@ class Word:
     x2: float
     y2: float
     text: str
+    page_width: float = PAGE_W
 
 
 def words(pdf: Path) -> list[Word]:
@@ -43,9 +44,27 @@ def words(pdf: Path) -> list[Word]:
     html = subprocess.run(["pdftotext", "-enc", "UTF-8", "-bbox", str(pdf), "-"], capture_output=True, check=True).stdout.decode("utf-8", "replace")
     found: list[Word] = []
     for page, chunk in enumerate(html.split("<page ")[1:]):
+        width = float(re.match(r'width="([\d.]+)"', chunk).group(1))  # type: ignore[union-attr]
         for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', chunk):
-            found.append(Word(page, *(float(v) for v in m.groups()[:4]), m.group(5)))
+            found.append(Word(page, *(float(v) for v in m.groups()[:4]), m.group(5), width))
     return found
+
+
+def overlapping(found: list[Word]) -> list[tuple[int, str, str]]:
+    """Pairs of words printed over each other on one line of a page."""
+    overlaps = []
+    for page in {w.page for w in found}:
+        on_page = sorted((w for w in found if w.page == page), key=lambda w: w.y1)
+        for i, a in enumerate(on_page):
+            for b in on_page[i + 1:]:
+                if b.y1 >= a.y2 - SLACK:
+                    break
+                # Same line (boxes of fallback fonts are taller than the line: only a large vertical
+                # overlap counts) and overlapping horizontally: one word is printed over another.
+                same_line = min(a.y2, b.y2) - max(a.y1, b.y1) > 0.6 * min(a.y2 - a.y1, b.y2 - b.y1)
+                if same_line and min(a.x2, b.x2) - max(a.x1, b.x1) > SLACK:
+                    overlaps.append((page + 1, a.text, b.text))
+    return overlaps
 
 
 def pages_text(pdf: Path, *options: str) -> list[str]:
@@ -98,19 +117,20 @@ def test_no_word_leaves_the_text_area_or_runs_over_another(hostile):
     assert len(found) > 1000
     outside = [w for w in found if w.x1 < TEXT_LEFT - SLACK or w.x2 > TEXT_RIGHT + SLACK or w.y1 < 0 or w.y2 > PAGE_H]
     assert outside == []
-    overlaps = []
-    for page in {w.page for w in found}:
-        on_page = sorted((w for w in found if w.page == page), key=lambda w: w.y1)
-        for i, a in enumerate(on_page):
-            for b in on_page[i + 1:]:
-                if b.y1 >= a.y2 - SLACK:
-                    break
-                # Same line (boxes of fallback fonts are taller than the line: only a large vertical
-                # overlap counts) and overlapping horizontally: one word is printed over another.
-                same_line = min(a.y2, b.y2) - max(a.y1, b.y1) > 0.6 * min(a.y2 - a.y1, b.y2 - b.y1)
-                if same_line and min(a.x2, b.x2) - max(a.x1, b.x1) > SLACK:
-                    overlaps.append((page + 1, a.text, b.text))
-    assert overlaps == []
+    assert overlapping(found) == []
+
+
+def test_the_kit_of_hostile_text_keeps_every_word_on_its_page(hostile, tmp_path):
+    from pipeline.kit import build_kit
+
+    with weasyprint_warnings() as warnings:
+        kit = build_kit(hostile.folder, tmp_path / "kit.pdf", url="https://atelier.example.org/hostile-2026/")
+    assert warnings == []
+    found = words(kit)
+    assert len(found) > 500
+    margin = 10 * MM  # the kit's narrowest page margin is 12 mm
+    assert [w for w in found if w.x1 < margin or w.x2 > w.page_width - margin] == []
+    assert overlapping(found) == []
 
 
 def test_no_font_maps_a_character_to_the_notdef_glyph(hostile):
