@@ -5,11 +5,12 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from pipeline.compose import Count, CountRow, PhaseCounts
+from pipeline.fonts import FAMILIES
 
 # Column colours, in the rubrics' order; the same on every chart.
 COLOURS = ("#3f6e9a", "#7a5c99", "#2f7d4f", "#b4533a", "#8a6d1f", "#1f6f78")
 NESTED = "#c9d3dd"  # the précisions stacked after a rubric's own points
-FONT = "'Report Sans'"
+FONT = ", ".join(f"'{family}'" for family in FAMILIES)
 
 # The text block of an A4 page is 172 mm (487 pt) wide; the charts take 470 pt.
 WIDTH = 470.0

@@ -74,7 +74,7 @@ def validate(folders: tuple[Path, ...], output_format: str) -> None:
 
     Code de sortie : 0 valide, 1 invalide, 2 erreur d'utilisation.
     """
-    from pipeline.validate import validate_atelier
+    from pipeline.validate import font_warnings, validate_atelier
 
     if not folders:
         folders = tuple(sorted(p.parent for p in DATA_DIR.glob("*/atelier.yaml")))
@@ -83,12 +83,15 @@ def validate(folders: tuple[Path, ...], output_format: str) -> None:
     invalid = 0
     for folder in folders:
         problems = validate_atelier(folder)
+        cautions = font_warnings(folder)
         if output_format == "github":
-            # GitHub shows at most 10 error annotations per step; the full list follows as text.
-            for problem in problems[:10]:
+            # GitHub shows at most 10 error and 10 warning annotations per step; the full list follows as text.
+            for problem in problems[:10] + cautions[:10]:
                 click.echo(problem.github())
         for problem in problems:
             click.echo(str(problem), err=output_format == "github")
+        for caution in cautions:
+            click.echo(f"Avertissement : {caution}", err=True)
         if problems:
             invalid += 1
             click.echo(f"{folder} : {len(problems)} problème(s).", err=True)
@@ -343,9 +346,18 @@ def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
     help="Écrit aussi la page HTML du kit, pour la relire.",
 )
 def kit(folder: Path, out: Path, url: str | None, attendees: int | None, html_out: Path | None) -> None:
-    """Imprime le kit d'animation : affiches des questions, consignes, grilles de sous-groupe, post-it et liste d'émargement."""
-    from pipeline.kit import build_kit
+    """Imprime le kit d'animation : affiches des questions, consignes, grilles de sous-groupe, post-it et liste d'émargement.
 
+    L'atelier est d'abord validé : un atelier invalide ne produit pas de kit.
+    """
+    from pipeline.kit import build_kit
+    from pipeline.validate import validate_atelier
+
+    problems = validate_atelier(folder)
+    if problems:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(f"{folder} : {len(problems)} problème(s) ; le kit n'a pas été imprimé.")
     if url is None:
         click.echo("Attention : pas d'adresse de formulaire (--url) ; le kit est imprimé sans QR code.", err=True)
     try:

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
+from pipeline import schemas
 from pipeline.french import date_fr, datetime_fr
 from pipeline.published import atelier_start, fingerprint, last_change, published_files
 from pipeline.workshop import Atelier, Group, Phase, Point, Question, Rubric, Target, Workshop
@@ -133,6 +134,7 @@ class TimeOrganisation:
 class Attendee:
     name: str
     organisation: str
+    role: str = ""  # the qualité as people read it (« élu·e »), from the participants schema
 
 
 @dataclass(frozen=True)
@@ -416,7 +418,10 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         if q.times
     )
     attendance = Attendance(
-        tuple(Attendee(p.name, p.organisation) for p in atelier.listed_participants()),
+        tuple(
+            Attendee(p.name, p.organisation, schemas.role_labels().get(p.role, p.role))
+            for p in atelier.listed_participants()
+        ),
         atelier.unlisted_count(),
     )
 

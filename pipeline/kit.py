@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import jinja2
 import qrcode  # type: ignore[import-untyped]
@@ -21,8 +21,10 @@ from weasyprint import HTML  # type: ignore[import-untyped]
 
 from pipeline import schemas
 from pipeline.compose import target_text
+from pipeline.fonts import project_fonts_only
+from pipeline.tagging import add_alt_texts, finish_tags
 from pipeline.french import date_fr
-from pipeline.render import ASSETS, AssetFetcher, _source_date_epoch, environment
+from pipeline.render import ASSETS, AssetFetcher, _source_date_epoch, environment, quick_pdf_writing
 from pipeline.workshop import Atelier, AtelierError, Group, Phase, Question, Rubric, Workshop, load_atelier
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "kit"
@@ -110,6 +112,8 @@ class Kit:
     date_text: str
     url: str | None
     qr: Markup | None
+    attendance_url: str | None  # the émargement page, which the attendance sheet's QR code opens
+    attendance_qr: Markup | None
     questions: tuple[QuestionKit, ...]
     roles: tuple[str, ...]
     attendance_sheets: tuple[range, ...]
@@ -131,7 +135,20 @@ def check_url(url: str) -> str:
     return url
 
 
-def qr_svg(url: str) -> Markup:
+def attendance_url(url: str, slug: str) -> str:
+    """The émargement page (`/<atelier>/emargement`) of the form whose address is `url`.
+
+    `url` is the atelier's page (« https://h/moulins-2016/ ») or the form's root
+    (« https://h/ »); its query and fragment are dropped.
+    """
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    if path.rsplit("/", 1)[-1] != slug:
+        path = f"{path}/{slug}"
+    return urlunsplit((parts.scheme, parts.netloc, f"{path}/emargement", "", ""))
+
+
+def qr_svg(url: str, label: str = "QR code de l’adresse du formulaire") -> Markup:
     """The QR code of `url` as inline SVG: vector paths, sized by the stylesheet."""
     code = qrcode.QRCode(
         error_correction=qrcode.constants.ERROR_CORRECT_M,
@@ -148,23 +165,13 @@ def qr_svg(url: str) -> Markup:
         svg.attrib.pop(name, None)
     svg.set("class", "qr")
     svg.set("role", "img")
-    svg.set("aria-label", "QR code de l’adresse du formulaire")
+    svg.set("aria-label", label)
     return Markup(ET.tostring(svg, encoding="unicode"))
 
 
 def role_labels() -> tuple[str, ...]:
-    """The « Qualité » choices as people read them, from the participants schema.
-
-    The schema lists each value with its explanation, « elu (élu·e), technicien
-    (agent ou chargé·e de mission), … »; the explanation is what a person ticks.
-    """
-    role = schemas.field("participants", "role")
-    description = role.get("description", "")
-    labels = []
-    for value in role["constraints"]["enum"]:
-        found = re.search(rf"\b{re.escape(value)} \(([^)]*)\)", description)
-        labels.append(found.group(1) if found else value)
-    return tuple(labels)
+    """The « Qualité » choices as people read them (pipeline.schemas.role_labels), in the schema's order."""
+    return tuple(schemas.role_labels().values())
 
 
 def _kit_column(workshop: Workshop, phase: Phase, question: Question, rubric: Rubric) -> KitColumn:
@@ -228,6 +235,8 @@ def compose_kit(workshop: Workshop, url: str | None = None, attendees: int | Non
         date_text=date_fr(workshop.date),
         url=url,
         qr=qr_svg(url) if url else None,
+        attendance_url=attendance_url(url, workshop.slug) if url else None,
+        attendance_qr=qr_svg(attendance_url(url, workshop.slug), "QR code de la page d’émargement en ligne") if url else None,
         questions=questions,
         roles=role_labels(),
         attendance_sheets=attendance_sheets(attendees),
@@ -253,9 +262,10 @@ def write_kit_pdf(html: str, workshop: Workshop, out: Path, *, fetcher: AssetFet
     partial = out.with_name(out.name + ".partial")
     # No date goes into the file; the atelier's day only pins fontTools' fallback subsetting.
     day = dt.datetime.combine(workshop.date, dt.time(), dt.timezone.utc)
-    with _source_date_epoch(day):
+    with _source_date_epoch(day), project_fonts_only(), quick_pdf_writing():
         document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
-        document.write_pdf(partial, pdf_tags=True)
+        add_alt_texts(document.etree_element)
+        document.write_pdf(partial, pdf_tags=True, finisher=finish_tags)
     os.replace(partial, out)
     return out
 

@@ -18,6 +18,7 @@ import yaml
 
 from pipeline import history
 from pipeline.export import is_formula_like
+from pipeline.fonts import SUBSTITUTE, describe, undrawable
 from pipeline.french import date_fr, datetime_fr, fr, plural, say, zone_named
 from pipeline.history import Snapshot
 from pipeline.markdown import TEXT_LIMIT, code_id, md
@@ -456,7 +457,19 @@ WARNING_KINDS = (
     "Doublons probables",
     "Ajouts tardifs",
     "Lignes supprimées",
+    "Caractères sans police",
 )
+
+
+def _undrawable_line(chars: list[str], where: str) -> str:
+    """One line per field: « ⵣ » (U+2D63, …) n'est dessiné… / « ⵜ » …, « ⵉ » … ne sont dessinés…"""
+    names = md(fr(", ".join(describe(c) for c in chars)), None)
+    substitutes = fr(", ".join(f"« {SUBSTITUTE.format(ord(c))} »" for c in chars))
+    verb = "n'est dessiné" if len(chars) == 1 else "ne sont dessinés"
+    return say(
+        "{where} : {names} {verb} par aucune police du projet ; le compte-rendu imprimera {substitutes} à la place.",
+        where=where, names=names, verb=verb, substitutes=substitutes,
+    )
 
 
 def warnings(changes: AtelierChanges) -> list[Caution]:
@@ -477,6 +490,16 @@ def warnings(changes: AtelierChanges) -> list[Caution]:
                     say("le texte du {where} commence par « {first} » : un tableur l'exécuterait comme une formule.", where=where, first=first),
                 )
             )
+    for row in sorted(touched, key=lambda r: (place_key(r, numbers), r["id"])):
+        where = f"point {code_id(row['id'])} ({place_label(row, numbers)})"
+        for field_name in TEXT_FIELDS:
+            if chars := undrawable(row.get(field_name, "")):
+                out.append(Caution("Caractères sans police", _undrawable_line(chars, where)))
+    for person in changes.people_added + [new for _old, new in changes.people_changed]:
+        for field_name, label in (("name", "Nom"), ("organisation", "Structure")):
+            if chars := undrawable(person.get(field_name, "")):
+                where = fr(f"émargement {code_id(person['id'])}, champ « {label} »")
+                out.append(Caution("Caractères sans police", _undrawable_line(chars, where)))
     for person in changes.people_added + [new for _old, new in changes.people_changed]:
         who = f"émargement {code_id(person['id'])}"
         for field_name, label in (("name", "Nom"), ("organisation", "Structure")):

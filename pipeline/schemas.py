@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -45,3 +46,20 @@ def field(resource: str, name: str) -> dict[str, Any]:
 def field_names(resource: str) -> tuple[str, ...]:
     """Return the column order of a resource's CSV file."""
     return tuple(f["name"] for f in _load(TABLE_SCHEMAS[resource])["fields"])
+
+
+@cache
+def role_labels() -> dict[str, str]:
+    """Each « Qualité » value with the words a person reads, from the participants schema.
+
+    The schema lists each value with its explanation, « elu (élu·e), technicien
+    (agent ou chargé·e de mission), … »; the explanation is what a person ticks
+    on the émargement sheet and what the liste des présents prints.
+    """
+    role = field("participants", "role")
+    description = role.get("description", "")
+    labels = {}
+    for value in role["constraints"]["enum"]:
+        found = re.search(rf"\b{re.escape(value)} \(([^)]*)\)", description)
+        labels[value] = found.group(1) if found else value
+    return labels

@@ -14,6 +14,7 @@ import jsonschema  # type: ignore[import-untyped]
 import yaml
 
 from pipeline import schemas, tables
+from pipeline.fonts import SUBSTITUTE, describe, undrawable
 from pipeline.tables import Table, TableError, located
 from pipeline.workshop import (
     CSV_FILES,
@@ -48,6 +49,7 @@ class Problem:
     line: int | None
     field: str | None
     message: str
+    warning: bool = False  # printed, but the atelier stays valid (exit code 0, the PDF is built)
 
     def __str__(self) -> str:
         return located(self.file, self.line, self.field, self.message)
@@ -60,7 +62,8 @@ class Problem:
         if self.field:
             props += f",title={_escape_property('champ « ' + self.field + ' »')}"
         where = f"ligne {self.line} : " if self.line else ""
-        return f"::error {props}::{_escape_data(where + self.message)}"
+        command = "warning" if self.warning else "error"
+        return f"::{command} {props}::{_escape_data(where + self.message)}"
 
 
 def _escape_data(text: str) -> str:
@@ -93,6 +96,55 @@ def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> l
     _check_participants(read["participants"], day, now, problems)
     _check_contributions(read["contributions"], workshop, day, now, problems)
     return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
+
+
+def font_warnings(folder: str | Path) -> list[Problem]:
+    """Each character of the printed texts that no project font draws, as a warning.
+
+    The compte-rendu and the kit print it as « [U+XXXX] » (pipeline.fonts), never
+    as an empty box; the warning says which point, which field, which character:
+    `contributions.csv: ligne 9, champ « text » : « ⵣ » (U+2D63, TIFINAGH LETTER YAZ) n'est
+    dessiné par aucune police du projet ; le compte-rendu imprimera « [U+2D63] » à sa place.`
+    """
+    folder = Path(folder)
+    found: list[Problem] = []
+
+    def check(file: Path, line: int | None, field: str | None, text: str) -> None:
+        for char in undrawable(text):
+            message = (
+                f"{describe(char)} n'est dessiné par aucune police du projet ; "
+                f"le compte-rendu imprimera « {SUBSTITUTE.format(ord(char))} » à sa place."
+            )
+            found.append(Problem(str(file), line, field, message, warning=True))
+
+    path = folder / WORKSHOP_FILE
+    try:
+        data = read_workshop_yaml(path)
+    except AtelierError:
+        data = None  # validate_atelier reports it
+    if data is not None:
+        lines = _yaml_lines(path)
+
+        def walk(value: Any, at: tuple[Any, ...]) -> None:
+            if isinstance(value, str):
+                check(path, lines.get(at), _yaml_key(list(at)), value)
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    walk(item, at + (key,))
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    walk(item, at + (i,))
+
+        walk(data, ())
+    for name, fields in (("participants", ("name", "organisation")), ("contributions", ("text", "link"))):
+        try:
+            table: Table | None = tables.read_table(folder, name)
+        except TableError:
+            table = None  # validate_atelier reports it
+        for line, row in _rows(table):
+            for field_name in fields:
+                check(folder / CSV_FILES[name], line, field_name, row.get(field_name, ""))
+    return found
 
 
 # ---------------------------------------------------------------- atelier.yaml

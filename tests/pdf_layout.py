@@ -125,8 +125,9 @@ class Layout:
                 question = int(m[1])
                 if chapter == "2":
                     inside = [r for r in self.runs if _in(r, heading, end) and normalise(r.text) != normalise(heading.title)]
-                    # Two balanced columns: the left one is read before the right one, page by page.
-                    inside.sort(key=lambda r: (r.page, r.right, -r.y, r.x))
+                    # One column (report.css), read line by line: a line may hold several runs
+                    # (a web address or a last word is a span of its own), left to right.
+                    inside.sort(key=lambda r: (r.page, -r.y, r.x))
                     self.columns[(question, None, "idea")] = Column(inside)
             if chapter == "3" and heading.level == 3 and question and (m := re.fullmatch(r"Sous-groupe (\d+)", heading.title)):
                 self._sheet(question, int(m[1]), [r for r in self.runs if _in(r, heading, end)])

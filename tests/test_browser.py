@@ -188,6 +188,28 @@ def test_participant_journey_by_keyboard_with_accessibility_audit(server, page):
     assert validate_atelier(folder) == []
 
 
+LONG_URL = "https://www.example.org/territoires/dossier_transition-agroecologique/2016/06/compte-rendu-atelier-moulins.pdf?version=2"
+
+
+def test_a_pasted_address_or_a_long_run_stays_inside_a_360_px_receipt(server, page):
+    base, _ = server
+    page.goto(base + "/essai/idee")
+    page.fill("#text", f"Voir {LONG_URL}")
+    page.check("#question-1")
+    page.fill("#details", "9" * 300 + "\nنريد سوقاً محلياً للمنتجين")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/recu/**")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    items = page.query_selector_all(".points li")
+    assert len(items) == 3
+    for item in items:
+        box = item.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    # The Arabic précision is set right to left.
+    assert page.evaluate("getComputedStyle(document.querySelectorAll('.points li')[2]).unicodeBidi") == "plaintext"
+    shot(page, "recu-lien-360")
+
+
 def test_english_pages_pass_the_audit_too(server, page):
     base, _folder = server
     page.goto(base + "/essai/fiche?temps=sous-groupe&question=q1&groupe=1&lang=en")

@@ -152,8 +152,9 @@ def test_target_text(report, small_atelier, target, text):
 def test_attendance_names_the_consenting_and_counts_the_others(report):
     a = report.attendance
     assert a.listed == (
-        Attendee("Alix Bernard", "Université Clermont Auvergne"),
-        Attendee("Camille Martin", "Conseil départemental de l'Allier"),
+        # The qualité people gave, in the words of the participants schema (issue 13: it was dropped).
+        Attendee("Alix Bernard", "Université Clermont Auvergne", "recherche, enseignement"),
+        Attendee("Camille Martin", "Conseil départemental de l'Allier", "agent ou chargé·e de mission"),
     )
     assert (a.others, a.total, a.others_text) == (2, 4, "et 2 autres participants")
 

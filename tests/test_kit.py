@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLE, weasyprint_warnings
+from conftest import EXAMPLE, contribution, weasyprint_warnings
 from markupsafe import escape
 from pypdf import PdfReader
 
 from pipeline.cli import main
-from pipeline.kit import check_url, compose_kit, kit_html, qr_svg, render_kit_html, role_labels, write_kit_pdf
+from pipeline.kit import attendance_url, check_url, compose_kit, kit_html, qr_svg, render_kit_html, role_labels, write_kit_pdf
 from pipeline.render import ASSETS, AssetFetcher
 from pipeline.typography import french
 from pipeline.workshop import AtelierError, load_atelier
@@ -321,11 +321,43 @@ def test_attendance_sheets(printed):
         assert "@" not in text and "Téléphone" not in text
 
 
-def test_qr_code_encodes_the_url_on_cover_and_attendance(printed):
-    for index in (0, 1, 2):
-        assert printed.qr_codes(index) == [URL]
-        assert URL in "".join(printed.pages[index].split())
+def test_qr_code_opens_the_form_on_the_cover_and_the_emargement_page_on_attendance_sheets(printed):
+    assert printed.qr_codes(0) == [URL]
+    assert URL in "".join(printed.pages[0].split())
+    for index in (1, 2):
+        assert printed.qr_codes(index) == [URL + "emargement"]
+        assert URL + "emargement" in "".join(printed.pages[index].split())
     assert printed.qr_codes(3) == []
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("https://atelier.example.org/moulins-2016/", "https://atelier.example.org/moulins-2016/emargement"),
+        ("https://atelier.example.org/moulins-2016", "https://atelier.example.org/moulins-2016/emargement"),
+        ("https://atelier.example.org/", "https://atelier.example.org/moulins-2016/emargement"),
+        ("https://atelier.example.org", "https://atelier.example.org/moulins-2016/emargement"),
+        ("http://127.0.0.1:5000/moulins-2016/?lang=fr#x", "http://127.0.0.1:5000/moulins-2016/emargement"),
+        ("https://h.example.org/ateliers/", "https://h.example.org/ateliers/moulins-2016/emargement"),
+    ],
+)
+def test_attendance_url_is_the_emargement_page(url, expected):
+    assert attendance_url(url, "moulins-2016") == expected
+
+
+def test_attendance_sheet_has_a_signature_column(printed):
+    for index in (1, 2):
+        assert "Signature" in printed.pages[index].split()
+
+
+def test_kit_command_refuses_an_invalid_atelier_in_french(make_atelier, tmp_path):
+    folder = make_atelier(contributions=[contribution("c1", question="q9")])
+    out = tmp_path / "kit.pdf"
+    result = CliRunner().invoke(main, ["kit", str(folder), "-o", str(out)])
+    assert result.exit_code == 1
+    assert f"{folder}/contributions.csv: ligne 2, champ « question » : la question « q9 » n'existe pas dans atelier.yaml (questions : q1, q2)." in result.output
+    assert "le kit n'a pas été imprimé" in result.output
+    assert not out.exists()
 
 
 def test_without_url_there_is_no_qr_code_in_the_pdf(printed_without_url):

@@ -319,3 +319,23 @@ def test_a_deleted_atelier_is_flagged(repo, monkeypatch):
     commit_all(repo, "Suppression")
     text = run_review(repo, monkeypatch, "--head", "HEAD").output
     assert f"⚠️ **Cet atelier est supprimé** par cette proposition{NB}: ses données et son compte-rendu disparaîtraient." in text
+
+
+def test_a_character_no_project_font_draws_is_pointed_out(repo, monkeypatch):
+    points = [dict(p) for p in BASE_POINTS] + [contribution("n1", position=10, text="Azul ⵣ à tous 🌱")]
+    people = [participant("p1", name="Jeanne Martin"), participant("p2", name="Tiziri ⵜⵉⵣⵉⵔⵉ")]
+    change_data(repo, contributions=points, workshop={}, participants=people)
+    commit_all(repo, "Tifinagh")
+    lines = run_review(repo, monkeypatch).output.splitlines()
+    assert f"#### Caractères sans police (2)" in lines
+    assert (
+        f"- point `n1` (Question 1 — Brainstorming){NB}: «{NB}ⵣ{NB}» \\(U+2D63, TIFINAGH LETTER YAZ\\) n'est dessiné "
+        f"par aucune police du projet{NB}; le compte-rendu imprimera «{NB}[U+2D63]{NB}» à la place." in lines
+    )
+    assert any(
+        line.startswith(f"- émargement `p2`, champ «{NB}Nom{NB}»{NB}: «{NB}ⵜ{NB}» \\(U+2D5C, TIFINAGH LETTER YAT\\), ")
+        and line.endswith(f"ne sont dessinés par aucune police du projet{NB}; le compte-rendu imprimera «{NB}[U+2D5C]{NB}», "
+                          f"«{NB}[U+2D49]{NB}», «{NB}[U+2D63]{NB}», «{NB}[U+2D54]{NB}» à la place.")
+        for line in lines
+    )
+    assert not any("🌱" in line and "police" in line for line in lines)  # the emoji font draws it

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conftest import contribution, participant, write_atelier
 from pipeline.cli import main
-from pipeline.validate import Problem, validate_atelier
+from pipeline.validate import Problem, font_warnings, validate_atelier
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -303,3 +303,23 @@ def test_official_frictionless_cli_agrees(make_atelier):
     write_atelier(folder, contributions=[contribution("a", author="nobody")])
     result = subprocess.run([str(frictionless), "validate", str(folder / "datapackage.json")], capture_output=True, text=True)
     assert result.returncode == 1
+
+
+def test_a_character_no_project_font_draws_is_a_warning_not_an_error(make_atelier):
+    folder = make_atelier(
+        workshop={"place": "Tizi ⵣ"},
+        contributions=[contribution("c1", text="Azul ⵣ 🌱 مرحبا שלום Ελλάδα ∑")],
+    )
+    assert [str(w) for w in font_warnings(folder)] == [
+        f"{folder}/atelier.yaml: ligne 5, champ « place » : « ⵣ » (U+2D63, TIFINAGH LETTER YAZ) n'est dessiné par "
+        "aucune police du projet ; le compte-rendu imprimera « [U+2D63] » à sa place.",
+        f"{folder}/contributions.csv: ligne 2, champ « text » : « ⵣ » (U+2D63, TIFINAGH LETTER YAZ) n'est dessiné par "
+        "aucune police du projet ; le compte-rendu imprimera « [U+2D63] » à sa place.",
+    ]
+    result = CliRunner().invoke(main, ["validate", str(folder)])
+    assert result.exit_code == 0
+    assert f"{folder} : valide." in result.output
+    assert f"Avertissement : {folder}/contributions.csv: ligne 2, champ « text » : « ⵣ »" in result.output
+    github = CliRunner().invoke(main, ["validate", "--format", "github", str(folder)])
+    assert github.exit_code == 0
+    assert f"::warning file={folder}/contributions.csv,line=2,title=champ « text »::ligne 2 : « ⵣ » (U+2D63" in github.output
