@@ -7,13 +7,14 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterator
 
 import jsonschema  # type: ignore[import-untyped]
 import yaml
 
-from pipeline import schemas
+from pipeline import schemas, textrules
 from pipeline.workshop import (
     CSV_FILES,
     PACKAGE_FILE,
@@ -427,10 +428,31 @@ def _check_dates(
         )
 
 
+def _check_texts(
+    path: str, line: int, resource: str, row: dict[str, str], problems: list[Problem]
+) -> None:
+    """The characters rules of pipeline.textrules on every text column, in the form's and the store's words."""
+    for name in _text_fields(resource):
+        violation = textrules.check_field(resource, name, row.get(name) or "")
+        if violation is not None:
+            problems.append(Problem(path, line, name, violation.message))
+
+
+@cache
+def _text_fields(resource: str) -> tuple[str, ...]:
+    """The free text columns: a pattern or an enum already keeps every invisible character out of the others."""
+    return tuple(
+        f["name"]
+        for f in schemas.table_schema(resource)["fields"]
+        if f.get("type", "string") == "string" and not {"pattern", "enum"} & set(f.get("constraints", {}))
+    )
+
+
 def _check_participants(folder: Path, day: dt.date | None, now: dt.datetime, problems: list[Problem]) -> None:
     path = folder / CSV_FILES["participants"]
     for line, row in _rows(path):
         _check_dates(str(path), line, row, day, now, problems)
+        _check_texts(str(path), line, "participants", row, problems)
 
 
 def _check_contributions(
@@ -459,6 +481,7 @@ def _check_contributions(
             choices = ", ".join(f"{s} ({SECTION_NAMES[s]})" for s in allowed)
             problems.append(Problem(name, line, "section", f"« {section} » n'est pas une rubrique du temps « {phase} » ; rubriques possibles : {choices}."))
         _check_dates(name, line, row, day, now, problems)
+        _check_texts(name, line, "contributions", row, problems)
         if row.get("id"):
             nodes.setdefault(row["id"], (line, question, phase, group, section, row.get("parent", "")))
     _check_nesting(name, nodes, problems)
