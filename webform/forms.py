@@ -283,8 +283,11 @@ def sheet_form(rules: TextareaRules) -> type[FlaskForm]:
 
         def validate(self, extra_validators: Any = None) -> bool:
             valid = super().validate(extra_validators)
-            if valid and not any(parse_points(self[s].data or "", rules.max_depth) for s in SHEET_SECTIONS):
-                self[SHEET_SECTIONS[0]].errors.append(_l("Remplissez au moins une rubrique de la fiche."))
+            # Said with the other mistakes, in one round (not only once they are fixed).
+            if not any(parse_points(self[s].data or "", rules.max_depth) for s in SHEET_SECTIONS):
+                first = self[SHEET_SECTIONS[0]]
+                if not first.errors:
+                    first.errors = list(first.errors) + [_l("Remplissez au moins une rubrique de la fiche.")]
                 return False
             return valid
 
