@@ -94,9 +94,10 @@ def refused_here(code: int, message: str, retry_after: int = 0) -> None:
 def delay_words(seconds: float) -> str:
     """« 1 seconde », « 30 secondes », « 3 minutes » in the request's language (Babel), rounded up."""
     seconds = max(1, math.ceil(seconds))
-    unit = "second" if seconds < 60 else "minute"
-    amount = dt.timedelta(seconds=seconds if seconds < 60 else 60 * math.ceil(seconds / 60))
-    return str(format_timedelta(amount, granularity=unit, threshold=1000, locale=get_locale()))
+    if seconds < 60:
+        return str(format_timedelta(dt.timedelta(seconds=seconds), granularity="second", threshold=1000, locale=get_locale()))
+    minutes = dt.timedelta(minutes=math.ceil(seconds / 60))
+    return str(format_timedelta(minutes, granularity="minute", threshold=1000, locale=get_locale()))
 
 
 def refuse(code: int, message: str) -> FrenchError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -145,7 +146,11 @@ def new_receipt_token(slug: str, kind: str) -> str | None:
     so that the same form sent again (double tap, resend after a lost answer) finds the same receipt.
     None for a form sent without a token (a page older than this mechanism): no replay detection."""
     submission = sent_submission()
-    return receipt_token(current_app.config["SECRET_KEY"], slug, kind, submission) if submission else None
+    if submission is None:
+        return None
+    if "receipt_token" not in g:
+        g.receipt_token = receipt_token(current_app.config["SECRET_KEY"], slug, kind, submission)
+    return str(g.receipt_token)
 
 
 def replayed(slug: str, kind: str) -> HttpResponse | None:
@@ -172,8 +177,8 @@ def row_ids(slug: str, kind: str, prefix: str) -> Callable[[], str]:
     if submission is None:
         return lambda: store.new_id(prefix)
     count = iter(range(1, 10**6))
-    key = current_app.config["SECRET_KEY"]
-    return lambda: f"{prefix}-{derived(key, 'ligne', slug, kind, submission, str(next(count))).hex()[:16]}"
+    seed = derived(current_app.config["SECRET_KEY"], "lignes", slug, kind, submission)
+    return lambda: f"{prefix}-{hashlib.sha256(seed + str(next(count)).encode()).hexdigest()[:16]}"
 
 
 def blank_request() -> bool:
@@ -554,7 +559,9 @@ def editable(rows: list[dict[str, str]], changes: dict[str, tuple[str, str]]) ->
     for row in rows:
         if row["status"] == "withdrawn":
             continue
-        seen, current, ok = set(), row, True
+        seen: set[str] = set()
+        current: dict[str, str] | None = row
+        ok = True
         while current is not None and current["id"] not in seen:
             if current["id"] in frozen or current["status"] == "withdrawn":
                 ok = False
