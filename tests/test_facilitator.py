@@ -443,3 +443,20 @@ def test_a_transcription_whose_form_expired_keeps_the_text(client, folder):
 def test_the_moderation_page_has_no_duplicate_ids(client):
     ids = re.findall(r'\bid="([^"]+)"', client.get("/essai/animation/moderation").text)
     assert len(ids) == len(set(ids))
+
+
+def test_a_large_atelier_is_moderated_one_question_and_phase_at_a_time(tmp_path, folder):
+    """Issue 11: the moderation page stays light with hundreds of points (MODERATION_PAGE)."""
+    client = logged_in(facilitator_app(tmp_path, MODERATION_PAGE=5))
+    page = client.get("/essai/animation/moderation").text
+    published = page[page.index('id="publies-titre"') :]
+    assert "Circuits courts" in published and "Volonté des élus" not in published
+    assert 'aria-current="page">' in page and "temps=sous-groupe" in page
+    other = client.get("/essai/animation/moderation?question=q1&temps=sous-groupe").text
+    published = other[other.index('id="publies-titre"') :]
+    assert "Volonté des élus" in published and "Circuits courts" not in published
+    assert "Une monnaie locale" in other  # the queue is on every page
+    answer = post(client, "/essai/animation/moderation/s/masquer", {})
+    assert answer.headers["Location"] == "/essai/animation/moderation?question=q1&temps=sous-groupe#point-s"
+    small = logged_in(facilitator_app(tmp_path)).get("/essai/animation/moderation").text
+    assert "Volonté des élus" in small and "Circuits courts" in small and "filtre-moderation" not in small
