@@ -56,6 +56,21 @@ def test_the_same_form_sent_twice_is_saved_once_and_gives_the_first_receipt(app,
     assert len(rows(folder, resource)) == 2 * count
 
 
+def test_a_form_sent_back_with_other_text_is_a_new_answer_not_a_replay(app, folder):
+    """Back after « enregistré », another idea typed in the same page, sent: it is saved too."""
+    client = app.test_client()
+    tokens = form_tokens(client, "/essai/idee")
+    first = client.post("/essai/idee", data={**tokens, **IDEA})
+    second = client.post("/essai/idee", data={**tokens, **IDEA, "text": "Une autre idée", "details": ""})
+    assert receipt_of(client, first) != receipt_of(client, second)
+    assert [r["text"] for r in rows(folder, "contributions")][-1] == "Une autre idée"
+    receipt = first.headers["Location"]
+    tokens = form_tokens(client, receipt + "/corriger")
+    assert client.post(receipt + "/corriger", data={**tokens, **IDEA, "text": "Première correction"}).status_code == 303
+    assert client.post(receipt + "/corriger", data={**tokens, **IDEA, "text": "Seconde correction"}).status_code == 303
+    assert "Seconde correction" in [r["text"] for r in rows(folder, "contributions")]
+
+
 def test_the_same_correction_sent_twice_adds_its_point_once(app, folder):
     client = app.test_client()
     receipt = receipt_of(client, submit(client, "/essai/idee", IDEA))

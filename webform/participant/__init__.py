@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -141,11 +142,26 @@ def sent_submission() -> str | None:
     return value if SUBMISSION.fullmatch(value) else None
 
 
+def sent_form() -> str | None:
+    """What identifies the form sent: its submission token and a digest of what it holds.
+
+    The same bytes sent again (double tap, resend) are the same form; a form
+    sent back with other text — Back, a change, send: a second idea — is a
+    new one, whatever its token, so it is never mistaken for a replay.
+    """
+    submission = sent_submission()
+    if submission is None:
+        return None
+    fields = sorted((k, v) for k, v in request.form.items(multi=True) if k not in ("csrf_token", SUBMISSION_FIELD))
+    content = hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{submission}:{content[:32]}"
+
+
 def new_receipt_token(slug: str, kind: str) -> str | None:
     """The receipt token a new submission of form `kind` gets: derived from its submission token,
     so that the same form sent again (double tap, resend after a lost answer) finds the same receipt.
     None for a form sent without a token (a page older than this mechanism): no replay detection."""
-    submission = sent_submission()
+    submission = sent_form()
     if submission is None:
         return None
     if "receipt_token" not in g:
@@ -173,7 +189,7 @@ def row_ids(slug: str, kind: str, prefix: str) -> Callable[[], str]:
     """Fresh row ids; for a form with a submission token, derived from it (HMAC under SECRET_KEY,
     so as unguessable as random ones): a form resent after its rows were written but before its
     receipt (a worker killed between the two) finds its rows instead of writing them twice."""
-    submission = sent_submission()
+    submission = sent_form()
     if submission is None:
         return lambda: store.new_id(prefix)
     count = iter(range(1, 10**6))
@@ -665,7 +681,7 @@ def apply_correction(workshop: Workshop, folder: Path, token: str, form: FlaskFo
     atomic rewrite of the old ones, then the receipt marked with this form.
     """
     book = services().receipts
-    submission = sent_submission()
+    submission = sent_form()
     sent = submission_digest(submission) if submission else ""
     with book.holding(token), store.locked(folder):
         rec = book.find(token)
@@ -749,7 +765,7 @@ def withdraw(slug: str, token: str) -> HttpResponse:
     form = FlaskForm()
     if submitted(form):
         book = services().receipts
-        submission = sent_submission()
+        submission = sent_form()
         with book.holding(token), store.locked(folder):
             rec = book.find(token) or rec
             rows = receipt_rows(folder, rec)
