@@ -169,17 +169,6 @@ def new_receipt_token(slug: str, kind: str) -> str | None:
     return str(g.receipt_token)
 
 
-def replayed(slug: str, kind: str) -> HttpResponse | None:
-    """A form already applied: the redirect to its receipt (checked first: whatever changed since,
-    the participant gets the receipt of what was saved)."""
-    if request.method != "POST":
-        return None
-    token = new_receipt_token(slug, kind)
-    if token is None or services().receipts.find(token) is None:
-        return None
-    return already_saved(slug, token)
-
-
 def already_saved(slug: str, token: str) -> HttpResponse:
     flash(_("Cet envoi était déjà enregistré : le voici, une seule fois."))
     return redirect(url_for(".receipt", slug=slug, token=token), code=303)
@@ -275,9 +264,6 @@ def home(slug: str) -> str:
 @shows_form_again
 def emargement(slug: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
-    again = replayed(slug, "emargement")
-    if again:
-        return again
     closed = refuse_if_closed(workshop)
     if closed:
         return closed
@@ -297,9 +283,6 @@ def emargement(slug: str) -> HttpResponse:
 @shows_form_again
 def idea(slug: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
-    again = replayed(slug, "idee")
-    if again:
-        return again
     closed = refuse_if_closed(workshop)
     if closed:
         return closed
@@ -325,9 +308,6 @@ def idea(slug: str) -> HttpResponse:
 @shows_form_again
 def sheet(slug: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
-    again = replayed(slug, "fiche")
-    if again:
-        return again
     closed = refuse_if_closed(workshop)
     if closed:
         return closed
@@ -429,9 +409,10 @@ def save(
             return already_saved(workshop.slug, token)
         try:
             store.append_rows(folder, resource, rows, after_siblings=resource in store.SIBLINGS)
-        except store.DuplicateKey:
-            if token is None:
-                raise
+        except store.DuplicateKey as e:
+            if token is None:  # random ids: never in practice
+                refused_here(400, _("Rien n'a été enregistré : %(reason)s", reason=str(e)))
+                return None
             # A request with this very form wrote these rows and was killed before its
             # receipt (the ids derive from the submission token): record the receipt now.
         except store.StoreError as e:
@@ -491,7 +472,9 @@ def reading_order(rows: list[dict[str, str]]) -> list[tuple[int, dict[str, str]]
     out: list[tuple[int, dict[str, str]]] = []
 
     def walk(parent: str, depth: int) -> None:
-        for row in sorted(children.get(parent, []), key=lambda r: (int(r["position"]), r["created_at"], r["id"])):
+        # Points the team moved under another participant's point come after the receipt's own.
+        order = lambda r: (r["parent"] not in ("", parent), int(r["position"]), r["created_at"], r["id"])  # noqa: E731
+        for row in sorted(children.get(parent, []), key=order):
             out.append((depth, row))
             walk(row["id"], depth + 1)
 
