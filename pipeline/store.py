@@ -142,6 +142,7 @@ class _Field:
     required: bool
     to_cell: Callable[[Any], str]  # Python value → cell text, or _Refusal
     checks: tuple[Callable[[str], str | None], ...]  # on a non-empty cell: the problem, or None
+    multiline: bool | None  # a text column: may it span lines (pipeline.textrules); None for other types
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,8 @@ class _Table:
         try:
             # "" is the schema's missing value whatever the type (an empty form input).
             text = "" if value is None or value == "" else spec.to_cell(value)
-            _check_characters(self.resource, name, text)
+            if text:
+                _check_characters(spec, text)
             if text == "":
                 if spec.required:
                     raise _Refusal("valeur obligatoire manquante.")
@@ -204,11 +206,15 @@ class _Table:
         return buffer.getvalue().encode("utf-8")
 
 
-def _check_characters(resource: str, name: str, text: str) -> None:
-    """The text rules of pipeline.textrules (the form's and `atelier validate`'s too), then UTF-8."""
-    violation = textrules.check_field(resource, name, text)
-    if violation is not None:
-        raise _Refusal(violation.message)
+def _check_characters(spec: _Field, text: str) -> None:
+    """The text rules of pipeline.textrules (the form's and `atelier validate`'s too), then UTF-8.
+
+    Numbers, booleans and dates are written by `to_cell` from checked values:
+    only text columns can hold what the rules forbid."""
+    if spec.multiline is not None:
+        violation = textrules.check_text(text, multiline=spec.multiline)
+        if violation is not None:
+            raise _Refusal(violation.message)
     found = _SURROGATE.search(text)
     if found:
         raise _Refusal(
@@ -342,7 +348,9 @@ def _table(resource: str) -> _Table:
             raise NotImplementedError(f"unique constraint on {resource}.{desc['name']}, not the primary key")
         to_cell, parse = _TYPES[desc["type"]](desc)
         required, checks = _constraint_checks(desc, parse)
-        fields[desc["name"]] = _Field(desc["name"], required, to_cell, tuple(checks))
+        text = desc["type"] == "string"
+        multiline = (resource, desc["name"]) in textrules.MULTILINE_FIELDS if text else None
+        fields[desc["name"]] = _Field(desc["name"], required, to_cell, tuple(checks), multiline)
     references = []
     for fk in schema.get("foreignKeys", ()):
         source, target = fk["fields"], fk["reference"]["fields"]
@@ -875,7 +883,8 @@ def append_rows(
                 row=i,
             )
         batch[key] = i
-    payload = table.encode(cells)
+    ranked = after_siblings and table.order is not None  # ranks decided under the lock, then encoded
+    payload = b"" if ranked else table.encode(cells)
     path = folder / table.file
     with _lock(folder, shared=False) as lock_fd:
         assert lock_fd is not None  # the exclusive lock always has its file
@@ -893,7 +902,7 @@ def append_rows(
                         row=i,
                     )
                 _check_references(table, folder, row, keys, where.format(i), i)
-            if after_siblings and table.order is not None:
+            if ranked:
                 payload = table.encode(_after_siblings(table, cells, batch, index, where))
             data = payload if index.end else table.header + payload
             before = index.end  # the file ends there: _refresh repaired any torn end

@@ -12,6 +12,15 @@ lock, as the store's does).  Each worker keeps an index of the
 log in memory and reads only what other workers appended since its last
 look.  One fsync of an existing file per receipt: a file per token would
 cost a directory fsync too (about 10 ms here, measured by bench/bench_form.py).
+
+Every participant form carries a submission token (hidden field « envoi »,
+`new_submission`); the receipt token of a new submission is derived from it
+and from the form's content (`receipt_token`, an HMAC under SECRET_KEY), so
+the same form sent twice — a double tap, a browser resending after a lost
+answer — finds the receipt of the first, under `ReceiptBook.holding`; a
+correction or a withdrawal notes its own in `Receipt.applied`.  A new kind of
+form (a ballot) gets the same guarantee by rendering the macro
+`submission_input` and saving through `webform.participant.save`.
 """
 
 from __future__ import annotations
