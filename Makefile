@@ -66,7 +66,7 @@ node_modules/.installed: package.json package-lock.json | system-deps
 # The web form's catalogs: extract the French msgids, merge them into fr/en, compile the .mo files
 # (committed; tests/test_translations.py checks they match the .po files).
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output --project atelier \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output --project atelier \
 	    -o webform/translations/messages.pot .
 	$(BIN)/pybabel update -i webform/translations/messages.pot -d webform/translations --no-fuzzy-matching \
 	    --width 100

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from bench.servers import gunicorn  # noqa: E402
 
 CSRF = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
+SUBMISSION = re.compile(rb'name="envoi" value="([^"]+)"')
 
 # The settings the README recommends for production on 2 cores; the no-op baseline runs on the same.
 # Measured best for the form among 2-4 gthread workers of 2-6 threads and 3-10 sync workers.
@@ -83,6 +84,9 @@ async def form_flow(host: str, port: int, stats: Stats, n: int) -> None:
         stats.errors += 1
         return
     form = f"csrf_token={quote_plus(token.group(1).decode())}&question=q1&text={quote_plus(f'Idée n° {n} du banc')}"
+    submission = SUBMISSION.search(body)  # the form's submission token: a resent form is saved once
+    if submission:
+        form += f"&envoi={submission.group(1).decode()}"
     form += "&details=" + quote_plus("une précision\n- un détail")
     status, headers, _ = await timed(stats, host, port, "POST", "/essai/idee", cookie, form.encode())
     if status != 303:

@@ -79,7 +79,7 @@ def _children(rows: dict[str, dict[str, str]]) -> dict[str, list[dict[str, str]]
         if row["parent"]:
             children.setdefault(row["parent"], []).append(row)
     for kids in children.values():
-        kids.sort(key=lambda r: (int(r["position"]), r["id"]))
+        kids.sort(key=lambda r: (int(r["position"]), r["created_at"], r["id"]))  # as Contribution.order
     return children
 
 

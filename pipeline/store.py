@@ -65,7 +65,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from pipeline import schemas
+from pipeline import schemas, textrules
 from pipeline.workshop import (
     CSV_FILES,
     WORKSHOP_FILE,
@@ -90,6 +90,13 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _ID_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,46}")  # + "-" + 16 hex ≤ 64 characters
+
+
+# Arrival order: a table whose rows are ordered among their siblings names the columns that make
+# two rows siblings and the column that ranks them.  The index keeps each sibling group's last rank,
+# so `append_rows(..., after_siblings=True)` puts what arrives after what is there without reading
+# the table (README: « l'ordre d'arrivée »).
+SIBLINGS = {"contributions": (("question", "phase", "group", "section", "parent"), "position")}
 
 
 class StoreError(AtelierError):
@@ -130,6 +137,10 @@ def _or(values: list[Any]) -> str:
 # --- The table schemas, compiled into checks --------------------------------------------
 
 
+class DuplicateKey(StoreError):
+    """A row's id is already in the file: the batch (all or nothing) was written before."""
+
+
 class _Refusal(Exception):
     """One cell is refused; the argument is the French reason."""
 
@@ -140,6 +151,7 @@ class _Field:
     required: bool
     to_cell: Callable[[Any], str]  # Python value → cell text, or _Refusal
     checks: tuple[Callable[[str], str | None], ...]  # on a non-empty cell: the problem, or None
+    multiline: bool | None  # a text column: may it span lines (pipeline.textrules); None for other types
 
 
 @dataclass(frozen=True)
@@ -158,6 +170,7 @@ class _Table:
     key: str
     references: tuple[_Reference, ...]
     header: bytes
+    order: tuple[tuple[int, ...], int] | None = None  # SIBLINGS as column indexes
 
     def cells(self, row: Mapping[str, Any], where: str, position: int | str) -> dict[str, str]:
         """Check one row given as Python values; return its cells in column order."""
@@ -178,7 +191,8 @@ class _Table:
         try:
             # "" is the schema's missing value whatever the type (an empty form input).
             text = "" if value is None or value == "" else spec.to_cell(value)
-            _check_characters(text)
+            if text:
+                _check_characters(spec, text)
             if text == "":
                 if spec.required:
                     raise _Refusal("valeur obligatoire manquante.")
@@ -201,14 +215,20 @@ class _Table:
         return buffer.getvalue().encode("utf-8")
 
 
-def _check_characters(text: str) -> None:
-    for pattern, kind in ((_CONTROL, "de contrôle"), (_SURROGATE, "invalide")):
-        found = pattern.search(text)
-        if found:
-            char = found.group()
-            raise _Refusal(
-                f"caractère {kind} U+{ord(char):04X} interdit (position {found.start() + 1}) dans {_q(text)}."
-            )
+def _check_characters(spec: _Field, text: str) -> None:
+    """The text rules of pipeline.textrules (the form's and `atelier validate`'s too), then UTF-8.
+
+    Numbers, booleans and dates are written by `to_cell` from checked values:
+    only text columns can hold what the rules forbid."""
+    if spec.multiline is not None:
+        violation = textrules.check_text(text, multiline=spec.multiline)
+        if violation is not None:
+            raise _Refusal(violation.message)
+    found = _SURROGATE.search(text)
+    if found:
+        raise _Refusal(
+            f"caractère invalide U+{ord(found.group()):04X} interdit (position {found.start() + 1}) dans {_q(text)}."
+        )
 
 
 def _string_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable[[str], Any]]:
@@ -337,7 +357,9 @@ def _table(resource: str) -> _Table:
             raise NotImplementedError(f"unique constraint on {resource}.{desc['name']}, not the primary key")
         to_cell, parse = _TYPES[desc["type"]](desc)
         required, checks = _constraint_checks(desc, parse)
-        fields[desc["name"]] = _Field(desc["name"], required, to_cell, tuple(checks))
+        text = desc["type"] == "string"
+        multiline = (resource, desc["name"]) in textrules.MULTILINE_FIELDS if text else None
+        fields[desc["name"]] = _Field(desc["name"], required, to_cell, tuple(checks), multiline)
     references = []
     for fk in schema.get("foreignKeys", ()):
         source, target = fk["fields"], fk["reference"]["fields"]
@@ -350,8 +372,12 @@ def _table(resource: str) -> _Table:
     names = tuple(fields)
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(names)
+    order = None
+    if resource in SIBLINGS:
+        columns, rank = SIBLINGS[resource]
+        order = (tuple(names.index(c) for c in columns), names.index(rank))
     return _Table(
-        resource, CSV_FILES[resource], names, fields, key, tuple(references), header.getvalue().encode("utf-8")
+        resource, CSV_FILES[resource], names, fields, key, tuple(references), header.getvalue().encode("utf-8"), order
     )
 
 
@@ -622,6 +648,22 @@ class _Index:
     end: int = 0  # bytes read so far, always at a record boundary
     keys: set[str] = field(default_factory=set)
     anchor: bytes = b""  # the last bytes before `end`, as read
+    last: dict[tuple[str, ...], int] = field(default_factory=dict)  # sibling group → its highest rank
+
+    def rank(self, table: "_Table", records: list[list[str]]) -> None:
+        """Note the ranks of `records` (fields in the table's column order) in their sibling groups."""
+        order = table.order
+        if order is None:
+            return
+        columns, rank = order
+        for record in records:
+            if len(record) != len(table.names):
+                continue
+            group = tuple(record[i] for i in columns)
+            with contextlib.suppress(ValueError):
+                value = int(record[rank])
+                if value > self.last.get(group, 0):
+                    self.last[group] = value
 
     def advance(self, data: bytes) -> None:
         self.end += len(data)
@@ -660,6 +702,7 @@ def _refresh(fd: int, path: Path, table: _Table, *, repair: bool) -> _Index:
             rows = rows[1:]
         position = table.names.index(table.key)
         index.keys.update(r[position] for r in rows if len(r) > position)
+        index.rank(table, rows)
         index.advance(data[:complete])
         if complete < len(data) and repair:
             _repair_tail(fd, path, table, index, data[complete:])
@@ -686,6 +729,7 @@ def _repair_tail(fd: int, path: Path, table: _Table, index: _Index, tail: bytes)
         os.fsync(fd)
         if index.end > 0:
             index.keys.add(fields[table.names.index(table.key)])  # type: ignore[index]
+            index.rank(table, [fields])  # type: ignore[list-item]
         index.advance(tail + b"\n")
         log.warning("%s : fin de ligne ajoutée à la dernière ligne, complète et valide.", path)
         return
@@ -702,6 +746,13 @@ def _repair_tail(fd: int, path: Path, table: _Table, index: _Index, tail: bytes)
     log.warning(
         "%s : dernière ligne incomplète (%d octets) retirée et conservée dans %s.", path, len(tail), TORN_FILE
     )
+
+
+def _decoded(record: bytes | None, fields: list[str]) -> list[str]:
+    """The fields of a rewritten record (or the unchanged ones)."""
+    if record is None:
+        return fields
+    return next(csv.reader(io.StringIO(record.decode("utf-8"), newline="")), [])
 
 
 def _pread_all(fd: int, length: int, offset: int) -> bytes:
@@ -844,7 +895,9 @@ def _check_columns(folder: Path, table: "_Table", cells: list[dict[str, str]], w
             )
 
 
-def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+def append_rows(
+    folder: Path, resource: str, rows: list[dict[str, Any]], *, after_siblings: bool = False
+) -> list[dict[str, str]]:
     """Append a batch of rows to `folder/<resource>.csv`, all or nothing; return them as stored.
 
     `rows` hold Python values (str, int, bool, datetime, None) by field name;
@@ -853,6 +906,12 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
     row of the same batch) before anything is written; a refusal raises
     StoreError and writes nothing.  Returns after the batch is on disk
     (fsync).  An idea with its précisions is one batch.
+
+    `after_siblings` (a table of SIBLINGS): a row whose parent is not in the
+    batch gets, in place of its rank N, the rank of the last row already in
+    its sibling group plus N, decided under the lock: what arrives goes after
+    what is there, and one batch's rows stay together.  An id already in the
+    file raises DuplicateKey (a StoreError): the batch was written before.
     """
     table = _table_of(resource)
     folder = Path(folder)
@@ -873,7 +932,8 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
                 row=i,
             )
         batch[key] = i
-    payload = table.encode(cells)
+    ranked = after_siblings and table.order is not None  # ranks decided under the lock, then encoded
+    payload = b"" if ranked else table.encode(cells)
     path = folder / table.file
     with _lock(folder, shared=False) as lock_fd:
         assert lock_fd is not None  # the exclusive lock always has its file
@@ -883,7 +943,7 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
             keys: dict[str, Any] = {resource: (index.keys, batch)}
             for i, row in enumerate(cells, 1):
                 if row[table.key] in index.keys:
-                    raise StoreError(
+                    raise DuplicateKey(
                         f"{where.format(i)}, champ {_q(table.key)} : l'identifiant "
                         f"{_q(row[table.key])} est déjà utilisé dans {table.file}.",
                         field=table.key,
@@ -891,6 +951,8 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
                         row=i,
                     )
                 _check_references(table, folder, row, keys, where.format(i), i)
+            if ranked:
+                payload = table.encode(_after_siblings(table, cells, batch, index, where))
             data = payload if index.end else table.header + payload
             before = index.end  # the file ends there: _refresh repaired any torn end
             intent = _Intent(
@@ -922,6 +984,7 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
             _clear_intent(lock_fd, durable=False)
             index.advance(data)
             index.keys.update(batch)
+            index.rank(table, [[row[name] for name in table.names] for row in cells])
         except BaseException:
             os.close(fd)
             raise
@@ -942,6 +1005,38 @@ def append_rows(folder: Path, resource: str, rows: list[dict[str, Any]]) -> list
     finally:
         os.close(fd)
     return cells
+
+
+def _after_siblings(
+    table: _Table, cells: list[dict[str, str]], batch: dict[str, int], index: _Index, where: str
+) -> list[dict[str, str]]:
+    """The batch's rows, those whose parent is not in the batch ranked after their sibling group's last."""
+    assert table.order is not None
+    columns, rank = table.order
+    names = [table.names[i] for i in columns]
+    rank_name = table.names[rank]
+    parent = next(ref.field for ref in table.references if ref.resource == table.resource)
+    for i, row in enumerate(cells, 1):
+        if row[parent] in batch:
+            continue
+        shifted = index.last.get(tuple(row[n] for n in names), 0) + int(row[rank_name])
+        row[rank_name] = table.cell(rank_name, shifted, where.format(i), i)
+    return cells
+
+
+def last_ranks(folder: Path, resource: str) -> dict[tuple[str, ...], int]:
+    """Each sibling group's highest rank (SIBLINGS), from the index; call it under `locked(folder)`."""
+    table = _table_of(resource)
+    path = Path(folder) / table.file
+    with _lock(Path(folder), shared=True):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return {}
+        try:
+            return dict(_refresh(fd, path, table, repair=False).last)
+        finally:
+            os.close(fd)
 
 
 def update_rows(folder: Path, resource: str, changes: dict[str, dict[str, Any]]) -> None:
@@ -1041,7 +1136,9 @@ def update_rows(folder: Path, resource: str, changes: dict[str, dict[str, Any]])
                 tmp.unlink()
             raise
         _fsync_dir(folder)
-        _indexes[os.path.abspath(path)] = _Index(st.st_dev, st.st_ino, len(out), set(index.keys), out[-ANCHOR:])
+        fresh = _Index(st.st_dev, st.st_ino, len(out), set(index.keys), out[-ANCHOR:])
+        fresh.rank(table, [_decoded(replaced.get(n), r.fields) for n, r in enumerate(rows)])
+        _indexes[os.path.abspath(path)] = fresh
 
 
 def _committed(folder: Path, resource: str) -> tuple[bytes, list[list[str]]]:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jsonschema  # type: ignore[import-untyped]
 import yaml
 
-from pipeline import schemas, tables
+from pipeline import schemas, tables, textrules
 from pipeline.fonts import SUBSTITUTE, describe, undrawable
 from pipeline.tables import Table, TableError, located
 from pipeline.workshop import (
@@ -528,9 +529,30 @@ def _check_dates(
         )
 
 
+def _check_texts(
+    path: str, line: int, resource: str, row: dict[str, str], problems: list[Problem]
+) -> None:
+    """The characters rules of pipeline.textrules on every text column, in the form's and the store's words."""
+    for name in _text_fields(resource):
+        violation = textrules.check_field(resource, name, row.get(name) or "")
+        if violation is not None:
+            problems.append(Problem(path, line, name, violation.message))
+
+
+@cache
+def _text_fields(resource: str) -> tuple[str, ...]:
+    """The free text columns: a pattern or an enum already keeps every invisible character out of the others."""
+    return tuple(
+        f["name"]
+        for f in schemas.table_schema(resource)["fields"]
+        if f.get("type", "string") == "string" and not {"pattern", "enum"} & set(f.get("constraints", {}))
+    )
+
+
 def _check_participants(table: Table | None, day: dt.date | None, now: dt.datetime, problems: list[Problem]) -> None:
     for line, row in _rows(table):
         _check_dates(table.file if table else "", line, row, day, now, problems)
+        _check_texts(table.file if table else "", line, "participants", row, problems)
 
 
 def _check_contributions(
@@ -545,6 +567,7 @@ def _check_contributions(
         if found:
             problems.append(Problem(name, line, found[0], found[1]))
         _check_dates(name, line, row, day, now, problems)
+        _check_texts(name, line, "contributions", row, problems)
         if row.get("id"):
             nodes.setdefault(row["id"], (line, question, phase, group, section, row.get("parent", "")))
     _check_nesting(name, nodes, workshop, problems)

@@ -418,6 +418,17 @@ class Contribution:
     author: str | None = None
     updated_at: dt.datetime | None = None
 
+    @property
+    def order(self) -> tuple[int, dt.datetime, str]:
+        """Its place among its siblings: `position`, then arrival (`created_at`), then `id`.
+
+        Points sent from the form get their position in arrival order (the store
+        ranks them after their column's last); arrival breaks the ties older files
+        hold (every point sent from the form had position 1), so the wall and the
+        report never shuffle them by their random ids.
+        """
+        return (self.position, self.created_at, self.id)
+
 
 @dataclass(frozen=True)
 class Point:
@@ -458,7 +469,7 @@ class Atelier:
 
         Only contributions whose status is in `statuses` appear; a child of a
         point left out is left out with it.  Siblings are ordered by
-        `position`, then `id`, so the order never depends on the file's.
+        `Contribution.order` (position, arrival, id), so the order never depends on the file's.
         """
         chosen = [
             c
@@ -478,7 +489,7 @@ class Atelier:
             children.setdefault(parent, []).append(c)
 
         def build(parent: str | None, seen: frozenset[str]) -> tuple[Point, ...]:
-            kids = sorted(children.get(parent, ()), key=lambda c: (c.position, c.id))
+            kids = sorted(children.get(parent, ()), key=lambda c: c.order)
             return tuple(
                 Point(c, build(c.id, seen | {c.id})) for c in kids if c.id not in seen
             )

@@ -138,3 +138,104 @@ def test_workers_killed_during_the_load_lose_no_acknowledged_answer(tmp_path):
     acknowledged = sum(ok for _k, _m, ok in results)
     assert acknowledged > FLOWS // 2  # the master restarts killed workers; most flows get through
     check_every_receipt_is_there_once(folder, results)
+
+
+# ---- issue 11: the same form sent at once by a double tap, on several workers -----------------
+
+SUBMISSION = re.compile(r'name="envoi" value="([^"]+)"')
+
+
+def form_body(session: requests.Session, url: str, data: dict[str, str]) -> dict[str, str]:
+    page = session.get(url, timeout=10)
+    body = {"csrf_token": CSRF.search(page.text).group(1), **data}
+    submission = SUBMISSION.search(page.text)
+    if submission:
+        body["envoi"] = submission.group(1)
+    return body
+
+
+def all_at_once(session: requests.Session, url: str, body: dict[str, str], times: int) -> list[requests.Response]:
+    start = threading.Barrier(times)
+
+    def send(_n: int) -> requests.Response:
+        start.wait()
+        return session.post(url, data=body, allow_redirects=False, timeout=20)
+
+    with ThreadPoolExecutor(times) as pool:
+        return list(pool.map(send, range(times)))
+
+
+def test_the_same_form_sent_eight_times_at_once_is_saved_once(tmp_path):
+    folder = make_data(tmp_path)
+    with gunicorn("webform:create_app()", environment(tmp_path), workers=3, threads=4) as server:
+        with requests.Session() as session:
+            body = form_body(session, f"{server.url}/essai/idee", {"question": "q1", "text": "Double tape", "details": "- vite"})
+            answers = all_at_once(session, f"{server.url}/essai/idee", body, 8)
+    assert [a.status_code for a in answers] == [303] * 8
+    assert len({a.headers["Location"] for a in answers}) == 1
+    assert [r["text"] for r in rows(folder, "contributions")] == ["Double tape", "vite"]
+
+
+def test_the_same_correction_sent_eight_times_at_once_adds_its_point_once(tmp_path):
+    folder = make_data(tmp_path)
+    with gunicorn("webform:create_app()", environment(tmp_path), workers=3, threads=4) as server:
+        with requests.Session() as session:
+            body = form_body(session, f"{server.url}/essai/idee", {"question": "q1", "text": "Une idée", "details": ""})
+            receipt = session.post(f"{server.url}/essai/idee", data=body, allow_redirects=False, timeout=10).headers["Location"]
+            correction = {"question": "q1", "text": "Une idée", "details": "une précision ajoutée"}
+            body = form_body(session, f"{server.url}{receipt}/corriger", correction)
+            answers = all_at_once(session, f"{server.url}{receipt}/corriger", body, 8)
+            page = session.get(f"{server.url}{receipt}", timeout=10).text
+    assert [a.status_code for a in answers] == [303] * 8
+    texts = [r["text"] for r in rows(folder, "contributions")]
+    assert texts.count("une précision ajoutée") == 1
+    assert "une précision ajoutée" in page  # the receipt holds it: the participant can see and remove it
+
+
+def test_no_acknowledged_receipt_ever_answers_not_valid_while_workers_are_killed(tmp_path):
+    """Issue 11, case 5: a participant told « enregistré » is never told the link is not valid."""
+    make_data(tmp_path)
+    not_valid: list[str] = []
+    kills = []
+
+    def flow(base: str, n: int) -> bool:
+        try:
+            with requests.Session() as session:
+                body = form_body(session, f"{base}/essai/idee", {"question": "q1", "text": f"Idée {n}"})
+                sent = session.post(f"{base}/essai/idee", data=body, allow_redirects=False, timeout=10)
+        except (requests.RequestException, AttributeError):
+            return False  # killed before the acknowledgement: allowed
+        if sent.status_code != 303:
+            return False
+        for _attempt in range(20):  # the receipt, read as soon as the redirect arrives, by whichever worker
+            try:
+                page = session.get(base + sent.headers["Location"], timeout=10)
+            except requests.RequestException:
+                time.sleep(0.05)
+                continue  # a killed worker: ask again
+            if page.status_code == 404:
+                not_valid.append(sent.headers["Location"])
+            return page.status_code == 200
+        return False
+
+    with gunicorn("webform:create_app()", environment(tmp_path), workers=3, threads=4) as server:
+        stop = threading.Event()
+
+        def killer() -> None:
+            while not stop.wait(0.3) and len(kills) < 30:
+                for victim in server.worker_pids():
+                    try:
+                        os.kill(victim, signal.SIGKILL)
+                        kills.append(victim)
+                    except ProcessLookupError:
+                        pass
+
+        thread = threading.Thread(target=killer, daemon=True)
+        thread.start()
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            done = list(pool.map(lambda n: flow(server.url, n), range(FLOWS)))
+        stop.set()
+        thread.join(timeout=5)
+    assert len(kills) >= 3
+    assert sum(done) > FLOWS // 2
+    assert not_valid == []

@@ -334,7 +334,11 @@ def test_closing_and_opening_from_the_dashboard(app, client, folder):
     participant = app.test_client()
     csrf = CSRF_INPUT.search(participant.get("/essai/idee").text).group(1)  # a form opened before the closing
 
-    answer = post(client, "/essai/animation/statut", {"status": "closed"})
+    confirm = post(client, "/essai/animation/statut", {"status": "closed"})  # issue 11: a step to confirm
+    assert confirm.status_code == 200 and path.read_bytes() == before
+    assert f"Clore le formulaire{NNBSP}?" in text_of(confirm.text)
+    assert '<input type="hidden" name="confirme" value="oui">' in confirm.text
+    answer = post(client, "/essai/animation/statut", {"status": "closed", "confirme": "oui"})
     assert answer.status_code == 303 and answer.headers["Location"] == "/essai/animation/"
     assert flashes(client, answer) == [f"Le formulaire est clos{NNBSP}: il n'accepte plus de réponses."]
     assert [(a, b) for a, b in zip(before.split(b"\n"), path.read_bytes().split(b"\n")) if a != b] == [
@@ -342,6 +346,7 @@ def test_closing_and_opening_from_the_dashboard(app, client, folder):
     ]
     sent = participant.post("/essai/idee", data={"csrf_token": csrf, "question": "q1", "text": "Trop tard"})
     assert sent.status_code == 403
+    assert "Trop tard</textarea>" in sent.text  # issue 11: the text comes back with the form
     assert "Trop tard" not in (folder / "contributions.csv").read_text(encoding="utf-8")
     assert "Cet atelier est clos" in text_of(participant.get("/essai/").text)
     assert "Ouvrir le formulaire" in client.get("/essai/animation/").text
@@ -357,7 +362,7 @@ def test_every_worker_sees_the_closing_at_once(tmp_path, folder):
     participant = worker_a.test_client()
     assert "Que faire maintenant" in participant.get("/essai/").text  # worker A has cached « open »
     csrf = CSRF_INPUT.search(participant.get("/essai/idee").text).group(1)
-    post(logged_in(worker_b), "/essai/animation/statut", {"status": "closed"})
+    post(logged_in(worker_b), "/essai/animation/statut", {"status": "closed", "confirme": "oui"})
     assert "Cet atelier est clos" in text_of(participant.get("/essai/").text)
     assert participant.post("/essai/idee", data={"csrf_token": csrf, "question": "q1", "text": "Refusée"}).status_code == 403
     assert "Refusée" not in [r["text"] for r in rows(folder, "contributions")]
@@ -375,7 +380,7 @@ def test_a_file_that_cannot_be_changed_safely_is_reported(client, folder):
     path = folder / "atelier.yaml"
     path.write_text(path.read_text(encoding="utf-8") + "status: open\n", encoding="utf-8")  # a second status line
     before = path.read_bytes()
-    answer = post(client, "/essai/animation/statut", {"status": "closed"})
+    answer = post(client, "/essai/animation/statut", {"status": "closed", "confirme": "oui"})
     [message] = flashes(client, answer)
     assert message.startswith(f"atelier.yaml{NNBSP}: 2 lignes «{NBSP}status:{NBSP}» au premier niveau")
     assert path.read_bytes() == before
@@ -450,3 +455,20 @@ def test_a_transcription_whose_form_expired_keeps_the_text(client, folder):
 def test_the_moderation_page_has_no_duplicate_ids(client):
     ids = re.findall(r'\bid="([^"]+)"', client.get("/essai/animation/moderation").text)
     assert len(ids) == len(set(ids))
+
+
+def test_a_large_atelier_is_moderated_one_question_and_phase_at_a_time(tmp_path, folder):
+    """Issue 11: the moderation page stays light with hundreds of points (MODERATION_PAGE)."""
+    client = logged_in(facilitator_app(tmp_path, MODERATION_PAGE=5))
+    page = client.get("/essai/animation/moderation").text
+    published = page[page.index('id="publies-titre"') :]
+    assert "Circuits courts" in published and "Volonté des élus" not in published
+    assert 'aria-current="page">' in page and "temps=sous-groupe" in page
+    other = client.get("/essai/animation/moderation?question=q1&temps=sous-groupe").text
+    published = other[other.index('id="publies-titre"') :]
+    assert "Volonté des élus" in published and "Circuits courts" not in published
+    assert "Une monnaie locale" in other  # the queue is on every page
+    answer = post(client, "/essai/animation/moderation/s/masquer", {})
+    assert answer.headers["Location"] == "/essai/animation/moderation?question=q1&temps=sous-groupe#point-s"
+    small = logged_in(facilitator_app(tmp_path)).get("/essai/animation/moderation").text
+    assert "Volonté des élus" in small and "Circuits courts" in small and "filtre-moderation" not in small

@@ -74,3 +74,58 @@ def test_rows_by_id_ignores_an_earlier_look_alike_that_parses_as_a_whole_row(tmp
     )
     assert [(r["id"], r["text"]) for r in rows_by_id(folder, "contributions", ["c-2"])] == [("c-2", "la vraie")]
     assert [r["text"] for r in rows_by_id(folder, "contributions", ["c-1"])] == [fake]
+
+
+def test_the_index_never_forgets_a_token_on_disk_while_threads_refresh_it(tmp_path, monkeypatch):
+    """Issue 11, case 5: a thread that read the log's size before another thread indexed more of it
+    must not rebuild the index from that older size (tokens on disk then answered « not valid »)."""
+    import os as real_os
+    import random
+    import threading
+    import time as real_time
+
+    from webform import receipts
+
+    class DescheduledOs:
+        """The os module, but a thread may lose the processor right after an fstat."""
+
+        def __getattr__(self, name):
+            return getattr(real_os, name)
+
+        def fstat(self, fd):
+            st = real_os.fstat(fd)
+            real_time.sleep(random.random() * 0.01)
+            return st
+
+    monkeypatch.setattr(receipts, "os", DescheduledOs())
+    writer, reader = ReceiptBook(tmp_path), ReceiptBook(tmp_path)
+    refresh = reader._refresh
+
+    def refresh_then_lose_the_processor() -> None:
+        refresh()
+        real_time.sleep(random.random() * 0.005)  # between the refresh and the lookup
+
+    reader._refresh = refresh_then_lose_the_processor  # type: ignore[method-assign]
+    issued = [writer.issue(Receipt("essai", "idee", "contributions", (f"c-{n}",))) for n in range(20)]
+    lost: list[str] = []
+    stop = threading.Event()
+
+    def write() -> None:
+        for n in range(20, 320):
+            issued.append(writer.issue(Receipt("essai", "idee", "contributions", (f"c-{n}",))))
+            real_time.sleep(0.001)  # participants arrive one after another
+        stop.set()
+
+    def read() -> None:
+        while not stop.is_set():
+            for token in issued[-10:]:
+                if reader.find(token) is None:
+                    lost.append(token)
+
+    threads = [threading.Thread(target=write)] + [threading.Thread(target=read) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert lost == []
+    assert all(reader.find(token) is not None for token in issued)

@@ -77,6 +77,8 @@ def folder(tmp_path: Path) -> Path:
 # --- Refusals ------------------------------------------------------------------------------
 
 LINE = "contributions.csv: ligne 1 de l'envoi, "
+# The text rules' sentence for a control character (pipeline.textrules), as the form and validate say it.
+CONTROL = "Ce texte contient un caractère invisible interdit (U+{})\u202f: retirez-le."
 REFUSALS = [
     ("contributions", {"question": None}, LINE + "champ « question » : valeur obligatoire manquante."),
     ("contributions", {"text": ""}, LINE + "champ « text » : valeur obligatoire manquante."),
@@ -140,22 +142,32 @@ REFUSALS = [
     (
         "contributions",
         {"id": "c-2", "text": "avant\x00après"},
-        LINE + "champ « text » : caractère de contrôle U+0000 interdit (position 6) dans « avant\ufffdaprès ».",
+        LINE + "champ « text » : " + CONTROL.format("0000"),
     ),
     (
         "contributions",
         {"id": "c-2", "text": "ligne\rseule"},
-        LINE + "champ « text » : caractère de contrôle U+000D interdit (position 6) dans « ligne\ufffdseule ».",
+        LINE + "champ « text » : " + CONTROL.format("000D"),
     ),
     (
         "contributions",
         {"id": "c-2", "text": "x\x1b[31m"},
-        LINE + "champ « text » : caractère de contrôle U+001B interdit (position 2) dans « x\ufffd[31m ».",
+        LINE + "champ « text » : " + CONTROL.format("001B"),
     ),
     (
         "contributions",
         {"id": "c-2", "text": "Windows\x85"},
-        LINE + "champ « text » : caractère de contrôle U+0085 interdit (position 8) dans « Windows\ufffd ».",
+        LINE + "champ « text » : " + CONTROL.format("0085"),
+    ),
+    (
+        "contributions",
+        {"id": "c-2", "text": "\u202eà l'envers"},
+        LINE + "champ « text » : Ce texte contient un caractère invisible qui inverse le sens de lecture (U+202E)\u202f: retirez-le.",
+    ),
+    (
+        "participants",
+        {"id": "p-2", "name": "\u200b\u2060\ufeff"},
+        "participants.csv: ligne 1 de l'envoi, champ « name » : Ce texte ne contient que des espaces ou des caractères invisibles\u202f: écrivez-le en lettres visibles.",
     ),
     (
         "contributions",

@@ -13,7 +13,7 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "webform" / "translations"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "N_": None}
 
 
 def catalog(path: Path, locale: str | None = None):
@@ -31,7 +31,11 @@ def msgids(cat) -> set:
 
 
 def test_the_template_lists_exactly_the_strings_of_the_code():
-    method_map = [("webform/**.py", "python"), ("webform/**/templates/**.html", "jinja2")]
+    method_map = [
+        ("webform/**.py", "python"),
+        ("pipeline/textrules.py", "python"),
+        ("webform/**/templates/**.html", "jinja2"),
+    ]
     found = {
         (msg if isinstance(msg, str) else tuple(msg))
         for _file, _line, msg, _comments, _context in extract_from_dir(

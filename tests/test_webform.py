@@ -8,6 +8,7 @@ import re
 
 import pytest
 from webform_helpers import (
+    SUBMISSION_INPUT,
     CSRF_INPUT,
     NBSP,
     NNBSP,
@@ -199,15 +200,19 @@ def test_an_undeclared_sheet_is_refused_naming_the_ids_that_exist(client, folder
 def test_a_blank_form_is_the_same_page_for_everyone_but_a_working_csrf_token(tmp_path, folder, app):
     """Blank forms are rendered once and kept (webform/pages.py): same bytes as a fresh render, own token."""
     fresh = make_app(tmp_path, TEMPLATES_AUTO_RELOAD=True)  # renders every time, as when editing templates
+    submissions = set()
     for url in ("/essai/emargement", "/essai/idee", SHEET_Q1 + "2"):
         for lang in ("fr", "en"):
             pages = []
             for server in (app, app, fresh):
                 visitor = app.test_client() if server is app else fresh.test_client()
                 html = visitor.get(f"{url}{'&' if '?' in url else '?'}lang={lang}").text
-                pages.append((visitor, html, CSRF_INPUT.search(html).group(1)))
+                submission = SUBMISSION_INPUT.search(html).group(1)
+                pages.append((visitor, html.replace(submission, ""), CSRF_INPUT.search(html).group(1)))
+                submissions.add(submission)
             assert len({token for _v, _h, token in pages}) == 3
             assert len({html.replace(token, "") for _v, html, token in pages}) == 1
+    assert len(submissions) == 18  # each visitor's page has its own submission token
     visitor, _html, token = pages[1]  # the second visitor got the kept page of the sheet
     sent = visitor.post(SHEET_Q1 + "2", data={"csrf_token": token, "driver": "Un moteur"})
     assert sent.status_code == 303
@@ -277,7 +282,9 @@ CASES = [
     ("emargement", VALID_EMARGEMENT, {"role": "pirate"}, "role", "Qualité", "Choisissez une des valeurs proposées."),
     ("emargement", VALID_EMARGEMENT, {"name": "Anne\x07"}, "name", "Prénom et nom", f"Ce texte contient un caractère invisible interdit (U+0007){NNBSP}: retirez-le."),
     ("emargement", VALID_EMARGEMENT, {"name": "Anne\nDupont"}, "name", "Prénom et nom", f"Ce texte contient un caractère invisible interdit (U+000A){NNBSP}: retirez-le."),
-    ("emargement", VALID_EMARGEMENT, {"name": "Anne\u202eDupont"}, "name", "Prénom et nom", f"Ce texte contient un caractère invisible interdit (U+202E){NNBSP}: retirez-le."),
+    ("emargement", VALID_EMARGEMENT, {"name": "\u200b\u2060\ufeff"}, "name", "Prénom et nom", f"Ce texte ne contient que des espaces ou des caractères invisibles{NNBSP}: écrivez-le en lettres visibles."),
+    ("idee", VALID_IDEA, {"text": "\u200b \u2060"}, "text", "Votre idée", f"Ce texte ne contient que des espaces ou des caractères invisibles{NNBSP}: écrivez-le en lettres visibles."),
+    ("emargement", VALID_EMARGEMENT, {"name": "Anne\u202eDupont"}, "name", "Prénom et nom", f"Ce texte contient un caractère invisible qui inverse le sens de lecture (U+202E){NNBSP}: retirez-le."),
     ("idee", VALID_IDEA, {"text": ""}, "text", "Votre idée", REQUIRED),
     ("idee", VALID_IDEA, {"text": "é" * 2001}, "text", "Votre idée", "Au plus 2000 caractères (vous en avez écrit 2001)."),
     ("idee", VALID_IDEA, {"question": "q9"}, "question-0", "Question", "Choisissez une des valeurs proposées."),

@@ -16,6 +16,7 @@ NNBSP = "\u202f"  # before : ; ! ?
 NBSP = "\u00a0"  # inside « »
 
 CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+SUBMISSION_INPUT = re.compile(r'name="envoi" value="([^"]+)"')
 
 
 def make_data(tmp_path: Path, slug: str = "essai", **workshop: Any) -> Path:
@@ -43,9 +44,22 @@ def csrf_token(client, url: str) -> str:
     return match.group(1)
 
 
+def form_tokens(client, url: str) -> dict[str, str]:
+    """The hidden tokens of the form at `url`: CSRF, and the submission token when it has one."""
+    page = client.get(url)
+    assert page.status_code == 200, page.text
+    match = CSRF_INPUT.search(page.text)
+    assert match, "no CSRF token in the form"
+    tokens = {"csrf_token": match.group(1)}
+    submission = SUBMISSION_INPUT.search(page.text)
+    if submission:
+        tokens["envoi"] = submission.group(1)
+    return tokens
+
+
 def submit(client, url: str, data: dict[str, Any], **kwargs: Any):
-    """GET the form (for its CSRF token) then POST `data`, like a browser."""
-    return client.post(url, data={"csrf_token": csrf_token(client, url), **data}, **kwargs)
+    """GET the form (for its CSRF and submission tokens) then POST `data`, like a browser."""
+    return client.post(url, data={**form_tokens(client, url), **data}, **kwargs)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -38,10 +38,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY=None,
         FACILITATOR_SECRET=None,
         FACILITATOR_SESSION_HOURS=12,  # a day of atelier; closing the browser ends it sooner
-        FACILITATOR_LOCKOUT_FAILURES=5,  # wrong secrets per client address…
-        FACILITATOR_LOCKOUT_MINUTES=15,  # …per this many minutes (one more every minutes/failures)
+        # Wrong facilitator codes from one address: this many cost nothing, then each makes the next
+        # try wait twice as long (2, 4, 8… s) up to FACILITATOR_DELAY_MAX_SECONDS, never a lock-out;
+        # the count is forgotten after FACILITATOR_LOCKOUT_MINUTES without a wrong code (ratelimit.GuessDelay).
+        FACILITATOR_LOCKOUT_FAILURES=5,
+        FACILITATOR_LOCKOUT_MINUTES=15,
+        FACILITATOR_DELAY_MAX_SECONDS=60,
         PREVIEW_CPU_SECONDS=300,  # a render that loops is stopped by the kernel
         WALL_REFRESH_SECONDS=15,  # the projected wall shows new points within this delay
+        MODERATION_PAGE=150,  # past this many points, the moderation page shows one question and phase at a time
         PREVIEW_REFRESH_SECONDS=2,  # the preview page, while the PDF is being rendered
         MAX_CONTENT_LENGTH=128 * 1024,  # a full sous-groupe sheet is ~10 KiB
         MAX_FORM_PARTS=200,
@@ -49,7 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         RATELIMIT_ENABLED=True,
         RATELIMIT_BURST=30,
         RATELIMIT_PER_MINUTE=30,
-        PROXY_FIX_X_FOR=0,  # set to 1 behind one reverse proxy, so the limit is per participant
+        PROXY_FIX_X_FOR=0,  # reverse proxies in front (1 behind nginx or Caddy): see ProxyFix below
         # An atelier lasts a day; a form opened in the morning must still be accepted.
         WTF_CSRF_TIME_LIMIT=12 * 3600,
         # The Referer check of Flask-WTF on HTTPS cannot coexist with
@@ -90,10 +95,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _refuse_inside_data(app, "RATELIMIT_DIR")
     _refuse_inside_data(app, "PREVIEW_DIR")
 
-    if app.config["PROXY_FIX_X_FOR"]:
+    proxies = int(app.config["PROXY_FIX_X_FOR"] or 0)
+    if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]
+        # Behind `proxies` trusted reverse proxies, each X-Forwarded-* header they set is believed
+        # (one value per proxy, the nearest last): the client's address for the rate limit, and the
+        # scheme, host, port and prefix the participants typed, for the external URLs (private
+        # receipt links, the address on the dashboard).  Caddy sets X-Forwarded-For/Proto/Host by
+        # default; nginx needs the four proxy_set_header lines of the README.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies, x_prefix=proxies
+        )
 
     app.jinja_env.undefined = StrictUndefined
     app.jinja_env.trim_blocks = True  # lighter pages for a poor network

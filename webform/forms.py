@@ -9,7 +9,6 @@ of sous-groupes) is set on each form instance by the view.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -19,7 +18,7 @@ from wtforms import BooleanField, Field, Form, RadioField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice  # type: ignore[import-untyped]
 from wtforms.validators import StopValidation, ValidationError  # type: ignore[import-untyped]
 
-from pipeline import schemas
+from pipeline import schemas, textrules
 from webform.points import Line, parse_points
 
 # French labels of the schema's enum values (the schema keeps English identifiers).
@@ -33,27 +32,22 @@ ROLE_LABELS = {
     "animateur": _l("Équipe d'animation"),
     "autre": _l("Autre"),
 }
-# C0 and C1 control characters, DEL, and the invisible bidirectional overrides
-# that could make a published line read differently from what it stores.
-_ALLOWED_CONTROLS = {"\t", "\n"}
-_BIDI = {"\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"}
 
 
 def no_control_characters(multiline: bool) -> Callable[[Form, Field], None]:
-    """Refuse invisible control characters (tabs and line breaks are allowed in textareas only)."""
+    """The characters rules of pipeline.textrules (controls, direction overrides, blank), in the store's words."""
 
     def check(form: Form, field: Field) -> None:
-        for char in field.data or "":
-            allowed = multiline and char in _ALLOWED_CONTROLS
-            if (unicodedata.category(char) == "Cc" and not allowed) or char in _BIDI:
-                raise ValidationError(
-                    _l(
-                        "Ce texte contient un caractère invisible interdit (U+%(code)s) : retirez-le.",
-                        code=f"{ord(char):04X}",
-                    )
-                )
+        violation = textrules.check_text(field.data or "", multiline=multiline)
+        if violation is not None:
+            raise ValidationError(_l(violation.template, **violation.params))
 
     return check
+
+
+def text_rules(resource: str, name: str) -> Callable[[Form, Field], None]:
+    """`no_control_characters` for a form field that fills column `name` of table `resource`."""
+    return no_control_characters((resource, name) in textrules.MULTILINE_FIELDS)
 
 
 class Required:
@@ -195,12 +189,12 @@ def emargement_form(max_lines: int) -> type[FlaskForm]:
         name = StringField(
             _l("Prénom et nom"),
             filters=[strip],
-            validators=[*schema_validators("participants", "name"), no_control_characters(False)],
+            validators=[*schema_validators("participants", "name"), text_rules("participants", "name")],
         )
         organisation = StringField(
             _l("Structure (collectivité, association, entreprise…)"),
             filters=[strip],
-            validators=[*schema_validators("participants", "organisation"), no_control_characters(False)],
+            validators=[*schema_validators("participants", "organisation"), text_rules("participants", "organisation")],
         )
         role = SelectField(
             _l("Qualité"),
@@ -238,12 +232,12 @@ def idea_form(rules: TextareaRules) -> type[FlaskForm]:
         text = TextAreaField(
             _l("Votre idée"),
             filters=[lines, strip],
-            validators=[*schema_validators("contributions", "text"), no_control_characters(True)],
+            validators=[*schema_validators("contributions", "text"), text_rules("contributions", "text")],
         )
         details = TextAreaField(
             _l("Précisions (facultatif)"),
             filters=[lines],
-            validators=[no_control_characters(True), details_rules.validator()],
+            validators=[text_rules("contributions", "text"), details_rules.validator()],
         )
 
     return IdeaForm
@@ -259,8 +253,11 @@ def sheet_form(rules: TextareaRules, rubrics: tuple[tuple[str, str], ...]) -> ty
     class SheetForm(FlaskForm):
         def validate(self, extra_validators: Any = None) -> bool:
             valid = super().validate(extra_validators)
-            if valid and not any(parse_points(self[r].data or "", rules.max_depth) for r, _label in rubrics):
-                self[rubrics[0][0]].errors.append(_l("Remplissez au moins une rubrique de la fiche."))
+            # Said with the other mistakes, in one round (not only once they are fixed).
+            if not any(parse_points(self[r].data or "", rules.max_depth) for r, _label in rubrics):
+                first = self[rubrics[0][0]]
+                if not first.errors:
+                    first.errors = list(first.errors) + [_l("Remplissez au moins une rubrique de la fiche.")]
                 return False
             return valid
 
@@ -268,7 +265,7 @@ def sheet_form(rules: TextareaRules, rubrics: tuple[tuple[str, str], ...]) -> ty
         setattr(
             SheetForm,
             rubric,
-            TextAreaField(label, filters=[lines], validators=[no_control_characters(True), rules.validator()]),
+            TextAreaField(label, filters=[lines], validators=[text_rules("contributions", "text"), rules.validator()]),
         )
     return SheetForm
 

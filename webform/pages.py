@@ -29,9 +29,11 @@ from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from flask_wtf.csrf import generate_csrf  # type: ignore[import-untyped]
 
 from pipeline.workshop import Workshop
+from webform.receipts import new_submission
 
 # Letters and digits only, so that HTML escaping leaves it as it is; never in a participant's page.
 _MARK = "csrf" + secrets.token_hex(16)
+_SUBMISSION_MARK = "envoi" + secrets.token_hex(16)  # each visitor's submission token (webform/receipts.py)
 
 
 class BlankForms:
@@ -58,16 +60,20 @@ class BlankForms:
         """
         if current_app.debug or current_app.jinja_env.auto_reload:  # templates being edited
             form, context = build()
-            return render_template(template, form=form, workshop=workshop, errors=[], token=None, **context)
+            return render_template(
+                template, form=form, workshop=workshop, errors=[], token=None, submission=new_submission(), **context
+            )
         key = (template, workshop.slug, str(get_locale()), variant)
         page = self._pages.get(key)
         if page is None or page[0] is not workshop or page[1] != request.script_root:
             form, context = build()
             token = form.csrf_token.current_token
             form.csrf_token.current_token = _MARK
-            body = render_template(template, form=form, workshop=workshop, errors=[], token=None, **context)
+            body = render_template(
+                template, form=form, workshop=workshop, errors=[], token=None, submission=_SUBMISSION_MARK, **context
+            )
             with self._lock:
                 self._pages[key] = (workshop, request.script_root, body)
-            return body.replace(_MARK, token)
+            return body.replace(_MARK, token).replace(_SUBMISSION_MARK, new_submission())
         # The token the form would have made: Flask-WTF's, from the session's CSRF key.
-        return page[2].replace(_MARK, generate_csrf())
+        return page[2].replace(_MARK, generate_csrf()).replace(_SUBMISSION_MARK, new_submission())

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
+from pipeline.textrules import is_blank
+
 BULLETS = "-–•*»"
 _LEAD = re.compile(r"^(?P<indent>[ \t]*)(?:(?P<bullet>[" + re.escape(BULLETS) + r"])(?:[ \t]+|$))?(?P<text>.*)$")
 
@@ -58,8 +60,8 @@ def parse_points(text: str, max_depth: int) -> list[Line]:
         match = _LEAD.match(line.rstrip())
         assert match is not None  # the pattern matches any line
         body = match["text"].strip()
-        if not body:
-            continue
+        if is_blank(body):
+            continue  # the one definition of an empty text (pipeline.textrules)
         raw.append((_raw_depth(match["indent"], match["bullet"]), body, number))
     if not raw:
         return []

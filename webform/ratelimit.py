@@ -80,3 +80,67 @@ class RateLimiter:
             return wait
         finally:
             os.close(fd)  # closing releases the flock
+
+
+class GuessDelay:
+    """Wrong facilitator codes per client address: a delay that grows, never a wall.
+
+    The room's participants share one Wi-Fi address with the team, so a
+    lock-out of the address after a few wrong codes locked the facilitator
+    out for minutes (issue 11, case 7).  Here the first `free` wrong codes
+    cost nothing; each further one makes the next try from that address wait
+    2, 4, 8… seconds, at most `longest`; `forget` seconds without a wrong code
+    wipe the count, and a right code wipes it at once.  So the team waits a
+    minute at worst, while guessing is held to one try a minute per address:
+    against a code of 12 or more characters drawn at random (what `atelier
+    serve` and the README make), hopeless.
+
+    The count lives in a small file per address under a `flock`, shared by
+    every gunicorn worker, held while the code is compared: parallel guesses
+    queue and each sees the failures of the previous ones.
+    """
+
+    def __init__(
+        self, folder: Path, free: int, longest: float, forget: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.folder = Path(folder)
+        self.free, self.longest, self.forget, self.clock = free, longest, forget, clock
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after `failures` wrong codes in a row."""
+        if failures < self.free:
+            return 0.0
+        return float(min(self.longest, 2 ** (failures - self.free + 1)))
+
+    def attempt(self, client: str, right: Callable[[], bool]) -> tuple[str, float]:
+        """Check a code with `right()` unless `client` must wait first.
+
+        Returns ("accepted" | "wrong" | "wait", seconds to wait before the next try).
+        """
+        name = hashlib.sha256(client.encode("utf-8", "replace")).hexdigest()[:32]
+        path = os.path.join(self.folder, name)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except FileNotFoundError:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            now = self.clock()
+            failures, last = 0, 0.0
+            raw = os.pread(fd, 64, 0).split()
+            if len(raw) == 2:
+                try:
+                    failures, last = int(raw[0]), float(raw[1])
+                except ValueError:
+                    pass  # a torn write after a crash: start afresh
+            if now - last > self.forget:
+                failures = 0
+            wait = last + self.delay(failures) - now
+            if failures and wait > 0:
+                return "wait", wait
+            failures = 0 if right() else failures + 1
+            os.pwrite(fd, f"{failures:24d} {now:24.6f}\n".encode(), 0)
+            return ("wrong" if failures else "accepted"), self.delay(failures)
+        finally:
+            os.close(fd)

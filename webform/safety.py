@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import gettext as _  # type: ignore[import-untyped]
+from flask_babel import get_locale  # type: ignore[import-untyped]
 from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
+from babel.dates import format_timedelta
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException, TooManyRequests, UnsupportedMediaType
 
@@ -56,10 +59,11 @@ ERROR_MESSAGES = {
     404: _l("Cette page n'existe pas. Vérifiez l'adresse, ou repartez de la liste des ateliers."),
     405: _l("Cette page ne s'utilise pas ainsi."),
     413: _l(
-        "Votre envoi dépasse %(size)s Kio : raccourcissez vos textes, ou envoyez-les en plusieurs fois.",
+        "Votre envoi dépasse %(size)s Kio : revenez à la page précédente (votre texte y est encore), "
+        "raccourcissez vos textes ou envoyez-les en plusieurs fois.",
     ),
     415: _l("Le formulaire doit être envoyé tel que le navigateur le prépare (application/x-www-form-urlencoded)."),
-    429: _l("Trop d'envois depuis votre connexion en peu de temps. Réessayez dans %(seconds)d secondes."),
+    429: _l("Trop d'envois depuis votre connexion en peu de temps. Réessayez dans %(delay)s."),
     500: _l("Une erreur inattendue s'est produite ; l'équipe d'animation peut consulter le journal du serveur."),
 }
 
@@ -78,6 +82,24 @@ SECURITY_HEADERS = {
 
 class FrenchError(HTTPException):
     """An HTTP error whose description is already the sentence to show."""
+
+
+def refused_here(code: int, message: str, retry_after: int = 0) -> None:
+    """Refuse a participant's POST but show its form again, with what was typed and `message`.
+
+    The view goes on: `submitted()` is then False and `show_form` answers
+    `code` (and Retry-After) with the form, its text and the sentence.
+    """
+    g.refusal = (code, message, retry_after)
+
+
+def delay_words(seconds: float) -> str:
+    """« 1 seconde », « 30 secondes », « 3 minutes » in the request's language (Babel), rounded up."""
+    seconds = max(1, math.ceil(seconds))
+    if seconds < 60:
+        return str(format_timedelta(dt.timedelta(seconds=seconds), granularity="second", threshold=1000, locale=get_locale()))
+    minutes = dt.timedelta(minutes=math.ceil(seconds / 60))
+    return str(format_timedelta(minutes, granularity="minute", threshold=1000, locale=get_locale()))
 
 
 def refuse(code: int, message: str) -> FrenchError:
@@ -117,8 +139,20 @@ def limit_submissions() -> None:
         return
     wait = limiter.take(request.remote_addr or "?")
     if wait > 0:
-        error = TooManyRequests(retry_after=math.ceil(wait))
-        raise error
+        view = current_app.view_functions.get(request.endpoint)
+        if getattr(view, "shows_form_again", False):
+            # The participant's text comes back with the form; nothing is saved.
+            refused_here(
+                429,
+                _(
+                    "Trop d'envois depuis votre connexion (toute la salle partage le même Wi-Fi). "
+                    "Votre texte est conservé ci-dessous : renvoyez-le dans %(delay)s.",
+                    delay=delay_words(wait),
+                ),
+                math.ceil(wait),
+            )
+            return
+        raise TooManyRequests(retry_after=math.ceil(wait))
 
 
 def security_headers(response: Response) -> Response:
@@ -140,7 +174,7 @@ def error_page(error: HTTPException) -> tuple[str, int] | Response:
         message = str(ERROR_MESSAGES[413]) % {"size": current_app.config["MAX_CONTENT_LENGTH"] // 1024}
     elif code == 429:
         retry = int(error.retry_after or 60) if isinstance(error, TooManyRequests) else 60  # type: ignore[arg-type]
-        message = str(ERROR_MESSAGES[429]) % {"seconds": retry}
+        message = str(ERROR_MESSAGES[429]) % {"delay": delay_words(retry)}
     else:
         message = str(ERROR_MESSAGES.get(code, ERROR_MESSAGES[400 if code < 500 else 500]))
     title = ERROR_TITLES.get(code, ERROR_TITLES[400 if code < 500 else 500])
@@ -156,11 +190,11 @@ def form_again(code: int, message: str) -> tuple[str, int] | Response:
 
     For any refusal of a POST to a form view marked `shows_form_again`
     (CSRF, a library error): the view runs once more and, seeing
-    `g.form_refusal`, shows the form with what was typed instead of saving it.
+    `g.refusal` (see `refused_here`), shows the form with what was typed instead of saving it.
     """
     view = current_app.view_functions.get(request.endpoint or "")
-    if request.method == "POST" and view is not None and getattr(view, "shows_form_again", False) and not g.get("form_refusal"):
-        g.form_refusal = message
+    if request.method == "POST" and view is not None and getattr(view, "shows_form_again", False) and not g.get("refusal"):
+        refused_here(code, message)
         try:
             answer: Any = view(**(request.view_args or {}))
         except (AtelierError, HTTPException):

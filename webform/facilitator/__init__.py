@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,22 +153,24 @@ def login(slug: str) -> HttpResponse:
     if access.signed_in():
         return redirect(target, code=303)
     form = LoginForm()
-    error = None
+    verdict, wait = "", 0.0
     if form.validate_on_submit():  # (a CSRF failure never reaches here: CSRFProtect answers first)
-        wait = access.lockout().take(access.client())
-        if wait > 0:
-            return access.locked_out(wait)
-        if access.secret_matches(form.secret.data):
-            access.lockout().give_back(access.client())  # only failures count
+        verdict, wait = access.lockout().attempt(access.client(), lambda: access.secret_matches(form.secret.data))
+        if verdict == "accepted":
             access.sign_in()
             flash(_("Vous êtes connecté·e à l'animation. Pensez à vous déconnecter sur un ordinateur partagé."))
             return redirect(target, code=303)
-        current_app.logger.warning("Code d'animation erroné depuis %s", access.client())
-        error = _("Ce code d'animation n'est pas le bon.")
-        form.secret.errors.append(error)
+        if verdict == "wrong":
+            current_app.logger.warning("Code d'animation erroné depuis %s", access.client())
+            form.secret.errors.append(_("Ce code d'animation n'est pas le bon."))
+        if wait > 0:
+            form.secret.errors.append(access.wait_message(wait))
     errors = [("secret", str(form.secret.label.text), str(m)) for m in form.secret.errors]
     body = render_template("facilitator/login.html", workshop=workshop, form=form, errors=errors)
-    return Response(body, status=400 if errors else 200)
+    response = Response(body, status=429 if verdict == "wait" else 400 if errors else 200)
+    if wait > 0:
+        response.headers["Retry-After"] = str(math.ceil(wait))
+    return response
 
 
 @bp.post("/<slug>/animation/deconnexion")
@@ -202,10 +205,15 @@ def dashboard(slug: str) -> str:
 
 @bp.post("/<slug>/animation/statut")
 def set_status(slug: str) -> HttpResponse:
-    _workshop, folder = open_atelier(slug)  # the CSRF token was checked by CSRFProtect before the view
+    workshop, folder = open_atelier(slug)  # the CSRF token was checked by CSRFProtect before the view
     status = request.form.get("status", "")
     if status not in opening.form_statuses():
         raise refuse(400, _("Statut inconnu : le formulaire peut être ouvert (open) ou clos (closed)."))
+    if status == "closed" and workshop.is_open and request.form.get("confirme") != "oui":
+        # Closing turns every participant away: a step to confirm, which works without JavaScript.
+        atelier = current_atelier(workshop, folder)
+        people = sum(1 for p in atelier.participants if p.status == "present")
+        return Response(render_template("facilitator/close.html", workshop=workshop, form=ActionForm(), people=people))
     try:
         changed = opening.set_status(folder, status)
     except AtelierError as e:
@@ -289,45 +297,72 @@ def queue(slug: str) -> str:
             kids.setdefault(c.parent, []).append(c)
 
     def branch(c: Contribution, seen: frozenset[str]) -> Point:
-        below = sorted(kids.get(c.id, []), key=lambda k: (k.position, k.id))
+        below = sorted(kids.get(c.id, []), key=lambda k: k.order)
         return Point(c, tuple(branch(k, seen | {c.id}) for k in below if k.id not in seen))
 
     pending = [
         (Column(c.question, c.phase, c.group, c.section), branch(c, frozenset()), rows.get(c.parent or ""))
         for c in sorted(pending_roots, key=lambda c: (c.created_at, c.id))
     ]
+    # A page of hundreds of points, each with its forms, is heavy on the facilitator's laptop:
+    # past MODERATION_PAGE points, the published and hidden ones are shown one question and one
+    # phase at a time (links at the top), and the queue shows its oldest MODERATION_PAGE branches.
+    limit = int(current_app.config["MODERATION_PAGE"])
+    shown = [c for c in columns(workshop)]
+    filters: list[tuple[str, str, bool]] = []
+    if len(atelier.contributions) > limit:
+        wanted = (request.args.get("question", ""), request.args.get("temps", ""))
+        choices = [(q.id, p) for q in workshop.questions for p in schemas.PHASES]
+        current = wanted if wanted in choices else (choices[0] if choices else ("", ""))
+        filters = [(q, p, (q, p) == current) for q, p in choices]
+        shown = [c for c in shown if (c.question, c.phase) == current]
     published = []
-    for column in columns(workshop):
+    for column in shown:
         trees = atelier.points(column.question, column.phase, column.section, column.group)
         if trees:
             published.append((column, trees))
+    shown_keys = set(shown)
     hidden = sorted(
-        (c for c in atelier.contributions if c.status == "hidden"),
-        key=lambda c: (order.get(Column(c.question, c.phase, c.group, c.section), 0), c.position, c.id),
+        (
+            c
+            for c in atelier.contributions
+            if c.status == "hidden" and Column(c.question, c.phase, c.group, c.section) in shown_keys
+        ),
+        key=lambda c: (order.get(Column(c.question, c.phase, c.group, c.section), 0), *c.order),
     )
     return render_template(
         "facilitator/moderation.html",
         workshop=workshop,
-        pending=pending,
+        pending=pending[:limit],
+        pending_count=len(pending),
         published=published,
         hidden=hidden,
+        filters=filters,
+        phase_labels=PHASE_LABELS,
         form=ActionForm(),
         Column=Column,
     )
 
 
-def decided(slug: str, outcome: moderation.Outcome, message: str) -> HttpResponse:
+def decided(
+    slug: str, outcome: moderation.Outcome, message: str, row: dict[str, str] | None = None, count: int = 0
+) -> HttpResponse:
+    """Back to the moderation page, at the point decided (on its question's page when the atelier is large)."""
     if outcome.changed:
         flash(message)
     if outcome.note:
         flash(outcome.note)
-    return back(".queue", slug, f"point-{outcome.changed[0]}" if outcome.changed else "")
+    place = {}
+    if row is not None and count > int(current_app.config["MODERATION_PAGE"]):
+        place = {"question": row["question"], "temps": row["phase"]}
+    return back(".queue", slug, f"point-{outcome.changed[0]}" if outcome.changed else "", **place)
 
 
 @bp.post("/<slug>/animation/moderation/<point_id>/publier")
 def publish(slug: str, point_id: str) -> HttpResponse:
     _workshop, folder = open_atelier(slug)
-    row = point_or_404(table(folder), point_id)
+    rows = table(folder)
+    row = point_or_404(rows, point_id)
     try:
         outcome = moderation.publish(folder, point_id)
     except AtelierError as e:
@@ -343,19 +378,21 @@ def publish(slug: str, point_id: str) -> HttpResponse:
         )
     else:
         message = _("Publié : « %(text)s ».", text=short(row["text"]))
-    return decided(slug, outcome, message)
+    return decided(slug, outcome, message, row, len(rows))
 
 
 @bp.post("/<slug>/animation/moderation/<point_id>/masquer")
 def hide(slug: str, point_id: str) -> HttpResponse:
     _workshop, folder = open_atelier(slug)
-    row = point_or_404(table(folder), point_id)
+    rows = table(folder)
+    row = point_or_404(rows, point_id)
     try:
         outcome = moderation.hide(folder, point_id)
     except AtelierError as e:
         flash(str(e), "erreur")
         return back(".queue", slug)
-    return decided(slug, outcome, _("Masqué : « %(text)s ». Il ne figurera pas au compte-rendu.", text=short(row["text"])))
+    message = _("Masqué : « %(text)s ». Il ne figurera pas au compte-rendu.", text=short(row["text"]))
+    return decided(slug, outcome, message, row, len(rows))
 
 
 def short(text: str, limit: int = 80) -> str:
