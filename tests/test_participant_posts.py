@@ -14,9 +14,10 @@ from pipeline import opening
 from pipeline.workshop import load_atelier
 
 IDEA = {"question": "q1", "text": "Une épicerie solidaire", "details": "dans l'ancienne gare\n- le samedi"}
-SHEET = {"question": "q1", "group": "2", "driver": "Volonté des élus\n- et des techniciens", "brake": "Le coût"}
+SHEET_URL = "/essai/fiche?temps=sous-groupe&question=q1&groupe=2"
+SHEET = {"driver": "Volonté des élus\n- et des techniciens", "brake": "Le coût"}
 EMARGEMENT = {"name": "Anne Dupont", "organisation": "Mairie", "role": "habitant", "listed": "y"}
-FORMS = [("/essai/idee", IDEA, "contributions", 3), ("/essai/fiche", SHEET, "contributions", 3), ("/essai/emargement", EMARGEMENT, "participants", 1)]
+FORMS = [("/essai/idee", IDEA, "contributions", 3), (SHEET_URL, SHEET, "contributions", 3), ("/essai/emargement", EMARGEMENT, "participants", 1)]
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_a_withdrawal_sent_twice_is_applied_once(app, folder):
 
 def test_the_withdrawal_page_shows_what_will_be_withdrawn(app):
     client = app.test_client()
-    receipt = receipt_of(client, submit(client, "/essai/fiche", SHEET))
+    receipt = receipt_of(client, submit(client, SHEET_URL, SHEET))
     page = text_of(client.get(receipt + "/retirer").text)
     assert "Ce qui sera retiré" in page and "Volonté des élus" in page and "Le coût" in page
     person = receipt_of(client, submit(client, "/essai/emargement", EMARGEMENT))
@@ -121,10 +122,10 @@ def test_rows_written_by_a_request_killed_before_its_receipt_are_not_written_aga
 
 def test_a_sheet_sent_after_the_closing_comes_back_with_its_text(app, folder):
     client = app.test_client()
-    body = {**form_tokens(client, "/essai/fiche"), **SHEET}
+    body = {**form_tokens(client, SHEET_URL), **SHEET}
     opening.set_status(folder, "closed")
     before = snapshot(folder)
-    page = client.post("/essai/fiche", data=body)
+    page = client.post(SHEET_URL, data=body)
     assert page.status_code == 403
     assert "Volonté des élus\n- et des techniciens</textarea>" in page.text.replace("\r\n", "\n")
     assert (
@@ -156,7 +157,7 @@ def test_the_rate_limit_keeps_the_text_and_says_one_second_in_good_french(tmp_pa
     assert sent  # the same submission token: sending it again later is the same answer
 
 
-@pytest.mark.parametrize("url", ["/essai/idee", "/essai/fiche", "/essai/emargement"])
+@pytest.mark.parametrize("url", ["/essai/idee", SHEET_URL, "/essai/emargement"])
 def test_no_textarea_or_field_stops_the_browser_from_giving_the_text_back(app, url):
     page = app.test_client().get(url).text
     assert 'autocomplete="off"' not in page
@@ -164,10 +165,11 @@ def test_no_textarea_or_field_stops_the_browser_from_giving_the_text_back(app, u
 
 def test_an_empty_sheet_is_reported_with_the_other_mistakes_in_one_round(app):
     client = app.test_client()
-    page = submit(client, "/essai/fiche", {"question": "q1", "group": ""})
+    page = submit(client, SHEET_URL, {"reflection": "\u200b"})  # nothing visible, and an invisible character
     assert page.status_code == 400
     words = text_of(page.text)
-    assert "Remplissez au moins une rubrique de la fiche." in words and "Ce champ est obligatoire." in words
+    assert "Remplissez au moins une rubrique de la fiche." in words
+    assert "Ce texte ne contient que des espaces ou des caractères invisibles" in words
 
 
 # ---- 3. arrival order -----------------------------------------------------------------------
@@ -192,10 +194,10 @@ def test_ideas_and_sheets_keep_their_order_of_arrival_on_the_wall_and_in_the_rep
     sent = [f"Idée numéro {n}" for n in range(1, 6)]
     for text in sent:
         assert submit(participant, "/essai/idee", {"question": "q1", "text": text}).status_code == 303
-    sheet_a = {"question": "q1", "group": "1", "driver": "A1\nA2\nA3"}
-    sheet_b = {"question": "q1", "group": "1", "driver": "B1\nB2\nB3"}
-    assert submit(participant, "/essai/fiche", sheet_a).status_code == 303
-    assert submit(participant, "/essai/fiche", sheet_b).status_code == 303
+    sheet_a = {"driver": "A1\nA2\nA3"}
+    sheet_b = {"driver": "B1\nB2\nB3"}
+    assert submit(participant, SHEET_URL[:-1] + "1", sheet_a).status_code == 303
+    assert submit(participant, SHEET_URL[:-1] + "1", sheet_b).status_code == 303
     ideas = ["Transcrit un", "Transcrit deux", *sent]
     sheets = ["Moteur transcrit", "A1", "A2", "A3", "B1", "B2", "B3"]
     facilitator = logged_in(app)
@@ -203,7 +205,7 @@ def test_ideas_and_sheets_keep_their_order_of_arrival_on_the_wall_and_in_the_rep
     assert order_on_wall(facilitator, sheets) == sheets
     atelier = load_atelier(folder)  # what the report composes from
     assert [p.contribution.text for p in atelier.points("q1", "brainstorming", "idea")] == ideas
-    assert [p.contribution.text for p in atelier.points("q1", "sous-groupe", "driver", 1)] == sheets
+    assert [p.contribution.text for p in atelier.points("q1", "sous-groupe", "driver", "1")] == sheets
 
 
 def test_points_sent_before_positions_were_kept_follow_their_arrival(tmp_path):
@@ -257,7 +259,7 @@ def test_a_correction_never_revives_a_hidden_point_nor_undoes_the_teams_text(app
     client = app.test_client()
     receipt = receipt_of(
         client,
-        submit(client, "/essai/fiche", {"question": "q1", "group": "1", "driver": "Motivation", "brake": "Tél 06 12 34 56 78\nLe coût"}),
+        submit(client, SHEET_URL[:-1] + "1", {"driver": "Motivation", "brake": "Tél 06 12 34 56 78\nLe coût"}),
     )
     by_text = {r["text"]: r for r in rows(folder, "contributions")}
     facilitator = logged_in(app)
@@ -270,7 +272,7 @@ def test_a_correction_never_revives_a_hidden_point_nor_undoes_the_teams_text(app
     assert "(masqué par l'équipe d'animation" in page and "(corrigé par l'équipe d'animation)" in page
     form = client.get(receipt + "/corriger").text
     assert "Tél 06" not in re.search(r'<textarea[^>]*name="brake"[^>]*>(.*?)</textarea>', form, re.S).group(1)
-    assert submit(client, receipt + "/corriger", {"question": "q1", "group": "1", "driver": "", "brake": "Le coût élevé"}).status_code == 303
+    assert submit(client, receipt + "/corriger", {"driver": "", "brake": "Le coût élevé"}).status_code == 303
     after = {r["id"]: r for r in rows(folder, "contributions")}
     hidden, corrected = after[by_text["Tél 06 12 34 56 78"]["id"]], after[by_text["Motivation"]["id"]]
     assert (hidden["status"], corrected["text"], corrected["status"]) == ("hidden", "La motivation des habitants", "published")

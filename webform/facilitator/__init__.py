@@ -312,7 +312,7 @@ def queue(slug: str) -> str:
     filters: list[tuple[str, str, bool]] = []
     if len(atelier.contributions) > limit:
         wanted = (request.args.get("question", ""), request.args.get("temps", ""))
-        choices = [(q.id, p) for q in workshop.questions for p in schemas.PHASES]
+        choices = [(q.id, p.id) for p in workshop.phases for q in workshop.phase_questions(p)]
         current = wanted if wanted in choices else (choices[0] if choices else ("", ""))
         filters = [(q, p, (q, p) == current) for q, p in choices]
         shown = [c for c in shown if (c.question, c.phase) == current]
@@ -338,7 +338,7 @@ def queue(slug: str) -> str:
         published=published,
         hidden=hidden,
         filters=filters,
-        phase_labels=PHASE_LABELS,
+        phase_labels={p.id: p.text(workshop.language) for p in workshop.phases},
         form=ActionForm(),
         Column=Column,
     )

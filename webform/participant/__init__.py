@@ -392,7 +392,7 @@ def sheet(slug: str) -> HttpResponse:
     if not isinstance(chosen, tuple):
         if request.method == "POST":
             reason = chosen or _("choisissez d'abord la fiche à remplir (temps, question et groupe).")
-            raise refuse(400, _("Rien n'a été enregistré : %(reason)s", reason=reason))
+            raise refuse(400, _("Rien n'a été enregistré : %(reason)s", reason=reason))
         page = render_template(
             "participant/sheet_choice.html", workshop=workshop, choices=sheet_choices(workshop), lang=language(), problem=chosen
         )
@@ -723,7 +723,7 @@ def correction_form(workshop: Workshop, rec: Receipt, rows: list[dict[str, str]]
         return form, "participant/idea.html", idea_context(workshop)
     chosen = chosen_sheet(workshop, {"temps": first["phase"], "question": first["question"], "groupe": first["group"]})
     if not isinstance(chosen, tuple):
-        raise refuse(409, _("Cette fiche n'est plus dans la description de l'atelier : adressez-vous à l'équipe d'animation."))
+        raise refuse(409, _("Cette fiche n'est plus dans la description de l'atelier : adressez-vous à l'équipe d'animation."))
     data = {r.id: format_points((d, row["text"]) for d, row in points.get(r.id, [])) for r in chosen[0].columns}
     form, context = sheet_form(workshop, *chosen, data=data)
     # A correction may move the sheet to another group of the same phase and question.
@@ -743,7 +743,7 @@ def correction_allowed(workshop: Workshop, rec: Receipt, rows: list[dict[str, st
     group = request.form.get("group") or first["group"]
     found = workshop.column_problem(first["question"], first["phase"], group, phase.columns[0].id) if phase else None
     if found:
-        refused_here(400, _("Rien n'a été enregistré : %(reason)s", reason=found[1]))
+        refused_here(400, _("Rien n'a été enregistré : %(reason)s", reason=found[1]))
         return False
     return True
 
