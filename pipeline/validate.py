@@ -395,7 +395,7 @@ def _table_message(error: Any, schema: dict[str, Any], starts: list[int]) -> tup
 
 def _rows(table: Table | None) -> Iterator[tuple[int, dict[str, str]]]:
     """(starting line, row) of a table; one that could not be read yields nothing (its problem is said)."""
-    return iter(table.rows if table is not None else ())
+    return table.rows() if table is not None else iter(())
 
 
 def _timestamp(text: str) -> dt.datetime | None:

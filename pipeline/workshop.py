@@ -400,7 +400,7 @@ def atelier_from_tables(folder: Path, workshop: Workshop, read: dict[str, Any]) 
 def _convert(table: Any, make: Any, folder: Path) -> Iterable[Any]:
     from pipeline.tables import TableError
 
-    for line, row in table.rows:
+    for line, row in table.rows():
         try:
             yield make(row)
         except (KeyError, ValueError, TypeError):
