@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -113,10 +114,8 @@ def check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | No
     except AtelierError as e:
         problems.append(Problem(name, None, None, str(e).split(" : ", 1)[-1]))
         return None
-    lines = _yaml_lines(path)
-    validator = jsonschema.Draft202012Validator(
-        schemas.workshop_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
+    lines = _LazyLines(path)  # parsed again for line numbers only when there is a problem to place
+    validator = _workshop_validator()
     valid = True
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         valid = False
@@ -163,6 +162,27 @@ def check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | No
                         )
                     )
     return data
+
+
+@cache
+def _workshop_validator() -> Any:
+    """The compiled JSON Schema of atelier.yaml, dates checked (once per process: load_atelier calls it too)."""
+    return jsonschema.Draft202012Validator(
+        schemas.workshop_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+class _LazyLines:
+    """`_yaml_lines(path)`, computed at the first lookup."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lines: dict[tuple[Any, ...], int] | None = None
+
+    def get(self, key: tuple[Any, ...], default: int | None = None) -> int | None:
+        if self._lines is None:
+            self._lines = _yaml_lines(self.path)
+        return self._lines.get(key, default)
 
 
 def _known_zone(name: str) -> bool:
