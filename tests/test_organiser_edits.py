@@ -287,3 +287,14 @@ def test_normalize_writes_nothing_when_one_table_cannot_be_matched(atelier):
     done = CliRunner().invoke(main, ["normalize", str(atelier)])
     assert done.exit_code == 1
     assert {p.name: p.read_bytes() for p in atelier.glob("*.csv")} == before
+
+
+def test_a_mistyped_command_is_answered_in_french(tmp_path):
+    runner = CliRunner()
+    absent = runner.invoke(main, ["validate", str(tmp_path / "absent")])
+    assert absent.exit_code == 2
+    assert absent.output == (
+        f"Erreur : le dossier « {tmp_path / 'absent'} » n'existe pas. (« atelier validate -h » décrit la commande)\n"
+    )
+    option = runner.invoke(main, ["build", "--nope"])
+    assert option.exit_code == 2 and option.output.startswith("Erreur : ") and "Usage" not in option.output
