@@ -293,8 +293,7 @@ def test_a_mistyped_command_is_answered_in_french(tmp_path):
     runner = CliRunner()
     absent = runner.invoke(main, ["validate", str(tmp_path / "absent")])
     assert absent.exit_code == 2
-    assert absent.output == (
-        f"Erreur : le dossier « {tmp_path / 'absent'} » n'existe pas. (« atelier validate -h » décrit la commande)\n"
-    )
+    assert absent.output.startswith(f"Erreur : le dossier « {tmp_path / 'absent'} » n'existe pas. (« ")
+    assert absent.output.endswith(" validate -h » décrit la commande)\n")  # the program's name as it was called
     option = runner.invoke(main, ["build", "--nope"])
     assert option.exit_code == 2 and option.output.startswith("Erreur : ") and "Usage" not in option.output
