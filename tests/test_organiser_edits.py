@@ -318,6 +318,8 @@ def test_an_atelier_in_guadeloupe_is_reviewed_in_its_own_time(tmp_path, monkeypa
             contribution("a", created_at="2026-07-01T14:00:00Z"),
             # 22 h 30 on the day in Pointe-à-Pitre (2 July, 0 h 30 in Paris): the same evening
             contribution("soir", position=2, created_at="2026-07-02T02:30:00Z"),
+            # 19 h 00 the next day in Pointe-à-Pitre (3 July, 1 h 00 in Paris): transcribed the day after, as usual
+            contribution("lendemain", position=4, created_at="2026-07-02T23:00:00Z"),
             # 2 h 00 on 3 July in Pointe-à-Pitre: more than a day after the atelier
             contribution("tard", position=3, created_at="2026-07-03T06:00:00Z"),
         ],
@@ -329,7 +331,7 @@ def test_an_atelier_in_guadeloupe_is_reviewed_in_its_own_time(tmp_path, monkeypa
         "point `tard` créé le 3 juillet 2026 à 2 h 00 (heure America/Guadeloupe), plus d'un jour après "
         "l'atelier du 1er juillet 2026." in text
     )
-    assert "point `soir` créé le" not in text
+    assert "point `soir` créé le" not in text and "point `lendemain` créé le" not in text
 
 
 def test_the_colophon_gives_the_last_change_in_the_ateliers_zone(tmp_path):
