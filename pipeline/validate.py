@@ -234,10 +234,15 @@ def _json_schema_message(error: jsonschema.ValidationError) -> str:
         extra = sorted(k for k in value if k not in error.schema.get("properties", {}))
         return f"clé inconnue « {', '.join(extra)} » ; vérifiez l'orthographe (clés permises : {', '.join(error.schema.get('properties', {}))})."
     if kind == "enum":
-        return f"« {value} » n'est pas une valeur permise ; valeurs possibles : {', '.join(map(str, expected))}."
+        return f"« {_yaml_text(value)} » n'est pas une valeur permise ; valeurs possibles : {', '.join(map(str, expected))}."
     if kind == "type":
         names = {"string": "un texte", "integer": "un nombre entier", "array": "une liste", "object": "un objet (clé: valeur)", "boolean": "un booléen"}
-        return f"« {value} » devrait être {names.get(expected, expected)}."
+        if value is None:
+            return f"valeur vide ; il faut {names.get(expected, expected)}."
+        if isinstance(value, (dict, list)):
+            found = "une liste" if isinstance(value, list) else "un objet (clé: valeur)"
+            return f"{found} ; il faut {names.get(expected, expected)}."
+        return f"« {_yaml_text(value)} » devrait être {names.get(expected, expected)}."
     if kind == "maxLength":
         return f"le texte fait {len(value)} caractères, au-delà de la limite de {expected}."
     if kind == "minLength":
@@ -255,6 +260,13 @@ def _json_schema_message(error: jsonschema.ValidationError) -> str:
         hint = " ; écrivez la date sous la forme AAAA-MM-JJ, par exemple 2016-06-30" if error.schema.get("format") == "date" else f" (motif {error.schema.get('pattern', expected)})"
         return f"« {value} » n'a pas le format attendu{hint}."
     return error.message
+
+
+def _yaml_text(value: Any) -> str:
+    """A value as the organiser wrote it in YAML: true, false, (vide), not Python's True, None."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "(vide)" if value is None else str(value)
 
 
 def _questions(data: dict[str, Any]) -> dict[str, int]:

@@ -93,6 +93,14 @@ EDITS: list[tuple[str, Edit, tuple[str, int | None, str | None, str] | None]] = 
      ("atelier.yaml", 6, None,
       "clé inconnue « lieu » ; vérifiez l'orthographe (clés permises : platform, organisation, title, date, place, "
       "timezone, language, status, moderation, keywords, preamble, format, questions).")),
+    ("yaml-tab", yaml_line(r"^place: (.*)$", "place: \\1\n\tlanguage: fr"),
+     ("atelier.yaml", None, None,
+      "ligne 6, YAML illisible : une tabulation ; l'indentation se fait avec des espaces "
+      "(found character '\\t' that cannot start any token).")),
+    ("empty-title", yaml_line(r"^title: .*$", "title:"),
+     ("atelier.yaml", 3, "title", "valeur vide ; il faut un texte.")),
+    ("status-true", yaml_line(r"^status: .*$", "status: true"),
+     ("atelier.yaml", 7, "status", "« true » n'est pas une valeur permise ; valeurs possibles : open, closed.")),
     ("timezone-guadeloupe", yaml_line(r"^place: (.*)$", r"place: \1\ntimezone: America/Guadeloupe"), None),
     ("timezone-unknown", yaml_line(r"^place: (.*)$", r"place: \1\ntimezone: Europe/Moulins"),
      ("atelier.yaml", 6, "timezone",
