@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any, Sequence
 
 import click
 
@@ -27,6 +28,33 @@ class Commands(click.Group):
     the system raises OSError (a file that cannot be written).  No traceback
     reaches an organiser.
     """
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's own error lines (« Usage: … Error: … ») in French: « Erreur : … », exit code 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as e:
+            hint = f" (« {e.ctx.command_path} -h » décrit la commande)" if e.ctx is not None else ""
+            # Our own refusals are French sentences; click's « Invalid value for … » prefix is not.
+            message = e.message if isinstance(e, click.BadParameter) else e.format_message()
+            click.echo(f"Erreur : {message}{hint}", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Interrompu.", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> object:
         try:

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from pipeline import schemas
 from pipeline.workshop import CSV_FILES, AtelierError
@@ -47,21 +48,30 @@ class TableError(AtelierError):
 
 @dataclass(frozen=True)
 class Table:
-    """The rows of one CSV file, as every step reads them.
+    """One CSV file, read as every step reads it: its header checked, every record found.
 
-    `rows` holds (starting line, cells by column name) for each record that is
-    not blank; `starts` the starting line of every record, header and blank
-    ones included, as frictionless numbers rows (a text with line breaks spans
-    several lines).
+    `starts` holds the starting line of every record, header and blank ones
+    included, as frictionless numbers rows (a text with line breaks spans
+    several lines).  The rows themselves are parsed again when asked for
+    (`rows()`), one at a time: a table of 100,000 rows is not held as
+    dictionaries while frictionless validates it.
     """
 
     file: str
     header: tuple[str, ...]
-    rows: tuple[tuple[int, dict[str, str]], ...]
     starts: tuple[int, ...]
+    data: bytes = field(repr=False, compare=False)  # UTF-8, without its BOM
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        """(starting line, cells by column name) of each record that is not blank, in file order."""
+        reader = csv.reader(_text(self.data), strict=True)
+        next(reader)  # the header
+        for line, record in zip(self.starts[1:], reader):
+            if record:
+                yield line, dict(zip(self.header, record))
 
     def records(self) -> list[dict[str, str]]:
-        return [cells for _line, cells in self.rows]
+        return [cells for _line, cells in self.rows()]
 
 
 def _fix(folder: str) -> str:
@@ -85,34 +95,37 @@ def parse_table(data: bytes, resource: str, file: str, folder: str = "DOSSIER") 
             f"le fichier est vide ; sa première ligne doit être l'en-tête « {','.join(expected)} » "
             f"({_fix(folder)}).",
         )
+    reader = csv.reader(_text(data), strict=True)
+    starts: list[int] = []
+    header: tuple[str, ...] | None = None
+    line = 1
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
+        for record in reader:  # the whole file once, keeping only where each record starts
+            starts.append(line)
+            if header is None:
+                header = tuple(record)
+                check_header(header, expected, file, folder)
+            line = reader.line_num + 1
+    except UnicodeDecodeError:
+        try:
+            data.decode("utf-8")  # where exactly: the stream decodes by blocks
+        except UnicodeDecodeError as e:
+            line = data.count(b"\n", 0, e.start) + 1
         raise TableError(
             file,
             "le fichier n'est pas en UTF-8 (un tableur l'a peut-être enregistré en Windows-1252) ; "
             f"enregistrez-le au format « CSV UTF-8 », ou {_fix(folder)}.",
             line=line,
         ) from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    starts: list[int] = []
-    rows: list[tuple[int, dict[str, str]]] = []
-    header: tuple[str, ...] | None = None
-    line = 1
-    try:
-        for record in reader:
-            starts.append(line)
-            if header is None:
-                header = tuple(record)
-                check_header(header, expected, file, folder)
-            elif record:
-                rows.append((line, {name: value for name, value in zip(header, record)}))
-            line = reader.line_num + 1
     except csv.Error as e:
         raise TableError(file, _csv_message(str(e)), line=line) from None
     assert header is not None  # data.strip() is not empty, so there is a first record
-    return Table(file, header, tuple(rows), tuple(starts))
+    return Table(file, header, tuple(starts), data)
+
+
+def _text(data: bytes) -> io.TextIOWrapper:
+    """The file's text, decoded as it is read (a table is never held twice in memory)."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")
 
 
 def check_header(header: tuple[str, ...], expected: tuple[str, ...], file: str, folder: str) -> None:

@@ -159,10 +159,8 @@ def check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | No
     except AtelierError as e:
         problems.append(Problem(name, None, None, str(e).split(" : ", 1)[-1]))
         return None
-    lines = _yaml_lines(path)
-    validator = jsonschema.Draft202012Validator(
-        schemas.workshop_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
+    lines = _LazyLines(path)  # parsed again for line numbers only when there is a problem to place
+    validator = _workshop_validator()
     valid = True
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         valid = False
@@ -270,6 +268,27 @@ def _check_range(target: dict[str, Any], at: tuple[Any, ...], problem: Any) -> N
         problem(at, f"le minimum {low} dépasse le maximum {high}.")
 
 
+@cache
+def _workshop_validator() -> Any:
+    """The compiled JSON Schema of atelier.yaml, dates checked (once per process: load_atelier calls it too)."""
+    return jsonschema.Draft202012Validator(
+        schemas.workshop_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+class _LazyLines:
+    """`_yaml_lines(path)`, computed at the first lookup."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lines: dict[tuple[Any, ...], int] | None = None
+
+    def get(self, key: tuple[Any, ...], default: int | None = None) -> int | None:
+        if self._lines is None:
+            self._lines = _yaml_lines(self.path)
+        return self._lines.get(key, default)
+
+
 def _known_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
@@ -319,10 +338,15 @@ def _json_schema_message(error: jsonschema.ValidationError) -> str:
         extra = sorted(k for k in value if k not in error.schema.get("properties", {}))
         return f"clé inconnue « {', '.join(extra)} » ; vérifiez l'orthographe (clés permises : {', '.join(error.schema.get('properties', {}))})."
     if kind == "enum":
-        return f"« {value} » n'est pas une valeur permise ; valeurs possibles : {', '.join(map(str, expected))}."
+        return f"« {_yaml_text(value)} » n'est pas une valeur permise ; valeurs possibles : {', '.join(map(str, expected))}."
     if kind == "type":
         names = {"string": "un texte", "integer": "un nombre entier", "array": "une liste", "object": "un objet (clé: valeur)", "boolean": "un booléen"}
-        return f"« {value} » devrait être {names.get(expected, expected)}."
+        if value is None:
+            return f"valeur vide ; il faut {names.get(expected, expected)}."
+        if isinstance(value, (dict, list)):
+            found = "une liste" if isinstance(value, list) else "un objet (clé: valeur)"
+            return f"{found} ; il faut {names.get(expected, expected)}."
+        return f"« {_yaml_text(value)} » devrait être {names.get(expected, expected)}."
     if kind == "maxLength":
         return f"le texte fait {len(value)} caractères, au-delà de la limite de {expected}."
     if kind == "minLength":
@@ -340,6 +364,13 @@ def _json_schema_message(error: jsonschema.ValidationError) -> str:
         hint = " ; écrivez la date sous la forme AAAA-MM-JJ, par exemple 2016-06-30" if error.schema.get("format") == "date" else f" (motif {error.schema.get('pattern', expected)})"
         return f"« {value} » n'a pas le format attendu{hint}."
     return error.message
+
+
+def _yaml_text(value: Any) -> str:
+    """A value as the organiser wrote it in YAML: true, false, (vide), not Python's True, None."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "(vide)" if value is None else str(value)
 
 
 def _day(data: dict[str, Any] | None) -> dt.date | None:
@@ -499,7 +530,7 @@ def _table_message(error: Any, schema: dict[str, Any], starts: list[int]) -> tup
 
 def _rows(table: Table | None) -> Iterator[tuple[int, dict[str, str]]]:
     """(starting line, row) of a table; one that could not be read yields nothing (its problem is said)."""
-    return iter(table.rows if table is not None else ())
+    return table.rows() if table is not None else iter(())
 
 
 def _timestamp(text: str) -> dt.datetime | None:

@@ -538,7 +538,28 @@ def parse_yaml(text: str, name: str = WORKSHOP_FILE) -> Any:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"ligne {mark.line + 1}, " if mark else ""
-        raise AtelierError(f"{name} : {where}YAML illisible ({getattr(e, 'problem', None) or e}).") from None
+        raise AtelierError(f"{name} : {where}YAML illisible : {_yaml_problem(str(getattr(e, 'problem', None) or e))}") from None
+
+
+# PyYAML's English problems, said in French with the usual fix (the original stays in brackets).
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "un « : » inattendu ; une valeur qui contient « : » s'écrit entre guillemets, "
+     "et les clés d'un même niveau sont alignées"),
+    ("cannot start any token", "une tabulation ; l'indentation se fait avec des espaces"),
+    ("end of stream", "un guillemet ou un crochet ouvert n'est jamais refermé"),
+    ("expected ',' or ']'", "un crochet « [ » n'est jamais refermé"),
+    ("expected ',' or '}'", "une accolade « { » n'est jamais refermée"),
+    ("could not find expected ':'", "il manque « : » après une clé"),
+    ("expected <block end>", "l'indentation n'est pas régulière ; alignez les clés d'un même niveau"),
+    ("undefined alias", "« * » en début de valeur ; écrivez cette valeur entre guillemets"),
+)
+
+
+def _yaml_problem(problem: str) -> str:
+    for english, french in _YAML_PROBLEMS:
+        if english in problem:
+            return f"{french} ({problem})."
+    return f"{problem}."
 
 
 def read_workshop_yaml(path: Path) -> dict[str, Any]:
@@ -802,7 +823,7 @@ def atelier_from_tables(folder: Path, workshop: Workshop, read: dict[str, Any]) 
 def _convert(table: Any, make: Any, folder: Path) -> Iterable[Any]:
     from pipeline.tables import TableError
 
-    for line, row in table.rows:
+    for line, row in table.rows():
         try:
             yield make(row)
         except (KeyError, ValueError, TypeError):

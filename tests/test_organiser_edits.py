@@ -93,6 +93,14 @@ EDITS: list[tuple[str, Edit, tuple[str, int | None, str | None, str] | None]] = 
      ("atelier.yaml", 6, None,
       "clé inconnue « lieu » ; vérifiez l'orthographe (clés permises : platform, organisation, title, date, place, "
       "timezone, language, status, moderation, keywords, preamble, format, questions, terms, sessions, groups, phases).")),
+    ("yaml-tab", yaml_line(r"^place: (.*)$", "place: \\1\n\tlanguage: fr"),
+     ("atelier.yaml", None, None,
+      "ligne 6, YAML illisible : une tabulation ; l'indentation se fait avec des espaces "
+      "(found character '\\t' that cannot start any token).")),
+    ("empty-title", yaml_line(r"^title: .*$", "title:"),
+     ("atelier.yaml", 3, "title", "valeur vide ; il faut un texte.")),
+    ("status-true", yaml_line(r"^status: .*$", "status: true"),
+     ("atelier.yaml", 7, "status", "« true » n'est pas une valeur permise ; valeurs possibles : open, closed.")),
     ("timezone-guadeloupe", yaml_line(r"^place: (.*)$", r"place: \1\ntimezone: America/Guadeloupe"), None),
     ("timezone-unknown", yaml_line(r"^place: (.*)$", r"place: \1\ntimezone: Europe/Moulins"),
      ("atelier.yaml", 6, "timezone",
@@ -287,3 +295,62 @@ def test_normalize_writes_nothing_when_one_table_cannot_be_matched(atelier):
     done = CliRunner().invoke(main, ["normalize", str(atelier)])
     assert done.exit_code == 1
     assert {p.name: p.read_bytes() for p in atelier.glob("*.csv")} == before
+
+
+def test_a_mistyped_command_is_answered_in_french(tmp_path):
+    runner = CliRunner()
+    absent = runner.invoke(main, ["validate", str(tmp_path / "absent")])
+    assert absent.exit_code == 2
+    assert absent.output.startswith(f"Erreur : le dossier « {tmp_path / 'absent'} » n'existe pas. (« ")
+    assert absent.output.endswith(" validate -h » décrit la commande)\n")  # the program's name as it was called
+    option = runner.invoke(main, ["build", "--nope"])
+    assert option.exit_code == 2 and option.output.startswith("Erreur : ") and "Usage" not in option.output
+
+
+# ---- the atelier's time zone, in every date and time shown -------------------------------
+
+
+def test_an_atelier_in_guadeloupe_is_reviewed_in_its_own_time(tmp_path, monkeypatch):
+    from conftest import contribution
+
+    repo = init_repo(tmp_path / "depot")
+    folder = repo / "data" / "pointe-a-pitre"
+    workshop = {**SMALL_WORKSHOP, "date": "2026-07-01", "timezone": "America/Guadeloupe"}
+    write_atelier(folder, workshop=workshop, contributions=[contribution("a", created_at="2026-07-01T14:00:00Z")])
+    commit_all(repo, "Atelier")
+    git(repo, "checkout", "--quiet", "-b", "saisie")
+    write_atelier(
+        folder,
+        workshop=workshop,
+        contributions=[
+            contribution("a", created_at="2026-07-01T14:00:00Z"),
+            # 22 h 30 on the day in Pointe-à-Pitre (2 July, 0 h 30 in Paris): the same evening
+            contribution("soir", position=2, created_at="2026-07-02T02:30:00Z"),
+            # 19 h 00 the next day in Pointe-à-Pitre (3 July, 1 h 00 in Paris): transcribed the day after, as usual
+            contribution("lendemain", position=4, created_at="2026-07-02T23:00:00Z"),
+            # 2 h 00 on 3 July in Pointe-à-Pitre: more than a day after the atelier
+            contribution("tard", position=3, created_at="2026-07-03T06:00:00Z"),
+        ],
+    )
+    commit_all(repo, "Saisie des post-it")
+    code, text = review(repo, monkeypatch)
+    assert code == 0, text
+    assert (
+        "point `tard` créé le 3 juillet 2026 à 2 h 00 (heure America/Guadeloupe), plus d'un jour après "
+        "l'atelier du 1er juillet 2026." in text
+    )
+    assert "point `soir` créé le" not in text and "point `lendemain` créé le" not in text
+
+
+def test_the_colophon_gives_the_last_change_in_the_ateliers_zone(tmp_path):
+    from pipeline.compose import compose
+    from pipeline.workshop import load_atelier
+
+    folder = write_atelier(
+        tmp_path / "pointe-a-pitre",
+        workshop={**SMALL_WORKSHOP, "timezone": "America/Guadeloupe"},
+        participants=SMALL_PARTICIPANTS,
+        contributions=SMALL_CONTRIBUTIONS,
+    )
+    # The small atelier last changed on 2016-07-05 at 9:00 UTC: 5:00 in Pointe-à-Pitre.
+    assert compose(load_atelier(folder)).colophon.last_change_text == "5 juillet 2016 à 5 h 00 (heure America/Guadeloupe)"
