@@ -231,6 +231,13 @@ def test_breakable_escapes_and_marks_addresses_and_last_words():
     assert direction("« " + ARABIC) == "rtl" and direction("Marché " + ARABIC) == "ltr" and direction("2026") == "ltr"
 
 
+def test_the_characters_known_drawn_without_reading_the_fonts_are_drawn():
+    from pipeline.fonts import SURELY_DRAWN, _invisible, drawable
+
+    missing = sorted(c for c in SURELY_DRAWN if ord(c) not in drawable() and not _invisible(c))
+    assert missing == []
+
+
 def test_undrawable_characters_and_their_substitute():
     assert undrawable("Jardin 🌱 👩🏽‍🌾 🇫🇷 ❤️ Ελλάδα ∑ ≠ « » \u202f") == []
     assert undrawable(f"a{UNDRAWN}b{UNDRAWN}\ue000") == [UNDRAWN, "\ue000"]
