@@ -200,8 +200,8 @@ class Terms:
 
     question: str = "question"
     questions: str = "questions"
-    group: str = "sous-groupe"
-    groups: str = "sous-groupes"
+    group: str = "groupe"
+    groups: str = "groupes"
 
 
 @dataclass(frozen=True)

@@ -303,3 +303,70 @@ def test_official_frictionless_cli_agrees(make_atelier):
     write_atelier(folder, contributions=[contribution("a", author="nobody")])
     result = subprocess.run([str(frictionless), "validate", str(folder / "datapackage.json")], capture_output=True, text=True)
     assert result.returncode == 1
+
+
+# ---- The atelier's format (phases, rubrics, groups, sessions) -------------------------------
+
+FORMAT = {
+    "sessions": [{"id": "vendredi", "label": "Vendredi 23", "date": "2026-01-23"}, {"id": "dimanche", "label": "Dimanche 25", "date": "2026-01-25"}],
+    "groups": [
+        {"id": "mobilites", "label": "Mobilités", "session": "vendredi"},
+        {"id": "habitat", "label": "Habitat", "session": "dimanche"},
+    ],
+    "phases": [
+        {"id": "retours", "kind": "sheet", "title": "Retours", "session": "vendredi", "rubrics": [{"id": "retour", "label": "Retours"}]},
+    ],
+    "questions": [{"id": "q1", "title": "Le plan climat"}],
+}
+
+
+def format_problems(make_atelier, **changes):
+    workshop = {**FORMAT, **changes}
+    folder = make_atelier(workshop=workshop)
+    return [[p.field, p.message] for p in validate_atelier(folder) if p.file.endswith("atelier.yaml")]
+
+
+def test_a_well_formed_format_is_valid(make_atelier):
+    assert format_problems(make_atelier) == []
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        (
+            {"phases": [{"id": "vote", "kind": "vote", "title": "Vote", "rubrics": [{"id": "choix", "label": "Choix"}]}]},
+            ["phases[1].kind", "le genre « vote » n'est pas encore pris en charge ; genres possibles : ideas, sheet, synthesis, qa."],
+        ),
+        (
+            {"phases": [{"id": "x", "kind": "sheet", "title": "X", "session": "samedi", "rubrics": [{"id": "r", "label": "R"}]}]},
+            ["phases[1].session", "la séance « samedi » n'est pas déclarée dans « sessions » (séances : vendredi, dimanche)."],
+        ),
+        (
+            {"questions": [{"id": "q1", "title": "Q", "groups": ["mobilites", "energie"]}]},
+            ["questions[1].groups[2]", "le groupe « energie » n'est pas déclaré dans « groups » (groupes : mobilites, habitat)."],
+        ),
+        (
+            {"phases": [{"id": "x", "kind": "ideas", "title": "X", "rubrics": [{"id": "r", "label": "R"}, {"id": "r", "label": "S"}]}]},
+            ["phases[1].rubrics[2].id", "la rubrique « r » figure deux fois dans ce temps."],
+        ),
+        (
+            {"groups": [{"id": "a", "label": "A"}, {"id": "a", "label": "B"}]},
+            ["groups[2].id", "l'identifiant « a » est déjà celui du groupe 1 ; chaque groupe a son propre identifiant."],
+        ),
+    ],
+)
+def test_format_rule(make_atelier, changes, expected):
+    assert format_problems(make_atelier, **changes) == [expected]
+
+
+def test_a_group_of_another_session_is_not_offered(make_atelier):
+    from pipeline.workshop import load_atelier
+
+    w = load_atelier(make_atelier(workshop=FORMAT)).workshop
+    [phase] = w.phases
+    # Friday's phase works with Friday's groups: no phantom Sunday group.
+    assert [g.id for g in w.groups_for(phase, w.questions[0])] == ["mobilites"]
+    assert w.column_problem("q1", "retours", "habitat", "retour") == (
+        "group",
+        "« habitat » n'est pas un groupe de la question q1 au temps « retours » ; groupes possibles : mobilites (Mobilités).",
+    )

@@ -18,6 +18,8 @@ from pipeline.workshop import (
     Atelier,
     AtelierError,
     Contribution,
+    Group,
+    Phase,
     Point,
     Workshop,
     contribution_from_row,
@@ -232,7 +234,7 @@ def wall(slug: str) -> str:
     phases = [p for p in workshop.phases if wanted_phase in (None, "", p.id)] or list(workshop.phases)
     blocks = []
     for q in questions:
-        parts = []
+        parts: list[tuple[Phase, dict[str, tuple[Point, ...]], list[tuple[Group, dict[str, tuple[Point, ...]]]]]] = []
         for phase in phases:
             if q not in workshop.phase_questions(phase):
                 continue
