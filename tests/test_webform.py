@@ -520,7 +520,7 @@ def test_closed_atelier_refuses_submissions_and_edits(client, folder):
 
 def test_english_from_the_browser_or_a_link(client):
     page = client.get("/essai/idee", headers={"Accept-Language": "en-GB,en;q=0.9"})
-    assert '<html lang="en">' in page.text and "Propose an idea" in page.text and "Details (optional)" in page.text
+    assert '<html lang="en">' in page.text and "Your idea" in page.text and "Details (optional)" in page.text and ">Send<" in page.text
     assert '<html lang="fr">' in client.get("/essai/idee", headers={"Accept-Language": "de"}).text
     chosen = client.get("/essai/?lang=en")
     assert "langue=en" in chosen.headers["Set-Cookie"]
