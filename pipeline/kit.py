@@ -20,7 +20,7 @@ from markupsafe import Markup
 from weasyprint import HTML  # type: ignore[import-untyped]
 
 from pipeline import schemas
-from pipeline.compose import target_text
+from pipeline.compose import session_text, target_text
 from pipeline.french import date_fr
 from pipeline.render import ASSETS, AssetFetcher, _source_date_epoch, environment
 from pipeline.workshop import Atelier, AtelierError, Group, Phase, Question, Rubric, Workshop, load_atelier
@@ -111,6 +111,7 @@ class Kit:
     url: str | None
     qr: Markup | None
     questions: tuple[QuestionKit, ...]
+    sessions: tuple[str, ...]
     roles: tuple[str, ...]
     attendance_sheets: tuple[range, ...]
 
@@ -229,6 +230,7 @@ def compose_kit(workshop: Workshop, url: str | None = None, attendees: int | Non
         url=url,
         qr=qr_svg(url) if url else None,
         questions=questions,
+        sessions=tuple(session_text(workshop, s.id) for s in workshop.sessions),
         roles=role_labels(),
         attendance_sheets=attendance_sheets(attendees),
     )

@@ -370,3 +370,22 @@ def test_a_group_of_another_session_is_not_offered(make_atelier):
         "group",
         "« habitat » n'est pas un groupe de la question q1 au temps « retours » ; groupes possibles : mobilites (Mobilités).",
     )
+
+
+def test_sessions_are_said_in_the_report_and_the_kit(make_atelier):
+    from pipeline.compose import compose
+    from pipeline.kit import compose_kit
+    from pipeline.workshop import load_atelier
+
+    sessions = [{**FORMAT["sessions"][0], "start": "18:00", "end": "21:30", "place": "Mairie"}, FORMAT["sessions"][1]]
+    atelier = load_atelier(
+        make_atelier(
+            workshop={**FORMAT, "sessions": sessions},
+            contributions=[contribution("a", phase="retours", group="mobilites", section="retour")],
+        )
+    )
+    report = compose(atelier)
+    friday = "Vendredi 23 — 23 janvier 2026, 18 h – 21 h 30, Mairie"
+    assert report.setup.sessions == (friday, "Dimanche 25 — 25 janvier 2026")
+    assert report.chapters[0].session == friday
+    assert compose_kit(atelier.workshop).sessions == report.setup.sessions

@@ -178,6 +178,8 @@ def idea_form(workshop: Workshop, data: dict[str, Any] | None = None) -> FlaskFo
         rubric = phases[0].columns[0]
         noun = rubric.singular if language() == "fr" else (rubric.label_en or rubric.label).lower()
         form.text.label.text = _("Votre %(noun)s", noun=noun)
+    else:
+        form.text.label.text = _("Votre point")
     return form
 
 
