@@ -20,9 +20,11 @@ from pipeline.workshop import (
     WORKSHOP_FILE,
     AtelierError,
     KINDS,
+    LEGACY_FORMAT,
     Workshop,
     datapackage,
     read_workshop_yaml,
+    ready_format,
     workshop_from_data,
 )
 
@@ -150,7 +152,8 @@ def _check_format(name: str, data: dict[str, Any], lines: dict[tuple[Any, ...], 
 
     for i, g in enumerate(declared if isinstance(declared, list) else []):
         check_session(g.get("session"), ("groups", i, "session"))
-    rubrics: set[str] = set()
+    # Without « phases », the moulins format's rubrics are the atelier's (a target names one of them).
+    rubrics: set[str] = set() if "phases" in data else {r["id"] for p in ready_format(LEGACY_FORMAT)["phases"] for r in p["rubrics"]}
     phases = data.get("phases")
     if phases is not None:
         unique(phases, ("phases",), "du temps")
@@ -191,7 +194,7 @@ def _check_format(name: str, data: dict[str, Any], lines: dict[tuple[Any, ...], 
                 rubric = target.get("rubric") or target.get("section")
                 if rubric is None:
                     problem(at, "indiquez la rubrique de cet objectif : « rubric: … ».")
-                elif phases is not None and rubric not in rubrics:
+                elif rubric not in rubrics:
                     problem(at, f"la rubrique « {rubric} » n'est déclarée dans aucun temps (rubriques : {', '.join(sorted(rubrics))}).")
 
 
