@@ -117,12 +117,17 @@ def _check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | N
     if not valid:
         return None
     before = len(problems)
-    _check_format(name, data, lines, problems)
+    check_format(name, data, lines, problems)
     return data if len(problems) == before else None
 
 
-def _check_format(name: str, data: dict[str, Any], lines: dict[tuple[Any, ...], int], problems: list[Problem]) -> None:
-    """What a JSON Schema cannot say about atelier.yaml: unique ids, references, kinds, targets."""
+def check_format(name: str, data: dict[str, Any], lines: dict[tuple[Any, ...], int], problems: list[Problem]) -> None:
+    """What a JSON Schema cannot say about atelier.yaml: unique ids, references, kinds, targets.
+
+    `data` has passed the schema; `lines` maps key paths to line numbers (may
+    be empty).  Appends a Problem per fault.  Used by `atelier validate` and by
+    the web form's catalog, which refuses to serve an atelier that fails it.
+    """
 
     def problem(at: tuple[Any, ...], message: str) -> None:
         problems.append(Problem(name, lines.get(at), _yaml_key(list(at)), message))

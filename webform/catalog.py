@@ -12,6 +12,8 @@ from pathlib import Path
 import jsonschema  # type: ignore[import-untyped]
 
 from pipeline import schemas
+from pipeline.validate import Problem, check_format
+from pipeline.validate import Problem, check_format
 from pipeline.workshop import WORKSHOP_FILE, AtelierError, Workshop, read_workshop_yaml, workshop_from_data
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
@@ -80,6 +82,10 @@ class Catalog:
             if error is not None:
                 where = "/".join(str(p) for p in error.absolute_path) or "racine"
                 raise BrokenAtelier(f"{slug}/{WORKSHOP_FILE} : « {where} » : {error.message}")
+            problems: list[Problem] = []
+            check_format(f"{slug}/{WORKSHOP_FILE}", data, {}, problems)  # the rules `atelier validate` applies
+            if problems:
+                raise BrokenAtelier(str(problems[0]))
             return _Entry(stamp, workshop_from_data(slug, data), None)
         except AtelierError as e:
             return _Entry(stamp, None, str(e))
