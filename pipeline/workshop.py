@@ -213,10 +213,6 @@ class Question:
     objective: Tensed = Tensed()
     times: tuple[TimeStep, ...] = ()
 
-    @property
-    def subgroup_count(self) -> int:
-        return len(self.groups)
-
 
 @dataclass(frozen=True)
 class Preamble:
