@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import datetime as dt
 import multiprocessing
 import os
@@ -17,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pipeline import store  # noqa: E402
 
 NOW = dt.datetime(2016, 6, 30, 9, 0, tzinfo=dt.timezone.utc)
+EXAMPLE_WORKSHOP = Path(__file__).resolve().parent.parent / "data" / "moulins-2016" / "atelier.yaml"
 TEXT = "Mutualiser les circuits courts entre communes voisines, « avec » l'appui du département ; " * 2
 
 
@@ -28,6 +30,8 @@ def row(name: str, n: int) -> dict:
 def prepare(folder: Path, existing: int) -> bytes:
     """A folder with one participant and `existing` contributions; return one row's bytes."""
     folder.mkdir(parents=True, exist_ok=True)
+    # Every append checks its column against atelier.yaml, as on the form's server.
+    shutil.copy(EXAMPLE_WORKSHOP, folder / "atelier.yaml")
     store.append_rows(folder, "participants", [{"id": "p-1", "name": "Camille", "role": "elu", "listed": True,
                                                 "created_at": NOW, "status": "present"}])
     for start in range(0, existing, 1000):

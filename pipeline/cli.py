@@ -364,7 +364,7 @@ def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
     "--attendees",
     type=click.IntRange(min=0, max=2000),
     default=None,
-    help="Nombre de personnes attendues, pour les lignes d'émargement ; par défaut 8 par sous-groupe de la question qui en compte le plus.",
+    help="Nombre de personnes attendues, pour les lignes d'émargement ; par défaut 8 par groupe de la question qui en compte le plus.",
 )
 @click.option(
     "--html",
@@ -374,7 +374,7 @@ def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
     help="Écrit aussi la page HTML du kit, pour la relire.",
 )
 def kit(folder: Path, out: Path, url: str | None, attendees: int | None, html_out: Path | None) -> None:
-    """Imprime le kit d'animation : affiches des questions, consignes, grilles de sous-groupe, post-it et liste d'émargement.
+    """Imprime le kit d'animation : affiches des questions, consignes, une grille par groupe, post-it et liste d'émargement.
 
     L'atelier est d'abord validé : un atelier invalide ne produit pas de kit.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
@@ -59,6 +60,7 @@ class Setup:
     format_intro: str
     format_steps: tuple[str, ...]
     questions: tuple[QuestionPrompts, ...]
+    sessions: tuple[str, ...] = ()  # the séances, in words
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class Chapter:
     title: str
     intro: str
     questions: tuple[PhaseQuestion, ...]
+    session: str = ""  # « Vendredi 23 — 23 janvier 2026, Mairie » when the phase belongs to a séance
 
 
 @dataclass(frozen=True)
@@ -337,7 +340,27 @@ def _chapter(atelier: Atelier, number: int, phase: Phase) -> Chapter:
             columns = tuple(c for c in (_column(atelier, q, phase, r, None) for r in phase.rubrics) if c.items)
             if columns:
                 found.append(PhaseQuestion(n, q.title, "", columns, ()))
-    return Chapter(number, f"temps-{phase.id}", phase.id, phase.kind, phase.title, phase.intro.report, tuple(found))
+    return Chapter(
+        number, f"temps-{phase.id}", phase.id, phase.kind, phase.title, phase.intro.report, tuple(found),
+        session_text(ws, phase.session),
+    )
+
+
+def _time_fr(hhmm: str) -> str:
+    """« 18:00 » → « 18 h », « 09:30 » → « 9 h 30 »."""
+    hours, _sep, minutes = hhmm.partition(":")
+    return f"{int(hours)} h" + (f" {minutes}" if minutes and minutes != "00" else "")
+
+
+def session_text(ws: Workshop, session_id: str | None) -> str:
+    """« Vendredi 23 — 23 janvier 2026, 18 h – 21 h, Mairie », or "" without a séance."""
+    session = ws.session(session_id)
+    if session is None:
+        return ""
+    text = f"{session.label} — {date_fr(session.date)}"
+    if session.start:
+        text += f", {_time_fr(session.start)}" + (f" – {_time_fr(session.end)}" if session.end else "")
+    return text + (f", {session.place}" if session.place else "")
 
 
 def _phase_counts(ws: Workshop, phase: Phase, chapter: Chapter) -> PhaseCounts:
@@ -397,14 +420,13 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         format_intro=ws.format.intro.report,
         format_steps=tuple(step.report for step in ws.format.steps),
         questions=tuple(QuestionPrompts(n, q.title, q.prompts) for n, q in questions),
+        sessions=tuple(session_text(ws, s.id) for s in ws.sessions),
     )
     every = [_chapter(atelier, 0, phase) for phase in ws.phases]
-    chapters = []
+    chapters: list[Chapter] = []
     for chapter in every:
         if chapter.questions:
-            chapters.append(
-                Chapter(len(chapters) + 2, chapter.anchor, chapter.phase, chapter.kind, chapter.title, chapter.intro, chapter.questions)
-            )
+            chapters.append(dataclasses.replace(chapter, number=len(chapters) + 2))
     times = tuple(
         TimeOrganisation(
             n,

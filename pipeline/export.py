@@ -30,6 +30,7 @@ from pipeline.workshop import (
     datapackage_text,
     parse_datetime,
     read_workshop_yaml,
+    workshop_from_data,
 )
 
 # What makes a spreadsheet read a cell as a formula (OWASP « CSV Injection »:
@@ -156,6 +157,21 @@ def _entry(name: str, stamp: tuple[int, ...]) -> zipfile.ZipInfo:
 SPREADSHEET_SEPARATOR = ";"  # what a French spreadsheet (Excel, LibreOffice in French) expects
 
 
+def column_titles(folder: Path, resource: str) -> list[str]:
+    """A table's French column titles: the schema's, with the atelier's own words for a question
+    and a group (« Thème », « Table »…) when its atelier.yaml can be read."""
+    titles = {n: schemas.field(resource, n).get("title", n) for n in schemas.field_names(resource)}
+    if resource == "contributions":
+        try:
+            terms = workshop_from_data(atelier_name(folder), read_workshop_yaml(folder / WORKSHOP_FILE)).terms
+        except (AtelierError, KeyError, TypeError, ValueError, AttributeError):
+            terms = None
+        if terms is not None:
+            titles["question"] = terms.question.capitalize()
+            titles["group"] = terms.group.capitalize()
+    return list(titles.values())
+
+
 def export_spreadsheet_csv(folder: Path, resource: str) -> bytes:
     """One table as a CSV for a French spreadsheet: « ; », UTF-8 with BOM, French column titles, formulas disarmed.
 
@@ -174,7 +190,7 @@ def export_spreadsheet_csv(folder: Path, resource: str) -> bytes:
     names = schemas.field_names(resource)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=SPREADSHEET_SEPARATOR, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow([spreadsheet_text(schemas.field(resource, n).get("title", n)) for n in names])
+    writer.writerow([spreadsheet_text(title) for title in column_titles(folder, resource)])
     with store.locked(folder, shared=True):
         rows = _tables(folder)[resource]
     for row in rows:
@@ -220,8 +236,8 @@ def export_xlsx(folder: Path) -> bytes:
     for resource, rows in tables.items():
         sheet = workbook.create_sheet(resource)
         names = schemas.field_names(resource)
-        for column, name in enumerate(names, 1):
-            cell = sheet.cell(row=1, column=column, value=schemas.field(resource, name).get("title", name))
+        for column, title in enumerate(column_titles(folder, resource), 1):
+            cell = sheet.cell(row=1, column=column, value=title)
             cell.font = bold
         for line, row in enumerate(rows, 2):
             for column, name in enumerate(names, 1):

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from weasyprint import HTML  # type: ignore[import-untyped]
 
 from pipeline import schemas
-from pipeline.compose import target_text
+from pipeline.compose import session_text, target_text
 from pipeline.fonts import project_fonts_only
 from pipeline.tagging import add_alt_texts, finish_tags
 from pipeline.french import date_fr
@@ -115,6 +115,7 @@ class Kit:
     attendance_url: str | None  # the émargement page, which the attendance sheet's QR code opens
     attendance_qr: Markup | None
     questions: tuple[QuestionKit, ...]
+    sessions: tuple[str, ...]
     roles: tuple[str, ...]
     attendance_sheets: tuple[range, ...]
 
@@ -238,6 +239,7 @@ def compose_kit(workshop: Workshop, url: str | None = None, attendees: int | Non
         attendance_url=attendance_url(url, workshop.slug) if url else None,
         attendance_qr=qr_svg(attendance_url(url, workshop.slug), "QR code de la page d’émargement en ligne") if url else None,
         questions=questions,
+        sessions=tuple(session_text(workshop, s.id) for s in workshop.sessions),
         roles=role_labels(),
         attendance_sheets=attendance_sheets(attendees),
     )

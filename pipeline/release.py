@@ -170,11 +170,17 @@ def _shown_ids(atelier: Atelier) -> set[str]:
     return shown
 
 
+def _group_key(group: str | None) -> str | int | None:
+    """A group as digested: releases before named groups recorded the numbered ones as numbers,
+    so « 2 » keeps that digest and a point does not look moved when nothing moved."""
+    return int(group) if group and group.isdigit() else group
+
+
 def published_rows(atelier: Atelier) -> dict[str, dict[str, str]]:
     """Short digests of what readers see, by row id: enough to tell added, corrected and moved apart."""
     shown = _shown_ids(atelier)
     points = {
-        c.id: _digest(c.text, c.link) + ":" + _digest(c.question, c.phase, c.group, c.section, c.parent, c.position, c.number)
+        c.id: _digest(c.text, c.link) + ":" + _digest(c.question, c.phase, _group_key(c.group), c.section, c.parent, c.position, c.number)
         for c in atelier.contributions
         if c.id in shown
     }

@@ -23,10 +23,12 @@ from pipeline.workshop import (
     WORKSHOP_FILE,
     AtelierError,
     KINDS,
+    LEGACY_FORMAT,
     Workshop,
     atelier_name,
     datapackage,
     read_workshop_yaml,
+    ready_format,
     workshop_from_data,
 )
 
@@ -182,12 +184,17 @@ def check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | No
     if not valid:
         return None
     before = len(problems)
-    _check_format(name, data, lines, problems)
+    check_format(name, data, lines, problems)
     return data if len(problems) == before else None
 
 
-def _check_format(name: str, data: dict[str, Any], lines: dict[tuple[Any, ...], int], problems: list[Problem]) -> None:
-    """What a JSON Schema cannot say about atelier.yaml: unique ids, references, kinds, targets."""
+def check_format(name: str, data: dict[str, Any], lines: dict[tuple[Any, ...], int], problems: list[Problem]) -> None:
+    """What a JSON Schema cannot say about atelier.yaml: unique ids, references, kinds, targets.
+
+    `data` has passed the schema; `lines` maps key paths to line numbers (may
+    be empty).  Appends a Problem per fault.  Used by `atelier validate` and by
+    the web form's catalog, which refuses to serve an atelier that fails it.
+    """
 
     def problem(at: tuple[Any, ...], message: str) -> None:
         problems.append(Problem(name, lines.get(at), _yaml_key(list(at)), message))
@@ -217,7 +224,8 @@ def _check_format(name: str, data: dict[str, Any], lines: dict[tuple[Any, ...], 
 
     for i, g in enumerate(declared if isinstance(declared, list) else []):
         check_session(g.get("session"), ("groups", i, "session"))
-    rubrics: set[str] = set()
+    # Without « phases », the moulins format's rubrics are the atelier's (a target names one of them).
+    rubrics: set[str] = set() if "phases" in data else {r["id"] for p in ready_format(LEGACY_FORMAT)["phases"] for r in p["rubrics"]}
     phases = data.get("phases")
     if phases is not None:
         unique(phases, ("phases",), "du temps")
@@ -258,7 +266,7 @@ def _check_format(name: str, data: dict[str, Any], lines: dict[tuple[Any, ...], 
                 rubric = target.get("rubric") or target.get("section")
                 if rubric is None:
                     problem(at, "indiquez la rubrique de cet objectif : « rubric: … ».")
-                elif phases is not None and rubric not in rubrics:
+                elif rubric not in rubrics:
                     problem(at, f"la rubrique « {rubric} » n'est déclarée dans aucun temps (rubriques : {', '.join(sorted(rubrics))}).")
 
 

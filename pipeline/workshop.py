@@ -201,8 +201,8 @@ class Terms:
 
     question: str = "question"
     questions: str = "questions"
-    group: str = "sous-groupe"
-    groups: str = "sous-groupes"
+    group: str = "groupe"
+    groups: str = "groupes"
 
 
 @dataclass(frozen=True)
@@ -213,10 +213,6 @@ class Question:
     groups: tuple[str, ...] = ()  # the ids of the groups that work on it
     objective: Tensed = Tensed()
     times: tuple[TimeStep, ...] = ()
-
-    @property
-    def subgroup_count(self) -> int:
-        return len(self.groups)
 
 
 @dataclass(frozen=True)
@@ -586,8 +582,10 @@ LEGACY_FORMAT = "moulins"  # how an atelier.yaml without « phases » is read
 @cache
 def ready_format(name: str) -> dict[str, Any]:
     """The data of a ready format (pipeline/formats/NAME.yaml), as written."""
+    # libyaml when present: every process that appends to a folder in the old shape reads this file once.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with (FORMATS_DIR / f"{name}.yaml").open(encoding="utf-8") as f:
-        data: dict[str, Any] = yaml.safe_load(f)
+        data: dict[str, Any] = yaml.load(f, Loader=loader)  # noqa: S506 (a safe loader)
     return data
 
 

@@ -73,7 +73,7 @@ def test_facilitator_session_by_keyboard_with_accessibility_audit(server, page):
     page.goto(base + "/essai/animation/saisie")
     audit(page, "saisie")
     page.select_option("#question", "q1")
-    page.select_option("#section", "driver")
+    page.select_option("#section", "sous-groupe/driver")
     page.select_option("#group", "2")
     assert active_id(page) == "text"  # autofocus
     for text in ("Volonté des élus", "- et des techniciens", "Demande des habitants"):
@@ -83,11 +83,11 @@ def test_facilitator_session_by_keyboard_with_accessibility_audit(server, page):
             page.keyboard.press("Enter")
         assert active_id(page) == "text", f"the cursor is not back in the field after {text!r}"
         assert page.input_value("#text") == ""
-        assert page.input_value("#group") == "2" and page.input_value("#section") == "driver"
+        assert page.input_value("#group") == "2" and page.input_value("#section") == "sous-groupe/driver"
     assert page.inner_text(".recents").split("\n") == [
-        "q1 · Sous-groupe 2 · Moteurs (conditions au changement) Demande des habitants",
-        "q1 · Sous-groupe 2 · Moteurs (conditions au changement) ↳ et des techniciens",
-        "q1 · Sous-groupe 2 · Moteurs (conditions au changement) Volonté des élus",
+        "q1 · Sous-groupe 2 · Moteurs Demande des habitants",
+        "q1 · Sous-groupe 2 · Moteurs ↳ et des techniciens",
+        "q1 · Sous-groupe 2 · Moteurs Volonté des élus",
     ]
     audit(page, "saisie avec derniers post-its")
     shot(page, "animation-saisie")

@@ -150,7 +150,7 @@ def test_questions_and_all_their_prompts(atelier: Atelier) -> None:
     # The seed prints Q1's prompts again under Q2: kept as printed.
     assert [plain(p) for p in q1.prompts] == PROMPTS
     assert [plain(p) for p in q2.prompts] == PROMPTS
-    assert (q1.subgroup_count, q2.subgroup_count) == (3, 2)
+    assert (q1.groups, q2.groups) == (("1", "2", "3"), ("1", "2"))
     assert q1.objective.report.startswith("L’objectif était, en petits groupes de 4/5 personnes d’effectuer")
     assert q2.objective.report.startswith("L’objectif était, en petits groupes de 5 à 7 personnes d’effectuer")
     assert q1.objective.report.endswith("en termes de freins et de moteurs")

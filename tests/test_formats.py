@@ -335,3 +335,73 @@ def test_an_undeclared_rubric_or_group_is_refused_by_validate_and_the_official_c
     assert official.returncode == 1
     assert '"fieldName": "group"' in official.stdout and '"fieldName": "section"' in official.stdout
     assert '"cell": "7"' in official.stdout and '"cell": "atouts"' in official.stdout
+
+
+def test_spreadsheet_exports_use_the_atelier_s_words(run: Run):
+    from pipeline import export
+
+    header = export.export_spreadsheet_csv(run.folder, "contributions").decode("utf-8-sig").splitlines()[0]
+    assert f'"{run.workshop.terms.question.capitalize()}"' in header
+    assert f'"{run.workshop.terms.group.capitalize()}"' in header
+
+
+# ---- The old shape of atelier.yaml, read as the moulins format ---------------------------
+
+
+def test_an_atelier_yaml_without_phases_reads_as_the_moulins_format(tmp_path):
+    """The example's atelier.yaml as released in v1 (no phases): every point in the same chapters and columns."""
+    import shutil
+
+    from conftest import EXAMPLE
+
+    from pipeline.compose import compose
+
+    old = tmp_path / "moulins-2016"
+    shutil.copytree(EXAMPLE, old)
+    shutil.copy(Path(__file__).parent / "fixtures" / "moulins-2016-ancien-format.yaml", old / "atelier.yaml")
+    assert "phases" not in (old / "atelier.yaml").read_text(encoding="utf-8")
+    assert validate_atelier(old) == []  # the vocabulary is the same: datapackage.json still matches
+
+    def columns(report):  # type: ignore[no-untyped-def]
+        out = []
+        for chapter in report.chapters:
+            for q in chapter.questions:
+                for column in q.columns:
+                    out.append((chapter.title, q.number, None, column.rubric, [i.id for i in column.items]))
+                for sheet in q.sheets:
+                    for column in [c for row in sheet.rows for c in row.columns] + list(sheet.boxes):
+                        out.append((chapter.title, q.number, sheet.label, column.rubric, [i.id for _d, i in _walk(column.items)]))
+        return out
+
+    before, after = compose(load_atelier(old)), compose(load_atelier(EXAMPLE))
+    assert columns(before) == columns(after)
+    assert len(list(before.items())) == len(list(after.items())) == 131
+    # Only the déroulé's texts differ: the new file says them for the kit too.
+    assert before.setup.format_intro == after.setup.format_intro == "L’atelier s’est déroulé en 3 temps :"
+
+
+def _walk(items):  # type: ignore[no-untyped-def]
+    for item in items:
+        yield from item.walk()
+
+
+# ---- Questions and answers -----------------------------------------------------------------
+
+
+def test_a_questions_and_answers_phase(tmp_path):
+    workshop = {
+        "phases": [{"id": "echanges", "kind": "qa", "title": "Questions de la salle", "rubrics": [{"id": "question", "label": "Questions"}]}],
+        "questions": [{"id": "plan", "title": "Le plan de mobilité"}],
+    }
+    points = [
+        contribution("q", question="plan", phase="echanges", section="question", text="Qui paiera les navettes ?"),
+        contribution("r", question="plan", phase="echanges", section="question", parent="q", text="La communauté de communes."),
+    ]
+    folder = write_atelier(tmp_path / "qa", workshop=workshop, contributions=points)
+    assert validate_atelier(folder) == []
+    from pipeline.render import render_html
+
+    from pipeline.compose import compose
+
+    page = render_html(compose(load_atelier(folder)))
+    assert re.search(r'<dl class="qa">\s*<dt>Qui paiera les navettes\u202f\?</dt>\s*<dd>La communauté de communes.</dd>', page)

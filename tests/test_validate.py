@@ -323,3 +323,89 @@ def test_a_character_no_project_font_draws_is_a_warning_not_an_error(make_atelie
     github = CliRunner().invoke(main, ["validate", "--format", "github", str(folder)])
     assert github.exit_code == 0
     assert f"::warning file={folder}/contributions.csv,line=2,title=champ « text »::ligne 2 : « ⵣ » (U+2D63" in github.output
+
+
+# ---- The atelier's format (phases, rubrics, groups, sessions) -------------------------------
+
+FORMAT = {
+    "sessions": [{"id": "vendredi", "label": "Vendredi 23", "date": "2026-01-23"}, {"id": "dimanche", "label": "Dimanche 25", "date": "2026-01-25"}],
+    "groups": [
+        {"id": "mobilites", "label": "Mobilités", "session": "vendredi"},
+        {"id": "habitat", "label": "Habitat", "session": "dimanche"},
+    ],
+    "phases": [
+        {"id": "retours", "kind": "sheet", "title": "Retours", "session": "vendredi", "rubrics": [{"id": "retour", "label": "Retours"}]},
+    ],
+    "questions": [{"id": "q1", "title": "Le plan climat"}],
+}
+
+
+def format_problems(make_atelier, **changes):
+    workshop = {**FORMAT, **changes}
+    folder = make_atelier(workshop=workshop)
+    return [[p.field, p.message] for p in validate_atelier(folder) if p.file.endswith("atelier.yaml")]
+
+
+def test_a_well_formed_format_is_valid(make_atelier):
+    assert format_problems(make_atelier) == []
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        (
+            {"phases": [{"id": "vote", "kind": "vote", "title": "Vote", "rubrics": [{"id": "choix", "label": "Choix"}]}]},
+            ["phases[1].kind", "le genre « vote » n'est pas encore pris en charge ; genres possibles : ideas, sheet, synthesis, qa."],
+        ),
+        (
+            {"phases": [{"id": "x", "kind": "sheet", "title": "X", "session": "samedi", "rubrics": [{"id": "r", "label": "R"}]}]},
+            ["phases[1].session", "la séance « samedi » n'est pas déclarée dans « sessions » (séances : vendredi, dimanche)."],
+        ),
+        (
+            {"questions": [{"id": "q1", "title": "Q", "groups": ["mobilites", "energie"]}]},
+            ["questions[1].groups[2]", "le groupe « energie » n'est pas déclaré dans « groups » (groupes : mobilites, habitat)."],
+        ),
+        (
+            {"phases": [{"id": "x", "kind": "ideas", "title": "X", "rubrics": [{"id": "r", "label": "R"}, {"id": "r", "label": "S"}]}]},
+            ["phases[1].rubrics[2].id", "la rubrique « r » figure deux fois dans ce temps."],
+        ),
+        (
+            {"groups": [{"id": "a", "label": "A"}, {"id": "a", "label": "B"}]},
+            ["groups[2].id", "l'identifiant « a » est déjà celui du groupe 1 ; chaque groupe a son propre identifiant."],
+        ),
+    ],
+)
+def test_format_rule(make_atelier, changes, expected):
+    assert format_problems(make_atelier, **changes) == [expected]
+
+
+def test_a_group_of_another_session_is_not_offered(make_atelier):
+    from pipeline.workshop import load_atelier
+
+    w = load_atelier(make_atelier(workshop=FORMAT)).workshop
+    [phase] = w.phases
+    # Friday's phase works with Friday's groups: no phantom Sunday group.
+    assert [g.id for g in w.groups_for(phase, w.questions[0])] == ["mobilites"]
+    assert w.column_problem("q1", "retours", "habitat", "retour") == (
+        "group",
+        "« habitat » n'est pas un groupe de la question q1 au temps « retours » ; groupes possibles : mobilites (Mobilités).",
+    )
+
+
+def test_sessions_are_said_in_the_report_and_the_kit(make_atelier):
+    from pipeline.compose import compose
+    from pipeline.kit import compose_kit
+    from pipeline.workshop import load_atelier
+
+    sessions = [{**FORMAT["sessions"][0], "start": "18:00", "end": "21:30", "place": "Mairie"}, FORMAT["sessions"][1]]
+    atelier = load_atelier(
+        make_atelier(
+            workshop={**FORMAT, "sessions": sessions},
+            contributions=[contribution("a", phase="retours", group="mobilites", section="retour")],
+        )
+    )
+    report = compose(atelier)
+    friday = "Vendredi 23 — 23 janvier 2026, 18 h – 21 h 30, Mairie"
+    assert report.setup.sessions == (friday, "Dimanche 25 — 25 janvier 2026")
+    assert report.chapters[0].session == friday
+    assert compose_kit(atelier.workshop).sessions == report.setup.sessions

@@ -527,7 +527,7 @@ def test_closed_atelier_refuses_submissions_and_edits(client, folder):
 
 def test_english_from_the_browser_or_a_link(client):
     page = client.get("/essai/idee", headers={"Accept-Language": "en-GB,en;q=0.9"})
-    assert '<html lang="en">' in page.text and "Propose an idea" in page.text and "Details (optional)" in page.text
+    assert '<html lang="en">' in page.text and "Your idea" in page.text and "Details (optional)" in page.text and ">Send<" in page.text
     assert '<html lang="fr">' in client.get("/essai/idee", headers={"Accept-Language": "de"}).text
     chosen = client.get("/essai/?lang=en")
     assert "langue=en" in chosen.headers["Set-Cookie"]
@@ -570,3 +570,16 @@ def test_a_broken_atelier_yaml_is_a_french_503_not_a_crash(tmp_path, client, fol
     assert page.status_code == 503
     assert "son fichier de description contient une erreur" in text_of(page.text)
     assert client.get("/").status_code == 200
+
+
+def test_an_atelier_yaml_naming_an_undeclared_group_is_not_served(tmp_path, client, folder, caplog):
+    """The form applies `atelier validate`'s format rules: it never offers a group nobody declared."""
+    make_data(
+        tmp_path,
+        groups=[{"id": "mobilites", "label": "Table Mobilités"}],
+        questions=[{"id": "q1", "title": "Q ?", "groups": ["mobilites", "energie"]}],
+    )
+    page = client.get("/essai/fiche")
+    assert page.status_code == 503
+    assert "son fichier de description contient une erreur" in text_of(page.text)
+    assert "le groupe « energie » n'est pas déclaré dans « groups »" in caplog.text

@@ -21,7 +21,7 @@ def test_load_types_and_values(make_atelier):
     assert (w.slug, w.date, w.is_open, w.moderation) == ("essai-2026", dt.date(2026, 11, 20), True, "post")
     assert [q.id for q in w.questions] == ["q1", "q2"]
     q1 = w.question("q1")
-    assert q1 is not None and q1.subgroup_count == 3
+    assert q1 is not None and q1.groups == ("1", "2", "3")
     sheet = w.phase("sous-groupe")
     assert sheet is not None and sheet.kind == "sheet" and [g.id for g in w.groups_for(sheet, q1)] == ["1", "2", "3"]
     assert w.targets(sheet, q1)["driver"].min == 3 and w.targets(sheet, q1)["brake"].max == 5

@@ -20,6 +20,8 @@ from pipeline.workshop import (
     Atelier,
     AtelierError,
     Contribution,
+    Group,
+    Phase,
     Point,
     Workshop,
     atelier_from_tables,
@@ -241,7 +243,7 @@ def wall(slug: str) -> str:
     phases = [p for p in workshop.phases if wanted_phase in (None, "", p.id)] or list(workshop.phases)
     blocks = []
     for q in questions:
-        parts = []
+        parts: list[tuple[Phase, dict[str, tuple[Point, ...]], list[tuple[Group, dict[str, tuple[Point, ...]]]]]] = []
         for phase in phases:
             if q not in workshop.phase_questions(phase):
                 continue

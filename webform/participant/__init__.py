@@ -271,7 +271,7 @@ def idea_column(workshop: Workshop, form: FlaskForm) -> tuple[str, str] | None:
 def chosen_sheet(workshop: Workshop, args: Any) -> tuple[Phase, Question, Group] | str | None:
     """The (phase, question, group) of a sheet page's address when atelier.yaml declares it;
     else the French reason (naming the ids that exist), or None when nothing was chosen."""
-    wanted = {k: str(args.get(k) or "") for k in ("temps", "question", "groupe")}
+    wanted = {k: str(args.get(k) or "")[:40] for k in ("temps", "question", "groupe")}  # ids are 32 at most
     if not any(wanted.values()):
         return None
     phases = sheet_phases(workshop)
