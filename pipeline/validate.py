@@ -188,7 +188,9 @@ def check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | No
     return data if len(problems) == before else None
 
 
-def check_format(name: str, data: dict[str, Any], lines: dict[tuple[Any, ...], int], problems: list[Problem]) -> None:
+def check_format(
+    name: str, data: dict[str, Any], lines: "dict[tuple[Any, ...], int] | _LazyLines", problems: list[Problem]
+) -> None:
     """What a JSON Schema cannot say about atelier.yaml: unique ids, references, kinds, targets.
 
     `data` has passed the schema; `lines` maps key paths to line numbers (may
