@@ -666,8 +666,15 @@ def test_writers_killed_at_random_lose_nothing_acknowledged(folder):
     acknowledged: list[str] = []
     undone = died_appending = 0
     for round_ in range(6):
+        table = folder / "contributions.csv"
+        size = table.stat().st_size
         writers = [start_writer(folder, f"r{round_}w{i}", 10_000) for i in range(4)]
-        time.sleep(rng.uniform(0.6, 1.2))  # past the start-up, into the writing
+        # Past the start-up, into the writing: however loaded the machine, the writers have
+        # written something (the table grew) before they are killed at a random moment.
+        deadline = time.monotonic() + 60
+        while table.stat().st_size < size + 4096 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.1, 0.5))
         for w in writers:
             time.sleep(rng.uniform(0, 0.05))
             w.send_signal(signal.SIGKILL)
