@@ -404,4 +404,6 @@ def test_a_questions_and_answers_phase(tmp_path):
     from pipeline.compose import compose
 
     page = render_html(compose(load_atelier(folder)))
-    assert re.search(r'<dl class="qa">\s*<dt>Qui paiera les navettes\u202f\?</dt>\s*<dd>La communauté de communes.</dd>', page)
+    qa = re.search(r'<dl class="qa">(.*?)</dl>', page, re.S).group(1)
+    entries = [(tag, re.sub(r"<[^>]+>", "", text)) for tag, text in re.findall(r"<(dt|dd)[^>]*>(.*?)</\1>", qa, re.S)]
+    assert entries == [("dt", "Qui paiera les navettes\u202f?"), ("dd", "La communauté de communes.")]

@@ -237,6 +237,23 @@ def test_breakable_escapes_and_marks_addresses_and_last_words():
     assert direction("« " + ARABIC) == "rtl" and direction("Marché " + ARABIC) == "ltr" and direction("2026") == "ltr"
 
 
+def test_a_point_takes_its_own_direction_not_its_parents(tmp_path):
+    """A French précision under a Hebrew point is set left to right (dir is not inherited)."""
+    from conftest import contribution
+
+    folder = write_atelier(
+        tmp_path / "dir",
+        contributions=[
+            contribution("he", text=HEBREW),
+            contribution("fr", parent="he", text="Une précision en français"),
+        ],
+    )
+    page = render_html(compose(load_atelier(folder)))
+    items = [(d, t.strip()) for d, t in re.findall(r'<li dir="(ltr|rtl)">([^<]*)', page)]  # text up to its first tag
+    assert [d for d, t in items if t.startswith(HEBREW.split()[0])] == ["rtl"]
+    assert [d for d, t in items if t.startswith("Une précision")] == ["ltr"]
+
+
 def test_the_characters_known_drawn_without_reading_the_fonts_are_drawn():
     from pipeline.fonts import SURELY_DRAWN, _invisible, drawable
 
