@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import schemas
-from pipeline.workshop import CSV_FILES, AtelierError
+from pipeline.workshop import CSV_FILES, TABLE_FILES, AtelierError
 
 BOM = b"\xef\xbb\xbf"
 OTHER_SEPARATORS = {";": "« ; » (point-virgule)", "\t": "des tabulations", "|": "« | »"}
@@ -161,7 +161,7 @@ def _csv_message(error: str) -> str:
 
 def read_table(folder: Path, resource: str) -> Table:
     """Read `folder`'s table `resource`; a missing file is refused like an unreadable one."""
-    path = Path(folder) / CSV_FILES[resource]
+    path = Path(folder) / TABLE_FILES[resource]
     try:
         data = path.read_bytes()
     except FileNotFoundError:

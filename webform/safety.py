@@ -161,6 +161,7 @@ def form_again(code: int, message: str) -> tuple[str, int] | Response:
     view = current_app.view_functions.get(request.endpoint or "")
     if request.method == "POST" and view is not None and getattr(view, "shows_form_again", False) and not g.get("form_refusal"):
         g.form_refusal = message
+        g.form_refusal_code = code
         try:
             answer: Any = view(**(request.view_args or {}))
         except (AtelierError, HTTPException):
@@ -182,6 +183,7 @@ def library_error(error: AtelierError) -> tuple[str, int] | Response:
     reads that nothing was saved, with their text kept in the form.
     """
     from pipeline.store import StoreError
+    from pipeline.votes import VoteError
 
     current_app.logger.error("%s", error)
     if isinstance(error, BrokenAtelier) and request.blueprint == "facilitator":
@@ -201,14 +203,15 @@ def library_error(error: AtelierError) -> tuple[str, int] | Response:
             "Cette page est momentanément indisponible\u202f: un fichier de l'atelier contient une erreur que "
             "l'équipe d'animation doit corriger."
         )
-    elif isinstance(error, StoreError):
+    elif isinstance(error, (StoreError, VoteError)):
         message = _("Rien n'a été enregistré : %(reason)s", reason=detail)
     else:
         message = _(
             "Rien n'a été enregistré : un fichier de l'atelier contient une erreur que l'équipe d'animation "
             "doit corriger. Votre texte est conservé ci-dessous ; renvoyez-le un peu plus tard."
         )
-    return form_again(400 if isinstance(error, StoreError) else 503, message)
+    code = error.code if isinstance(error, VoteError) else 400 if isinstance(error, StoreError) else 503
+    return form_again(code, message)
 
 
 def unexpected(error: Exception) -> tuple[str, int] | Response:

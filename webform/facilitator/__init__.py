@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response as HttpResponse
 from pipeline import export, moderation, opening, schemas, store, tables
 from pipeline.workshop import (
     CSV_FILES,
+    TABLE_FILES,
     Atelier,
     AtelierError,
     Contribution,
@@ -26,6 +27,7 @@ from pipeline.workshop import (
     format_datetime,
     parse_datetime,
     participant_from_row,
+    phase_tables,
 )
 from webform.catalog import BrokenAtelier
 from webform.facilitator import access
@@ -103,11 +105,12 @@ def current_atelier(workshop: Workshop, folder: Path) -> Atelier:
     Read by `pipeline.tables` like every step: a file it refuses raises
     TableError, which the app's handler shows to the facilitator (file, line, fix).
     """
+    wanted = (*CSV_FILES, *phase_tables(workshop))
     with store.locked(folder, shared=True):
-        data = {resource: export.stored(folder, resource) for resource in CSV_FILES}
+        data = {resource: export.stored(folder, resource) for resource in wanted}
     read = {
-        resource: tables.parse_table(data[resource], resource, f"{workshop.slug}/{CSV_FILES[resource]}", str(folder))
-        for resource in CSV_FILES
+        resource: tables.parse_table(data[resource], resource, f"{workshop.slug}/{TABLE_FILES[resource]}", str(folder))
+        for resource in wanted
     }
     return atelier_from_tables(folder, workshop, read)
 
@@ -581,7 +584,7 @@ def export_xlsx(slug: str) -> Response:
     return download(export.export_xlsx(folder), f"{slug}.xlsx", "xlsx")
 
 
-@bp.get("/<slug>/animation/exports/<any(contributions, participants):resource>.csv")
+@bp.get("/<slug>/animation/exports/<any(contributions, participants, votes, actions):resource>.csv")
 def export_csv(slug: str, resource: str) -> Response:
     _workshop, folder = open_atelier(slug)
     return download(export.export_spreadsheet_csv(folder, resource), f"{slug}-{resource}-tableur.csv", "csv")

@@ -1,0 +1,135 @@
+"""The vote with gommettes on the real app: ballots from a phone, replays, a closed vote, paper counts, validation."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from vote_helpers import HIDDEN_TOKEN, PHASE, SLUG, vote_atelier
+from webform_helpers import CSRF_INPUT, NNBSP, make_app, text_of
+
+from pipeline import votes
+from pipeline.validate import validate_atelier
+from pipeline.workshop import load_atelier
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return vote_atelier(tmp_path / "data")
+
+
+@pytest.fixture
+def client(tmp_path: Path, folder: Path):
+    return make_app(tmp_path).test_client()
+
+
+def tally_of(folder: Path) -> dict[str, tuple[int, int, int]]:
+    atelier = load_atelier(folder)
+    phase = atelier.workshop.phase(PHASE)
+    state = votes.states(atelier.votes).get(PHASE, votes.VoteState(PHASE))
+    result = votes.tally(atelier.workshop, phase, atelier.vote_candidates(phase), atelier.contributions, state)
+    return {r.point.contribution.id: (r.online, r.paper, r.rank) for r in result.results}
+
+
+def open_vote(folder: Path, event: str = "open") -> None:
+    atelier = load_atelier(folder)
+    votes.set_state(folder, atelier.workshop, PHASE, event)
+
+
+def blank_ballot(client) -> tuple[str, str]:
+    page = client.get(f"/{SLUG}/vote/{PHASE}")
+    assert page.status_code == 200, page.text
+    return CSRF_INPUT.search(page.text).group(1), HIDDEN_TOKEN.search(page.text).group(1)
+
+
+def test_the_ballot_lists_published_votable_points_with_their_precisions(client, folder):
+    open_vote(folder)
+    page = text_of(client.get(f"/{SLUG}/vote/{PHASE}").text)
+    for text in ("Un marché de producteurs le samedi", "sur la place de la mairie", "Une cantine 100 % locale",
+                 "Un tiers-lieu agricole", "Une monnaie locale"):
+        assert text in page
+    assert "Hors sujet" not in page  # hidden
+    assert "Des élus moteurs" not in page  # another rubric than the vote's
+
+
+def test_a_ballot_counts_once_however_often_it_is_sent_and_can_be_changed(client, folder):
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    data = {"csrf_token": csrf, "bulletin": token, "p-pa": "3", "p-pc": "2"}
+    first = client.post(f"/{SLUG}/vote/{PHASE}", data=data)
+    assert first.status_code == 303
+    link = first.headers["Location"]
+    for _ in range(3):  # a double tap and replays of the first POST
+        assert client.post(f"/{SLUG}/vote/{PHASE}", data=data).status_code == 303
+    assert tally_of(folder)["pa"] == (3, 0, 1) and tally_of(folder)["pc"] == (2, 0, 2)
+    ballots = [r for r in csv.DictReader((folder / "votes.csv").open(encoding="utf-8")) if r["event"] == "ballot"]
+    assert len(ballots) == 1
+    mine = text_of(client.get(link).text)
+    assert "Vous avez donné 5 gommettes ; il vous en reste 0." in mine
+    changed = client.post(link, data={"csrf_token": csrf, "p-pb": "1"})
+    assert changed.status_code == 303
+    assert tally_of(folder) == {"pb": (1, 0, 1), "pa": (0, 0, 2), "pc": (0, 0, 2), "pd": (0, 0, 2)}
+
+
+def test_too_many_gommettes_and_a_closed_vote_show_the_typed_choices_back(client, folder):
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    refused = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "4", "p-pb": "2"})
+    assert refused.status_code == 400
+    assert "vous avez placé 6 gommettes, pour 5 disponibles ; retirez-en 1." in text_of(refused.text)
+    assert 'name="p-pa" value="4"' in refused.text and 'name="p-pb" value="2"' in refused.text
+    open_vote(folder, "close")
+    closed = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pd": "2"})
+    assert closed.status_code == 403
+    assert f"Rien n'a été enregistré{NNBSP}: le vote est fermé ; les gommettes ci-dessous n'ont pas été comptées." in text_of(closed.text)
+    assert 'name="p-pd" value="2"' in closed.text
+    assert not [r for r in csv.DictReader((folder / "votes.csv").open(encoding="utf-8")) if r["event"] == "ballot"]
+
+
+def test_paper_counts_add_to_online_ones_kept_apart_in_the_data(client, folder):
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pd": "2"})
+    atelier = load_atelier(folder)
+    allowed = ["pa", "pb", "pc", "pd"]
+    assert votes.record_paper(folder, atelier.workshop, PHASE, {"pa": 4, "pd": 1}, allowed)
+    assert not votes.record_paper(folder, atelier.workshop, PHASE, {"pa": 4, "pd": 1}, allowed)  # same count again
+    assert votes.record_paper(folder, atelier.workshop, PHASE, {"pa": 3, "pd": 1}, allowed)  # a correction replaces
+    found = tally_of(folder)
+    assert found["pa"] == (0, 3, 1) and found["pd"] == (2, 1, 1)  # a tie at 3: both first
+    assert found["pb"] == (0, 0, 3)
+
+
+def test_merged_points_carry_their_gommettes_and_a_hidden_point_drops_out(client, folder):
+    from pipeline import moderation
+
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pd": "2", "p-pc": "1"})
+    moderation.merge(folder, "pc", "pd")
+    assert tally_of(folder)["pc"] == (3, 0, 1)
+    moderation.hide(folder, "pc")
+    atelier = load_atelier(folder)
+    phase = atelier.workshop.phase(PHASE)
+    result = votes.tally(atelier.workshop, phase, atelier.vote_candidates(phase), atelier.contributions,
+                         votes.states(atelier.votes)[PHASE])
+    assert [(d.contribution.id, d.gommettes) for d in result.dropped] == [("pc", 3)]
+    assert validate_atelier(folder) == []
+
+
+def test_votes_csv_passes_validate_and_the_official_frictionless_cli(client, folder):
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "1"})
+    assert validate_atelier(folder) == []
+    cli = Path(sys.executable).with_name("frictionless")
+    done = subprocess.run([str(cli), "validate", str(folder / "datapackage.json")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+    with (folder / "votes.csv").open("a", encoding="utf-8") as f:
+        f.write("v-x,priorites,ballot,b-1,pa=9,,,2026-11-20T10:00:00Z\n")
+    assert [str(p) for p in validate_atelier(folder)] == [
+        f"{folder}/votes.csv: ligne 4, champ « choices » : 9 gommettes sur ce bulletin, pour 5 par personne."
+    ]
