@@ -359,3 +359,32 @@ def per_minute(state: VoteState) -> list[tuple[dt.datetime, int]]:
         key = at.replace(second=0, microsecond=0)
         minutes[key] = minutes.get(key, 0) + 1
     return sorted(minutes.items())
+
+
+def vote_phase(workshop: Workshop, phase_id: str | None = None) -> Phase:
+    """The vote phase `phase_id`, or the atelier's only one; VoteError (French) naming the choices otherwise."""
+    phases = [p for p in workshop.phases if p.kind == "vote"]
+    if phase_id is None:
+        if len(phases) == 1:
+            return phases[0]
+        if not phases:
+            raise VoteError("cet atelier n'a pas de temps de vote (genre « vote » dans « phases » d'atelier.yaml).")
+        raise VoteError(f"cet atelier a plusieurs votes ; précisez lequel avec --phase ({', '.join(p.id for p in phases)}).")
+    return _vote_phase(workshop, phase_id)
+
+
+STATE_WORDS = {"open": ("ouvert", "déjà ouvert"), "close": ("fermé", "déjà fermé"), "reveal": ("dévoilé au mur", "déjà dévoilé")}
+
+
+def change_state(folder: Path, event: str, phase_id: str | None = None) -> str:
+    """Open, close or reveal a vote of the atelier folder (the command line's and the dashboard's verb).
+
+    Returns the French sentence saying what happened (« Vote « Priorités » ouvert. »).
+    """
+    from pipeline.workshop import load_atelier
+
+    workshop = load_atelier(folder).workshop
+    phase = vote_phase(workshop, phase_id)
+    changed = set_state(folder, workshop, phase.id, event)
+    done, already = STATE_WORDS[event]
+    return f"Vote « {phase.title} » {done if changed else already}."

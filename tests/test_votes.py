@@ -133,3 +133,35 @@ def test_votes_csv_passes_validate_and_the_official_frictionless_cli(client, fol
     assert [str(p) for p in validate_atelier(folder)] == [
         f"{folder}/votes.csv: ligne 4, champ « choices » : 9 gommettes sur ce bulletin, pour 5 par personne."
     ]
+
+
+def test_the_facilitator_opens_closes_reveals_counts_paper_voids_and_writes_the_plan(tmp_path, folder):
+    from facilitator_helpers import facilitator_app, log_in
+    from webform_helpers import submit
+
+    client = facilitator_app(tmp_path).test_client()
+    log_in(client, SLUG)
+    dashboard = text_of(client.get(f"/{SLUG}/animation/").text)
+    assert "Vote pas encore ouvert." in dashboard and "Saisir le plan d'actions" in dashboard
+    page = f"/{SLUG}/animation/vote/{PHASE}"
+    csrf = CSRF_INPUT.search(client.get(page).text).group(1)
+    assert client.post(f"{page}/etat", data={"csrf_token": csrf, "event": "open"}).status_code == 303
+    assert "Ouvert" in text_of(client.get(page).text)
+    voter = make_app(tmp_path).test_client()
+    vcsrf, token = blank_ballot(voter)
+    voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": vcsrf, "bulletin": token, "p-pb": "2"})
+    client.post(f"{page}/papier", data={"csrf_token": csrf, "papier-pa": "7", "papier-pb": "1"})
+    shown = text_of(client.get(page).text)
+    assert "1 bulletin en ligne — 2 gommettes en ligne, 8 sur papier." in shown
+    from webform.participant import ballot_id
+
+    assert client.post(f"{page}/annuler/{ballot_id(token)}", data={"csrf_token": csrf}).status_code == 303
+    assert tally_of(folder)["pb"] == (0, 1, 2)
+    assert client.post(f"{page}/etat", data={"csrf_token": csrf, "event": "close"}).status_code == 303
+    plan = f"/{SLUG}/animation/actions/plan"
+    added = submit(client, plan, {"title": "Lancer le marché", "porteur": "Mairie", "partenaires": "Chambre d'agriculture",
+                                  "echeance": "2027-03-01", "moyens": "Un agent à mi-temps", "statut": "decidee", "points": ["pa"]})
+    assert added.status_code == 303, added.text
+    listed = text_of(client.get(plan).text)
+    assert "Lancer le marché" in listed and "1 mars 2027" in listed and "← Un marché de producteurs le samedi" in listed
+    assert validate_atelier(folder) == []

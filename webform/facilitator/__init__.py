@@ -13,7 +13,7 @@ from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_babel import ngettext  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
 
-from pipeline import export, moderation, opening, schemas, store, tables
+from pipeline import export, moderation, opening, schemas, store, tables, votes
 from pipeline.workshop import (
     CSV_FILES,
     TABLE_FILES,
@@ -200,6 +200,7 @@ def dashboard(slug: str) -> str:
         by_status=by_status,
         job=job,
         form=ActionForm(),
+        vote_states=votes.states(atelier.votes),
     )
 
 
@@ -632,3 +633,4 @@ def preview_pdf(slug: str) -> Response:
     if path is None:
         raise refuse(404, _("Aucun aperçu PDF n'est prêt : produisez-le depuis la page « Aperçu PDF »."))
     return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=f"{slug}-apercu.pdf", max_age=0)
+from webform.facilitator import vote_pages  # noqa: E402,F401  (registers the vote and action-plan pages)
