@@ -165,3 +165,24 @@ def test_the_facilitator_opens_closes_reveals_counts_paper_voids_and_writes_the_
     listed = text_of(client.get(plan).text)
     assert "Lancer le marché" in listed and "1 mars 2027" in listed and "← Un marché de producteurs le samedi" in listed
     assert validate_atelier(folder) == []
+
+
+def test_the_wall_hides_the_tally_until_revealed_and_shows_the_plan(tmp_path, folder):
+    from facilitator_helpers import facilitator_app, log_in
+
+    from pipeline import actions
+
+    client = facilitator_app(tmp_path).test_client()
+    log_in(client, SLUG)
+    open_vote(folder)
+    voter = make_app(tmp_path).test_client()
+    csrf, token = blank_ballot(voter)
+    voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pc": "4"})
+    actions.add(folder, "plan", {"title": "Étudier un tiers-lieu", "porteur": "Communauté de communes", "statut": "proposee"})
+    wall = text_of(client.get(f"/{SLUG}/animation/mur").text)
+    assert "1 bulletin en ligne — vote ouvert" in wall and "Votes masqués jusqu'à la fin du vote." in wall
+    assert "4 Un tiers-lieu agricole" not in wall
+    assert "Étudier un tiers-lieu Communauté de communes proposée" in wall
+    open_vote(folder, "reveal")
+    wall = text_of(client.get(f"/{SLUG}/animation/mur").text)
+    assert "4 Un tiers-lieu agricole" in wall and "Votes masqués" not in wall

@@ -239,8 +239,8 @@ def wall(slug: str) -> str:
     for q in questions:
         parts = []
         for phase in phases:
-            if q not in workshop.phase_questions(phase):
-                continue
+            if q not in workshop.phase_questions(phase) or phase.kind in ("vote", "actions"):
+                continue  # shown after the questions, each in its own section
             if phase.grouped:
                 sheets = []
                 for group in workshop.groups_for(phase, q):
@@ -251,11 +251,19 @@ def wall(slug: str) -> str:
             else:
                 pooled = {r.id: atelier.points(q.id, phase.id, r.id) for r in phase.rubrics}
                 parts.append((phase, pooled, []))
-        blocks.append((q, parts))
+        if parts:
+            blocks.append((q, parts))
+    from webform.facilitator.vote_pages import vote_tally
+
+    tallies = [vote_tally(atelier, p) for p in phases if p.kind == "vote"]
+    plans = [(p, [a for a in atelier.actions if a.phase == p.id]) for p in phases if p.kind == "actions"]
     return render_template(
         "facilitator/wall.html",
         workshop=workshop,
         blocks=blocks,
+        tallies=tallies,
+        plans=plans,
+        statuts=schemas.enum_labels("actions", "statut"),
         wanted_question=wanted_question or "",
         wanted_phase=wanted_phase or "",
         refresh=updating_every(None if request.args.get("pause") else int(current_app.config["WALL_REFRESH_SECONDS"])),
