@@ -68,7 +68,7 @@ def test_a_ballot_counts_once_however_often_it_is_sent_and_can_be_changed(client
     ballots = [r for r in csv.DictReader((folder / "votes.csv").open(encoding="utf-8")) if r["event"] == "ballot"]
     assert len(ballots) == 1
     mine = text_of(client.get(link).text)
-    assert "Vous avez donné 5 gommettes ; il vous en reste 0." in mine
+    assert f"Vous avez donné 5 gommettes{NNBSP}; il vous en reste 0." in mine
     changed = client.post(link, data={"csrf_token": csrf, "p-pb": "1"})
     assert changed.status_code == 303
     assert tally_of(folder) == {"pb": (1, 0, 1), "pa": (0, 0, 2), "pc": (0, 0, 2), "pd": (0, 0, 2)}

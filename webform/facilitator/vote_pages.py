@@ -19,7 +19,7 @@ from webform.safety import refuse
 def _phase(workshop: Workshop, phase_id: str, kind: str) -> Phase:
     phase = workshop.phase(phase_id)
     if phase is None or phase.kind != kind:
-        raise refuse(404, _("Il n'y a pas de temps « %(phase)s » de ce genre dans cet atelier.", phase=phase_id[:40]))
+        raise refuse(404, _("Il n'y a pas de temps « %(phase)s » de ce genre dans cet atelier.", phase=phase_id[:40]))
     return phase
 
 
@@ -52,7 +52,7 @@ def vote_state(slug: str, phase_id: str) -> HttpResponse:
     phase = _phase(workshop, phase_id, "vote")
     event = request.form.get("event", "")
     if event not in votes.STATE_EVENTS:
-        raise refuse(400, _("Action inconnue : le vote peut être ouvert, fermé ou dévoilé."))
+        raise refuse(400, _("Action inconnue : le vote peut être ouvert, fermé ou dévoilé."))
     flash(votes.change_state(folder, event, phase.id))
     return back(".vote", slug, phase_id=phase.id)
 
@@ -68,7 +68,7 @@ def vote_paper(slug: str, phase_id: str) -> HttpResponse:
     for point in allowed:
         value = request.form.get(f"papier-{point}", "").strip() or "0"
         if not value.isdigit() or len(value) > 4:
-            flash(_("« %(value)s » n'est pas un nombre de gommettes ; rien n'a été enregistré.", value=value[:20]), "erreur")
+            flash(_("« %(value)s » n'est pas un nombre de gommettes ; rien n'a été enregistré.", value=value[:20]), "erreur")
             return back(".vote", slug, "papier", phase_id=phase.id)
         counts[point] = int(value)
     changed = votes.record_paper(folder, workshop, phase.id, counts, allowed)
@@ -81,7 +81,7 @@ def vote_void(slug: str, phase_id: str, ballot: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
     phase = _phase(workshop, phase_id, "vote")
     changed = votes.void_ballot(folder, workshop, phase.id, ballot)
-    flash(_("Bulletin annulé : il ne compte plus.") if changed else _("Ce bulletin était déjà annulé."))
+    flash(_("Bulletin annulé : il ne compte plus.") if changed else _("Ce bulletin était déjà annulé."))
     return back(".vote", slug, "bulletins", phase_id=phase.id)
 
 

@@ -624,7 +624,7 @@ BALLOT_FIELD = "bulletin"  # the hidden field carrying a new ballot's private to
 def vote_phase(workshop: Workshop, phase_id: str) -> Phase:
     phase = workshop.phase(phase_id)
     if phase is None or phase.kind != "vote":
-        raise refuse(404, _("Il n'y a pas de vote « %(phase)s » dans cet atelier.", phase=phase_id[:40]))
+        raise refuse(404, _("Il n'y a pas de vote « %(phase)s » dans cet atelier.", phase=phase_id[:40]))
     return phase
 
 
@@ -643,7 +643,7 @@ def ballot_token(token: str | None) -> str:
     """
     chosen = token or request.form.get(BALLOT_FIELD, "")
     if not TOKEN.fullmatch(chosen):
-        raise refuse(400, _("Ce bulletin n'est pas valable : rechargez la page du vote et recommencez."))
+        raise refuse(400, _("Ce bulletin n'est pas valable : rechargez la page du vote et recommencez."))
     return chosen
 
 
@@ -724,7 +724,7 @@ def ballot(slug: str, phase_id: str) -> HttpResponse:
         return ballot_page(workshop, folder, phase, None)
     token = ballot_token(None)
     submit_ballot(workshop, folder, phase, token)
-    flash(_("Merci ! Vos gommettes sont enregistrées. Gardez ce lien pour modifier votre vote jusqu'à sa clôture."))
+    flash(_("Merci ! Vos gommettes sont enregistrées. Gardez ce lien pour modifier votre vote jusqu'à sa clôture."))
     return redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=token), code=303)
 
 
@@ -739,5 +739,5 @@ def my_ballot(slug: str, phase_id: str, token: str) -> HttpResponse:
     if request.method == "GET" or g.get("form_refusal"):
         return ballot_page(workshop, folder, phase, token)
     changed = submit_ballot(workshop, folder, phase, ballot_token(token))
-    flash(_("Votre vote est modifié.") if changed else _("Votre vote était déjà celui-ci : rien n'a changé."))
+    flash(_("Votre vote est modifié.") if changed else _("Votre vote était déjà celui-ci : rien n'a changé."))
     return redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=token), code=303)
