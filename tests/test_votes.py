@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -186,3 +187,47 @@ def test_the_wall_hides_the_tally_until_revealed_and_shows_the_plan(tmp_path, fo
     open_vote(folder, "reveal")
     wall = text_of(client.get(f"/{SLUG}/animation/mur").text)
     assert "4 Un tiers-lieu agricole" in wall and "Votes masqués" not in wall
+
+
+def test_the_review_tells_the_vote_and_the_plan_in_plain_french(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from gitrepo import commit_all, git, init_repo
+
+    from pipeline import actions, moderation
+    from pipeline.cli import main
+
+    repo = init_repo(tmp_path / "depot")
+    folder = vote_atelier(repo / "data")
+    commit_all(repo, "Atelier")
+    git(repo, "checkout", "--quiet", "-b", "vote")
+    workshop = load_atelier(folder).workshop
+    allowed = ["pa", "pb", "pc", "pd"]
+    votes.set_state(folder, workshop, PHASE, "open", dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.timezone.utc))
+    votes.cast_ballot(folder, workshop, PHASE, "b-1", {"pa": 2, "pb": 1}, allowed)
+    votes.cast_ballot(folder, workshop, PHASE, "b-1", {"pa": 3}, allowed)
+    votes.cast_ballot(folder, workshop, PHASE, "b-2", {"pb": 2}, allowed)
+    votes.void_ballot(folder, workshop, PHASE, "b-2")
+    votes.cast_ballot(folder, workshop, PHASE, "b-3", {"pd": 4}, allowed)
+    votes.record_paper(folder, workshop, PHASE, {"pc": 3, "pb": 2}, allowed)
+    votes.set_state(folder, workshop, PHASE, "close")
+    moderation.merge(folder, "pa", "pb")
+    moderation.hide(folder, "pd")
+    actions.add(folder, "plan", {"title": "Lancer le marché", "porteur": "Mairie", "echeance": "2027-03-01",
+                                 "statut": "decidee", "points": "pa"})
+    commit_all(repo, "Vote")
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(main, ["review", "--base", "main", "--head", "HEAD"])
+    assert result.exit_code == 0, result.output
+    lines = [line.replace(NNBSP, " ") for line in result.output.splitlines()]
+    for expected in [
+        "#### Faits du vote (7)",
+        "- Vote « Priorités » : ouvert (20 novembre 2026 à 15 h 00).",
+        "- Vote « Priorités » : bulletin b-2 annulé par l’animation.",
+        "- Vote « Priorités » : gommettes papier saisies, 5 en tout sur 2 points.",
+        "- Vote « Priorités » : les gommettes de « Une cantine 100 % locale » passent à « Un marché de producteurs le samedi » (fusion).",
+        "- Vote « Priorités » : 4 changements de bulletin (3 nouveaux bulletins, 0 bulletin modifié).",
+        "- Vote « Priorités » : « Une monnaie locale » masqué après le vote ; ses 4 gommettes sortent des résultats.",
+        "- Action ajoutée : « Lancer le marché » (porteur : Mairie, échéance : 2027-03-01, décidée), d’après « Un marché de producteurs le samedi ».",
+    ]:
+        assert expected in lines, (expected, result.output)  # noqa
+
