@@ -109,7 +109,7 @@ KINDS: dict[str, Kind] = {
         Kind("sheet", grouped=True, participants=True),
         Kind("synthesis", grouped=False, participants=False),
         Kind("qa", grouped=False, participants=True),
-        Kind("vote", grouped=False, participants=True),
+        Kind("vote", grouped=False, participants=False),  # a ballot of its own, not a form of points
         Kind("actions", grouped=False, participants=False),
     )
 }

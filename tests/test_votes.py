@@ -231,3 +231,15 @@ def test_the_review_tells_the_vote_and_the_plan_in_plain_french(tmp_path, monkey
     ]:
         assert expected in lines, (expected, result.output)  # noqa
 
+
+
+def test_the_kit_prints_the_gommettes_instructions_and_an_action_plan_sheet(tmp_path, folder):
+    from pipeline.kit import build_kit
+
+    out = build_kit(folder, tmp_path / "kit.pdf", url="https://atelier.example.org/vote/")
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    plain = " ".join(text.replace(NNBSP, " ").split())
+    assert "Priorités : vote aux gommettes Chaque personne recevra 5 gommettes." in plain
+    assert "Points soumis au vote : Propositions par groupe — Propositions." in plain
+    assert "https://atelier.example.org/vote/vote/priorites" in plain
+    assert "Plan d’actions Action Porteur Partenaires Échéance Moyens Statut" in plain
