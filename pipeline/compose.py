@@ -487,7 +487,7 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         questions=tuple(QuestionPrompts(n, q.title, q.prompts) for n, q in questions),
     )
     every = [_chapter(atelier, 0, phase) for phase in ws.phases]
-    chapters = []
+    chapters: list[Chapter] = []
     for chapter in every:
         if chapter.printed:
             chapters.append(

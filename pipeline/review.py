@@ -208,7 +208,9 @@ def compare(base: Snapshot, head: Snapshot) -> AtelierChanges:
 
 
 def _phase_titles(workshop: dict[str, Any]) -> dict[str, str]:
-    phases = workshop.get("phases") if isinstance(workshop.get("phases"), list) else []
+    phases = workshop.get("phases")
+    if not isinstance(phases, list):
+        return {}
     return {str(p.get("id")): str(p.get("title") or p.get("id")) for p in phases if isinstance(p, dict)}
 
 

@@ -237,7 +237,7 @@ def wall(slug: str) -> str:
     phases = [p for p in workshop.phases if wanted_phase in (None, "", p.id)] or list(workshop.phases)
     blocks = []
     for q in questions:
-        parts = []
+        parts: list[Any] = []
         for phase in phases:
             if q not in workshop.phase_questions(phase) or phase.kind in ("vote", "actions"):
                 continue  # shown after the questions, each in its own section
