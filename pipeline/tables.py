@@ -183,7 +183,9 @@ def normalize(folder: Path) -> list[str]:
 
     planned: list[tuple[Path, bytes]] = []
     with locked(folder):
-        for resource, name in CSV_FILES.items():
+        # votes.csv and actions.csv only when the atelier has them (a vote or an action plan).
+        present = {r: n for r, n in TABLE_FILES.items() if r in CSV_FILES or (Path(folder) / n).exists()}
+        for resource, name in present.items():
             path = Path(folder) / name
             expected = schemas.field_names(resource)
             data = path.read_bytes() if path.exists() else b""

@@ -243,3 +243,36 @@ def test_the_kit_prints_the_gommettes_instructions_and_an_action_plan_sheet(tmp_
     assert "Points soumis au vote : Propositions par groupe — Propositions." in plain
     assert "https://atelier.example.org/vote/vote/priorites" in plain
     assert "Plan d’actions Action Porteur Partenaires Échéance Moyens Statut" in plain
+
+
+def test_the_command_line_opens_closes_and_reveals_the_vote(folder):
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    runner = CliRunner()
+    said = [runner.invoke(main, ["vote", verb, str(folder)]).output.strip() for verb in ("open", "open", "close", "reveal")]
+    assert said == [
+        f"{folder} : Vote « Priorités » ouvert.",
+        f"{folder} : Vote « Priorités » déjà ouvert.",
+        f"{folder} : Vote « Priorités » fermé.",
+        f"{folder} : Vote « Priorités » dévoilé au mur.",
+    ]
+    wrong = runner.invoke(main, ["vote", "open", str(folder), "--phase", "plan"])
+    assert wrong.exit_code == 1 and "« plan » n'est pas un temps de vote d'atelier.yaml (votes : priorites)." in wrong.output
+    state = votes.state_of(folder, PHASE)
+    assert (state.status, state.revealed) == ("closed", True)
+
+
+def test_exports_include_the_vote_and_the_plan(tmp_path, folder):
+    import io
+    import zipfile
+
+    from pipeline import actions, export
+
+    open_vote(folder)
+    actions.add(folder, "plan", {"title": "=1+1", "statut": "proposee"})
+    names = zipfile.ZipFile(io.BytesIO(export.export_zip(folder))).namelist()
+    assert f"{SLUG}/votes.csv" in names and f"{SLUG}/actions.csv" in names
+    sheet = export.export_spreadsheet_csv(folder, "actions").decode("utf-8-sig")
+    assert "\"'=1+1\"" in sheet

@@ -571,7 +571,7 @@ def _row(column: Column, point_id: str, parent: str, position: int, text: str, s
 @bp.get("/<slug>/animation/exports")
 def exports(slug: str) -> str:
     workshop, _folder = open_atelier(slug)
-    return render_template("facilitator/exports.html", workshop=workshop)
+    return render_template("facilitator/exports.html", workshop=workshop, tables={r: True for r in phase_tables(workshop)})
 
 
 def download(data: bytes, name: str, kind: str) -> Response:
