@@ -68,6 +68,8 @@ def test_a_ballot_counts_once_however_often_it_is_sent_and_can_be_changed(client
     assert tally_of(folder)["pa"] == (3, 0, 1) and tally_of(folder)["pc"] == (2, 0, 2)
     ballots = [r for r in csv.DictReader((folder / "votes.csv").open(encoding="utf-8")) if r["event"] == "ballot"]
     assert len(ballots) == 1
+    again = client.get(f"/{SLUG}/vote/{PHASE}")  # the same phone comes back to its own ballot, not a new one
+    assert again.status_code == 303 and again.headers["Location"] == link
     mine = text_of(client.get(link).text)
     assert f"Vous avez donné 5 gommettes{NNBSP}; il vous en reste 0." in mine
     changed = client.post(link, data={"csrf_token": csrf, "p-pb": "1"})
@@ -276,3 +278,15 @@ def test_exports_include_the_vote_and_the_plan(tmp_path, folder):
     assert f"{SLUG}/votes.csv" in names and f"{SLUG}/actions.csv" in names
     sheet = export.export_spreadsheet_csv(folder, "actions").decode("utf-8-sig")
     assert "\"'=1+1\"" in sheet
+
+
+def test_a_missing_votes_csv_is_named_with_its_fix_and_normalize_creates_it(folder):
+    from pipeline.tables import normalize
+
+    (folder / "votes.csv").unlink()
+    assert [str(p) for p in validate_atelier(folder)] == [
+        f"{folder}/votes.csv : fichier introuvable ; un fichier avec la seule ligne d'en-tête suffit "
+        f"(« atelier normalize {folder} » le crée)."
+    ]
+    normalize(folder)
+    assert validate_atelier(folder) == []

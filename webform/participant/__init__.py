@@ -628,6 +628,11 @@ def vote_phase(workshop: Workshop, phase_id: str) -> Phase:
     return phase
 
 
+def ballot_cookie(phase: Phase) -> str:
+    """The cookie that takes a browser back to its own ballot (one ballot per person and device)."""
+    return f"bulletin-{phase.id}"
+
+
 def ballot_id(token: str) -> str:
     """The public id of the ballot a private token opens (votes.csv never holds the token, nor its receipt hash)."""
     return "b-" + hashlib.sha256(f"bulletin:{token}".encode("ascii")).hexdigest()[:16]
@@ -720,12 +725,21 @@ def submit_ballot(workshop: Workshop, folder: Path, phase: Phase, token: str) ->
 def ballot(slug: str, phase_id: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
     phase = vote_phase(workshop, phase_id)
+    if request.method == "GET" and not g.get("form_refusal"):
+        kept = request.cookies.get(ballot_cookie(phase), "")
+        found = services().receipts.find(kept) if kept else None
+        if found is not None and found.slug == slug and found.kind == "vote" and found.ids[:1] == (phase.id,):
+            # This browser already has a ballot: the same one again, not a second ballot.
+            return no_store(redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=kept), code=303))
     if request.method == "GET" or g.get("form_refusal"):
         return ballot_page(workshop, folder, phase, None)
     token = ballot_token(None)
     submit_ballot(workshop, folder, phase, token)
     flash(_("Merci ! Vos gommettes sont enregistrées. Gardez ce lien pour modifier votre vote jusqu'à sa clôture."))
-    return redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=token), code=303)
+    answer = redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=token), code=303)
+    answer.set_cookie(ballot_cookie(phase), token, max_age=7 * 24 * 3600, path=f"/{slug}/vote/",
+                      secure=request.is_secure, httponly=True, samesite="Lax")
+    return answer
 
 
 @bp.route("/<slug>/vote/<phase_id>/<token>", methods=["GET", "POST"])
