@@ -37,14 +37,24 @@ def item_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
         "moyens": data.get("moyens") or "",
         "statut": data.get("statut") or "proposee",
         "points": " ".join(data.get("points") or ()),
+        "group": data.get("group") or "",
     }
 
 
-def add(folder: Path, phase_id: str, item: Mapping[str, Any], now: dt.datetime | None = None) -> dict[str, str]:
-    """Append one action to actions.csv (checked against its schema; StoreError in French when refused)."""
-    row = {**item, "id": store.new_id("a"), "phase": phase_id,
+def add(folder: Path, phase_id: str, item: Mapping[str, Any], now: dt.datetime | None = None,
+        action_id: str | None = None) -> bool:
+    """Append one action to actions.csv (checked against its schema; StoreError in French when refused).
+
+    `action_id`, when given, makes the addition idempotent: a replayed form
+    that names an action already stored adds nothing (False).
+    """
+    row = {**item, "id": action_id or store.new_id("a"), "phase": phase_id,
            "created_at": format_datetime(now or dt.datetime.now(dt.timezone.utc))}
-    return store.append_rows(folder, RESOURCE, [row])[0]
+    with store.locked(folder):
+        if action_id and any(r["id"] == action_id for r in store.read_table(folder, RESOURCE)):
+            return False
+        store.append_rows(folder, RESOURCE, [row])
+    return True
 
 
 def set_statut(folder: Path, action_id: str, statut: str, now: dt.datetime | None = None) -> None:

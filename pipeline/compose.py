@@ -143,6 +143,7 @@ class PlanItem:
     moyens: str
     statut: str  # its French label
     sources: tuple[str, ...]  # the texts of the points it comes from
+    group: str = ""  # the label of the group that proposed it, if a group did
 
 
 @dataclass(frozen=True)
@@ -400,6 +401,7 @@ def _plan(atelier: Atelier, phase: Phase) -> tuple[PlanItem, ...]:
             a.moyens,
             labels.get(a.statut, a.statut),
             tuple(texts[p] for p in a.points if p in texts),
+            atelier.workshop.group_label(a.group) if a.group else "",
         )
         for a in sorted((a for a in atelier.actions if a.phase == phase.id), key=lambda a: (a.created_at, a.id))
     )

@@ -640,6 +640,8 @@ def _check_actions(
         _check_dates(name, line, row, day, now, problems)
         if row.get("phase", "") not in plans:
             problems.append(Problem(name, line, "phase", f"« {row.get('phase', '')} » n'est pas un temps « plan d'actions » d'atelier.yaml (temps : {', '.join(plans) or 'aucun'})."))
+        if row.get("group") and workshop.group(row["group"]) is None:
+            problems.append(Problem(name, line, "group", f"le groupe « {row['group']} » n'est pas déclaré dans atelier.yaml (groupes : {', '.join(g.id for g in workshop.groups) or 'aucun'})."))
         for point in (row.get("points") or "").split():
             if point not in points:
                 problems.append(Problem(name, line, "points", f"le point « {point} » n'existe pas dans contributions.csv."))

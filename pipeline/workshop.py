@@ -471,6 +471,7 @@ class Action:
     moyens: str = ""
     points: tuple[str, ...] = ()
     updated_at: dt.datetime | None = None
+    group: str | None = None  # the group that proposed it from the form; None when typed by the team
 
 
 @dataclass(frozen=True)
@@ -819,6 +820,7 @@ def action_from_row(row: dict[str, str]) -> Action:
         echeance=dt.date.fromisoformat(row["echeance"]) if row.get("echeance") else None,
         moyens=row.get("moyens") or "",
         points=tuple((row.get("points") or "").split()),
+        group=row.get("group") or None,
         created_at=parse_datetime(row["created_at"]),
         updated_at=parse_datetime(row["updated_at"]) if row.get("updated_at") else None,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import datetime as dt
 import subprocess
 import sys
@@ -289,4 +290,22 @@ def test_a_missing_votes_csv_is_named_with_its_fix_and_normalize_creates_it(fold
         f"(« atelier normalize {folder} » le crée)."
     ]
     normalize(folder)
+    assert validate_atelier(folder) == []
+
+
+def test_a_group_proposes_an_action_once_however_often_it_is_sent(tmp_path, client, folder):
+    from webform_helpers import submit
+
+    page = client.get(f"/{SLUG}/action/plan")
+    token = re.search(r'name="proposition" value="([^"]+)"', page.text).group(1)
+    data = {"csrf_token": CSRF_INPUT.search(page.text).group(1), "proposition": token, "group": "2",
+            "title": "Un tiers-lieu agricole à l'essai", "porteur": "Association Terres", "echeance": "2027-06-30"}
+    for _ in range(2):  # a double tap
+        assert client.post(f"/{SLUG}/action/plan", data=data).status_code == 303
+    plan = load_atelier(folder).actions
+    assert [(a.title, a.group, a.statut, str(a.echeance)) for a in plan] == [
+        ("Un tiers-lieu agricole à l'essai", "2", "proposee", "2027-06-30")
+    ]
+    wrong = submit(client, f"/{SLUG}/action/plan", {"proposition": token[::-1], "group": "99", "title": "X"})
+    assert wrong.status_code == 400 and "Choisissez un des groupes proposés." in text_of(wrong.text)
     assert validate_atelier(folder) == []

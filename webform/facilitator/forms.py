@@ -172,3 +172,4 @@ class ActionItemForm(FlaskForm):
     moyens = TextAreaField(_l("Moyens"), filters=[strip, lines], validators=[*schema_validators("actions", "moyens"), no_control_characters(True)])
     statut = SelectField(_l("Statut"), choices=_statut_choices, default="proposee", validators=[Required()])
     points = SelectMultipleField(_l("Points d'origine"), choices=[], validate_choice=True)
+    group = SelectField(_l("Votre groupe"), choices=[], validate_choice=False, validators=[Optional()])

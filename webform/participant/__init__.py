@@ -755,3 +755,44 @@ def my_ballot(slug: str, phase_id: str, token: str) -> HttpResponse:
     changed = submit_ballot(workshop, folder, phase, ballot_token(token))
     flash(_("Votre vote est modifié.") if changed else _("Votre vote était déjà celui-ci : rien n'a changé."))
     return redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=token), code=303)
+
+
+# ---- an action proposed by a group -----------------------------------------------------------
+
+ACTION_FIELD = "proposition"  # the hidden field naming the action a form adds (a replay adds nothing)
+
+
+def action_form(workshop: Workshop) -> FlaskForm:
+    from webform.facilitator.forms import ActionItemForm
+
+    form = ActionItemForm()
+    form.group.choices = [("", _("— choisir —"))] + [(g.id, g.text(language())) for g in workshop.groups]
+    return form
+
+
+@bp.route("/<slug>/action/<phase_id>", methods=["GET", "POST"])
+@shows_form_again
+def propose_action(slug: str, phase_id: str) -> HttpResponse:
+    """A group proposes an action for the plan (statut « proposée »); the team decides later."""
+    from pipeline import actions
+
+    workshop, folder = open_atelier(slug)
+    phase = workshop.phase(phase_id)
+    if phase is None or phase.kind != "actions":
+        raise refuse(404, _("Il n'y a pas de plan d'actions « %(phase)s » dans cet atelier.", phase=phase_id[:40]))
+    closed = refuse_if_closed(workshop)
+    if closed:
+        return closed
+    form = action_form(workshop)
+    if submitted(form) and form.group.data and workshop.group(form.group.data) is None:
+        form.group.errors = [_("Choisissez un des groupes proposés.")]
+    elif submitted(form):
+        token = request.form.get(ACTION_FIELD, "")
+        if not TOKEN.fullmatch(token):
+            raise refuse(400, _("Ce formulaire n'est pas valable : rechargez la page et recommencez."))
+        item = {**actions.item_from_form(form.data), "statut": "proposee", "points": "", "group": form.group.data or ""}
+        actions.add(folder, phase.id, item, action_id="a-" + hashlib.sha256(f"action:{token}".encode("ascii")).hexdigest()[:16])
+        flash(_("Merci ! L'action est proposée ; l'équipe d'animation la reprendra dans le plan."))
+        return redirect(url_for(".propose_action", slug=slug, phase_id=phase.id), code=303)
+    new_token = request.form.get(ACTION_FIELD) if request.method == "POST" else secrets.token_urlsafe(32)
+    return no_store(show_form("participant/action.html", form, workshop, phase=phase, new_token=new_token))
