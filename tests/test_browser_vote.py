@@ -56,3 +56,31 @@ def test_a_ballot_cast_by_keyboard_on_a_360_px_phone_without_script(server, page
     for url in (f"{base}/{SLUG}/vote/{PHASE}", link):
         page.goto(url)
         audit(page, url)
+
+
+def test_the_facilitator_s_vote_and_action_plan_pages_pass_the_audit(tmp_path, page):
+    from facilitator_helpers import SECRET, facilitator_app
+
+    from pipeline import actions
+
+    folder = vote_atelier(tmp_path / "data")
+    workshop = load_atelier(folder).workshop
+    votes.set_state(folder, workshop, PHASE, "open")
+    votes.cast_ballot(folder, workshop, PHASE, "b-1", {"pa": 2}, ["pa", "pb", "pc", "pd"])
+    actions.add(folder, "plan", {"title": "Lancer le marché", "porteur": "Mairie", "statut": "decidee", "points": "pa"})
+    httpd = make_server("127.0.0.1", 0, facilitator_app(tmp_path), threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_port}"
+        page.goto(f"{base}/{SLUG}/animation/connexion")
+        page.fill("#secret", SECRET)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/{SLUG}/animation/")
+        for path in (f"vote/{PHASE}", "actions/plan", "mur"):
+            page.goto(f"{base}/{SLUG}/animation/{path}")
+            audit(page, path)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=5)
