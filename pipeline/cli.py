@@ -591,3 +591,47 @@ def open_form(folder: Path) -> None:
 def close_form(folder: Path) -> None:
     """Clôt le formulaire d'un atelier : il n'accepte plus de réponses (status: closed dans atelier.yaml)."""
     _set_form_status(folder, "closed")
+
+
+# ---- atelier vote open / close / reveal (also on /<atelier>/animation/) ----
+
+
+@main.group("vote")
+def vote_group() -> None:
+    """Ouvre, ferme ou dévoile le vote aux gommettes d'un atelier (temps de genre « vote »)."""
+
+
+def _vote_state(folder: Path, event: str, phase: str | None) -> None:
+    from pipeline.votes import change_state
+
+    try:
+        click.echo(f"{folder} : {change_state(folder, event, phase)}")
+    except AtelierError as e:
+        raise Failure(str(e)) from None
+
+
+PHASE_OPTION = click.option("--phase", default=None, help="Identifiant du temps de vote, quand l'atelier en a plusieurs.")
+
+
+@vote_group.command("open")
+@click.argument("folder", type=EXISTING_DIR)
+@PHASE_OPTION
+def vote_open(folder: Path, phase: str | None) -> None:
+    """Ouvre le vote : les participants peuvent donner et changer leurs gommettes."""
+    _vote_state(folder, "open", phase)
+
+
+@vote_group.command("close")
+@click.argument("folder", type=EXISTING_DIR)
+@PHASE_OPTION
+def vote_close(folder: Path, phase: str | None) -> None:
+    """Ferme le vote : les bulletins ne changent plus (les gommettes papier peuvent encore être saisies)."""
+    _vote_state(folder, "close", phase)
+
+
+@vote_group.command("reveal")
+@click.argument("folder", type=EXISTING_DIR)
+@PHASE_OPTION
+def vote_reveal(folder: Path, phase: str | None) -> None:
+    """Dévoile les résultats au mur (pour un vote dont le décompte est masqué)."""
+    _vote_state(folder, "reveal", phase)

@@ -9,7 +9,7 @@ from typing import Iterable
 
 from pipeline import schemas
 from pipeline.french import date_fr, datetime_fr
-from pipeline.published import atelier_start, fingerprint, last_change, published_files
+from pipeline.published import atelier_start, fingerprint, fingerprinted, last_change, published_files
 from pipeline.workshop import Atelier, Group, Phase, Point, Question, Rubric, Target, Workshop
 
 NUMBER_WORDS = ("zéro", "une", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix")
@@ -104,6 +104,51 @@ class PhaseQuestion:
 
 
 @dataclass(frozen=True)
+class Ranked:
+    """One line of « Priorités »: a point with its gommettes, online and on paper; ties share a rank."""
+
+    rank: int
+    tied: bool
+    item: Item
+    online: int
+    paper: int
+
+    @property
+    def total(self) -> int:
+        return self.online + self.paper
+
+    @property
+    def rank_text(self) -> str:
+        return f"{self.rank}\u00a0ex\u00a0æquo" if self.tied else str(self.rank)
+
+
+@dataclass(frozen=True)
+class Priorities:
+    """What a vote phase gives the report: the ranking, the ballots, and the rule people voted by."""
+
+    results: tuple[Ranked, ...]
+    ballots: int
+    online: int
+    paper: int
+    gommettes: int
+    several: bool
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """A line of the « Plan d'actions » table."""
+
+    title: str
+    porteur: str
+    partenaires: str
+    echeance: str  # « 1er mars 2027 », or empty
+    moyens: str
+    statut: str  # its French label
+    sources: tuple[str, ...]  # the texts of the points it comes from
+    group: str = ""  # the label of the group that proposed it, if a group did
+
+
+@dataclass(frozen=True)
 class Chapter:
     """A phase of the déroulé as a chapter of the report; empty questions are left out."""
 
@@ -115,6 +160,12 @@ class Chapter:
     intro: str
     questions: tuple[PhaseQuestion, ...]
     session: str = ""  # « Vendredi 23 — 23 janvier 2026, Mairie » when the phase belongs to a séance
+    priorities: Priorities | None = None  # a vote phase with gommettes
+    plan: tuple[PlanItem, ...] = ()  # an action-plan phase
+
+    @property
+    def printed(self) -> bool:
+        return bool(self.questions or self.priorities or self.plan)
 
 
 @dataclass(frozen=True)
@@ -202,6 +253,8 @@ class Synthesis:
     contributions: int
     groups: int
     phases: tuple[PhaseCounts, ...]
+    votes: tuple[tuple[str, Priorities], ...] = ()  # (the vote's title, its figures)
+    actions: int = 0
 
 
 @dataclass(frozen=True)
@@ -213,6 +266,7 @@ class Colophon:
     last_change: dt.datetime
     last_change_text: str
     attachments: tuple[str, ...]
+    fingerprinted: tuple[str, ...] = ("atelier.yaml", "contributions.csv", "participants.csv")
 
 
 @dataclass(frozen=True)
@@ -326,8 +380,44 @@ def _sheet(atelier: Atelier, q: Question, phase: Phase, group: Group) -> Sheet:
     return Sheet(group.id, group.label, _people(group), tuple(rows), boxes)
 
 
+def _priorities(atelier: Atelier, phase: Phase) -> Priorities | None:
+    """The ranking of a vote phase; None when nobody gave a gommette (the chapter is left out)."""
+    from pipeline import votes
+
+    state = votes.states(atelier.votes).get(phase.id, votes.VoteState(phase.id))
+    result = votes.tally(atelier.workshop, phase, atelier.vote_candidates(phase), atelier.contributions, state)
+    if not any(r.total for r in result.results) or phase.vote is None:
+        return None
+    ranked = tuple(Ranked(r.rank, r.tied, _item(r.point), r.online, r.paper) for r in result.results)
+    return Priorities(ranked, result.ballots, result.online, result.paper, phase.vote.gommettes, phase.vote.several)
+
+
+def _plan(atelier: Atelier, phase: Phase) -> tuple[PlanItem, ...]:
+    texts = {c.id: c.text for c in atelier.contributions if c.status == "published"}
+    labels = schemas.enum_labels("actions", "statut")
+    return tuple(
+        PlanItem(
+            a.title,
+            a.porteur,
+            a.partenaires,
+            date_fr(a.echeance) if a.echeance else "",
+            a.moyens,
+            labels.get(a.statut, a.statut),
+            tuple(texts[p] for p in a.points if p in texts),
+            atelier.workshop.group_label(a.group) if a.group else "",
+        )
+        for a in sorted((a for a in atelier.actions if a.phase == phase.id), key=lambda a: (a.created_at, a.id))
+    )
+
+
 def _chapter(atelier: Atelier, number: int, phase: Phase) -> Chapter:
     ws = atelier.workshop
+    if phase.kind == "vote":
+        return Chapter(number, f"temps-{phase.id}", phase.id, phase.kind, phase.title, phase.intro.report, (),
+                       priorities=_priorities(atelier, phase))
+    if phase.kind == "actions":
+        return Chapter(number, f"temps-{phase.id}", phase.id, phase.kind, phase.title, phase.intro.report, (),
+                       plan=_plan(atelier, phase))
     found = []
     for n, q in enumerate(ws.questions, start=1):
         if q not in ws.phase_questions(phase):
@@ -425,7 +515,7 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
     every = [_chapter(atelier, 0, phase) for phase in ws.phases]
     chapters: list[Chapter] = []
     for chapter in every:
-        if chapter.questions:
+        if chapter.printed:
             chapters.append(dataclasses.replace(chapter, number=len(chapters) + 2))
     times = tuple(
         TimeOrganisation(
@@ -455,6 +545,8 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         contributions=len(shown),
         groups=sum(len(pq.sheets) for c in chapters for pq in c.questions),
         phases=tuple(_phase_counts(ws, phase, chapter) for phase, chapter in zip(ws.phases, every) if chapter.questions),
+        votes=tuple((c.title, c.priorities) for c in chapters if c.priorities),
+        actions=sum(len(c.plan) for c in chapters),
     )
     colophon = Colophon(
         version=version,
@@ -464,6 +556,7 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         last_change=changed,
         last_change_text=datetime_fr(changed, ws.zone),
         attachments=tuple(files),
+        fingerprinted=fingerprinted(files),
     )
     subject = f"Compte-rendu de l’atelier du {date_fr(ws.date)}, {ws.place}"
     # The version is in the metadata too, so a PDF viewer's properties say which release this is.

@@ -24,6 +24,7 @@ from pipeline import schemas, store, tables
 from pipeline.workshop import (
     CSV_FILES,
     PACKAGE_FILE,
+    TABLE_FILES,
     WORKSHOP_FILE,
     AtelierError,
     atelier_name,
@@ -59,7 +60,7 @@ def stored(folder: Path, resource: str) -> bytes:
     adding (an unclosed quote, an empty file: an organiser's edit), the reader
     says why, with the file, the line and the fix, as validate and build do.
     """
-    path = folder / CSV_FILES[resource]
+    path = folder / TABLE_FILES[resource]
     try:
         data = store.read_bytes(folder, resource)
     except store.StoreError:
@@ -74,13 +75,18 @@ def stored(folder: Path, resource: str) -> bytes:
     return data or header_only(resource)
 
 
+def resources(folder: Path) -> dict[str, str]:
+    """The tables of an atelier folder by resource: the two of every atelier, then votes and actions if it has them."""
+    return {**CSV_FILES, **{r: name for r, name in TABLE_FILES.items() if (Path(folder) / name).exists()}}
+
+
 def _tables(folder: Path) -> dict[str, list[dict[str, str]]]:
-    """The committed rows of both tables, read by `pipeline.tables` (TableError, in French, if it cannot)."""
+    """The committed rows of its tables, read by `pipeline.tables` (TableError, in French, if it cannot)."""
     return {
         resource: tables.parse_table(
             stored(folder, resource), resource, str(folder / name), str(folder)
         ).records()
-        for resource, name in CSV_FILES.items()
+        for resource, name in resources(folder).items()
     }
 
 
@@ -135,7 +141,7 @@ def export_zip(folder: Path) -> bytes:
             files[PACKAGE_FILE] = (folder / PACKAGE_FILE).read_bytes()
         except FileNotFoundError:
             files[PACKAGE_FILE] = datapackage_text(folder).encode()
-        for resource, name in CSV_FILES.items():
+        for resource, name in resources(folder).items():
             files[name] = stored(folder, resource)
         tables = _tables(folder)
     stamp = _data_time(folder, tables).timetuple()[:6]
@@ -184,8 +190,8 @@ def export_spreadsheet_csv(folder: Path, resource: str) -> bytes:
     CR LF ends the rows.  This file is for reading in a spreadsheet; the data
     of record, to edit and send back, is the zip's (see the README).
     """
-    if resource not in CSV_FILES:
-        raise AtelierError(f"ressource « {resource} » inconnue ; les ressources sont {', '.join(CSV_FILES)}.")
+    if resource not in resources(folder):
+        raise AtelierError(f"ressource « {resource} » inconnue ; les ressources sont {', '.join(resources(folder))}.")
     folder = Path(folder)
     names = schemas.field_names(resource)
     buffer = io.StringIO()
@@ -217,7 +223,7 @@ class _DatedZip(zipfile.ZipFile):
 
 
 def export_xlsx(folder: Path) -> bytes:
-    """The two tables in one workbook, one sheet each, headed by the schemas' French titles.
+    """The tables in one workbook, one sheet each, headed by the schemas' French titles.
 
     Every cell is a string cell, which no spreadsheet evaluates.  A
     formula-like text keeps its exact text and gets the « quotePrefix »

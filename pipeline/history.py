@@ -7,11 +7,17 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from pipeline.workshop import CSV_FILES, PACKAGE_FILE, WORKSHOP_FILE, AtelierError
+from pipeline.workshop import CSV_FILES, PACKAGE_FILE, PHASE_FILES, WORKSHOP_FILE, AtelierError
 
 # The files that make an atelier's data; anything else in the folder (the
 # store's lock file, an editor's backup) is neither reviewed nor committed.
-DATA_FILES = (WORKSHOP_FILE, PACKAGE_FILE, CSV_FILES["participants"], CSV_FILES["contributions"])
+DATA_FILES = (
+    WORKSHOP_FILE,
+    PACKAGE_FILE,
+    CSV_FILES["participants"],
+    CSV_FILES["contributions"],
+    *(name for _kind, name in PHASE_FILES.values()),  # votes.csv, actions.csv: only ateliers with such phases have them
+)
 WORKTREE = None  # the revision name of "the files on disk, committed or not"
 
 

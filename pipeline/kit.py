@@ -118,6 +118,9 @@ class Kit:
     sessions: tuple[str, ...]
     roles: tuple[str, ...]
     attendance_sheets: tuple[range, ...]
+    votes: tuple[VoteKit, ...] = ()
+    plans: tuple[Phase, ...] = ()  # an action-plan sheet each
+    statuts: tuple[str, ...] = ()
 
 
 def check_url(url: str) -> str:
@@ -136,8 +139,8 @@ def check_url(url: str) -> str:
     return url
 
 
-def attendance_url(url: str, slug: str) -> str:
-    """The émargement page (`/<atelier>/emargement`) of the form whose address is `url`.
+def attendance_url(url: str, slug: str, page: str = "emargement") -> str:
+    """The émargement page (`/<atelier>/emargement`), or another `page`, of the form whose address is `url`.
 
     `url` is the atelier's page (« https://h/moulins-2016/ ») or the form's root
     (« https://h/ »); its query and fragment are dropped.
@@ -146,7 +149,30 @@ def attendance_url(url: str, slug: str) -> str:
     path = parts.path.rstrip("/")
     if path.rsplit("/", 1)[-1] != slug:
         path = f"{path}/{slug}"
-    return urlunsplit((parts.scheme, parts.netloc, f"{path}/emargement", "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, f"{path}/{page}", "", ""))
+
+
+@dataclass(frozen=True)
+class VoteKit:
+    """The gommettes instructions of a vote phase: its rule, what is voted on, where to vote online."""
+
+    phase: Phase
+    voted: tuple[str, ...]  # « Propositions par groupe — Propositions »
+    url: str | None
+    qr: Markup | None
+
+
+def _vote_kit(workshop: Workshop, phase: Phase, url: str | None) -> VoteKit:
+    rule = phase.vote
+    assert rule is not None
+    voted = []
+    for phase_id, rubric_id in rule.points:
+        target = workshop.phase(phase_id)
+        rubric = target.rubric(rubric_id) if target and rubric_id else None
+        if target:
+            voted.append(f"{target.title} — {rubric.label}" if rubric else target.title)
+    vote_url = attendance_url(url, workshop.slug, f"vote/{phase.id}") if url else None
+    return VoteKit(phase, tuple(voted), vote_url, qr_svg(vote_url, "QR code du vote en ligne") if vote_url else None)
 
 
 def qr_svg(url: str, label: str = "QR code de l’adresse du formulaire") -> Markup:
@@ -242,6 +268,9 @@ def compose_kit(workshop: Workshop, url: str | None = None, attendees: int | Non
         sessions=tuple(session_text(workshop, s.id) for s in workshop.sessions),
         roles=role_labels(),
         attendance_sheets=attendance_sheets(attendees),
+        votes=tuple(_vote_kit(workshop, p, url) for p in workshop.phases if p.kind == "vote"),
+        plans=tuple(p for p in workshop.phases if p.kind == "actions"),
+        statuts=tuple(schemas.enum_labels("actions", "statut").values()),
     )
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pipeline import store
 from pipeline.schemas import MAX_DEPTH
-from pipeline.workshop import AtelierError, format_datetime
+from pipeline.workshop import AtelierError, format_datetime, parse_datetime
 
 FILE = "contributions.csv"
 COLUMN = ("question", "phase", "group", "section")
@@ -223,4 +223,9 @@ def merge(folder: Path, keep_id: str, duplicate_id: str, text: str | None = None
         if new_text is not None and new_text != keep["text"]:
             changes[keep_id] = {"text": new_text, "updated_at": stamp}
         store.update_rows(folder, "contributions", changes)
+        workshop = store.folder_workshop(folder)
+        if workshop is not None:  # the duplicate's gommettes follow it to the kept point
+            from pipeline import votes
+
+            votes.record_merge(folder, workshop, duplicate_id, keep_id, parse_datetime(stamp))
         return Outcome((keep_id, duplicate_id, *(k["id"] for k in moved)))

@@ -14,9 +14,13 @@ from pipeline import schemas
 from pipeline.workshop import (
     CSV_FILES,
     PACKAGE_FILE,
+    PHASE_FILES,
+    TABLE_FILES,
     WORKSHOP_FILE,
     Atelier,
     datapackage,
+    parse_datetime,
+    phase_tables,
     read_rows,
 )
 
@@ -36,6 +40,8 @@ def last_change(atelier: Atelier) -> dt.datetime:
         stamps.append(c.created_at)
         if c.updated_at:
             stamps.append(c.updated_at)
+    stamps += [parse_datetime(row["created_at"]) for row in atelier.votes]
+    stamps += [a.updated_at or a.created_at for a in atelier.actions]
     if not stamps:
         return atelier_start(atelier)
     return max(stamps).astimezone(dt.timezone.utc)
@@ -109,9 +115,19 @@ def published_files(atelier: Atelier, shown: frozenset[str]) -> dict[str, bytes]
         points.append(row)
     files[CSV_FILES["contributions"]] = _csv_bytes(path, _header(path, "contributions"), points)
 
+    for resource in phase_tables(atelier.workshop):  # the vote's journal and the action plan, whole
+        path = folder / TABLE_FILES[resource]
+        files[path.name] = _csv_bytes(path, _header(path, resource), read_rows(path))
     for path in (schemas.TABLE_SCHEMAS["participants"], schemas.TABLE_SCHEMAS["contributions"], schemas.WORKSHOP_SCHEMA):
         files[path.name] = path.read_bytes()
+    for resource in phase_tables(atelier.workshop):
+        files[schemas.TABLE_SCHEMAS[resource].name] = schemas.TABLE_SCHEMAS[resource].read_bytes()
     return files
+
+
+def fingerprinted(files: dict[str, bytes]) -> tuple[str, ...]:
+    """The files the fingerprint covers: atelier.yaml, the two tables, then votes.csv and actions.csv when published."""
+    return FINGERPRINTED + tuple(sorted(name for _kind, name in PHASE_FILES.values() if name in files))
 
 
 def fingerprint(files: dict[str, bytes]) -> str:
@@ -121,6 +137,6 @@ def fingerprint(files: dict[str, bytes]) -> str:
     `sha256sum atelier.yaml contributions.csv participants.csv | sha256sum`.
     """
     listing = "".join(
-        f"{hashlib.sha256(files[name]).hexdigest()}  {name}\n" for name in FINGERPRINTED
+        f"{hashlib.sha256(files[name]).hexdigest()}  {name}\n" for name in fingerprinted(files)
     )
     return hashlib.sha256(listing.encode("utf-8")).hexdigest()

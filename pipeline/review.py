@@ -24,7 +24,7 @@ from pipeline.history import Snapshot
 from pipeline.markdown import TEXT_LIMIT, code_id, md
 from pipeline.privacy import mask_personal_data, personal_data
 from pipeline.tables import TableError, parse_table
-from pipeline.workshop import CSV_FILES, WORKSHOP_FILE, AtelierError, Workshop, parse_datetime, parse_yaml, workshop_from_data
+from pipeline.workshop import CSV_FILES, DEFAULT_TIMEZONE, TABLE_FILES, WORKSHOP_FILE, AtelierError, Workshop, parse_datetime, parse_yaml, workshop_from_data
 
 MARKER = "<!-- atelier-review -->"
 # GitHub refuses a comment over 65,536 characters and a step summary over
@@ -74,6 +74,8 @@ class AtelierChanges:
     people_removed: list[Row] = field(default_factory=list)
     workshop_changes: list[tuple[str, Any, Any]] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    vote_lines: list[str] = field(default_factory=list)  # plain French, one per fact (pipeline.votes' journal)
+    action_lines: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """How many points and people each kind of change touched."""
@@ -108,6 +110,10 @@ class AtelierChanges:
         others = len(self.people_changed) + len(self.people_removed)
         if others:
             parts.append(plural(others, "émargement modifié", "émargements modifiés"))
+        if self.vote_lines:
+            parts.append(plural(len(self.vote_lines), "fait de vote", "faits de vote"))
+        if self.action_lines:
+            parts.append(plural(len(self.action_lines), "changement du plan d’actions", "changements du plan d’actions"))
         if self.workshop_changes:
             parts.append("atelier.yaml modifié")
         return ", ".join(parts) if parts else "aucun changement de contenu"
@@ -121,7 +127,7 @@ def parse_rows(data: bytes | None, resource: str) -> list[Row]:
     """
     if data is None:
         return []
-    table = parse_table(data, resource, CSV_FILES[resource])
+    table = parse_table(data, resource, TABLE_FILES[resource])
     return [row for row in table.records() if row.get("id")]
 
 
@@ -132,7 +138,7 @@ def _keyed(rows: list[Row]) -> dict[str, Row]:
 def _table(snapshot: Snapshot, resource: str, fallback: list[Row], notes: list[str]) -> list[Row]:
     """The rows of a snapshot's table; when it cannot be read, `fallback` (nothing looks changed) and a note."""
     try:
-        return parse_rows(snapshot.files.get(CSV_FILES[resource]), resource)
+        return parse_rows(snapshot.files.get(TABLE_FILES[resource]), resource)
     except TableError as e:
         notes.append(str(e))
         return fallback
@@ -194,7 +200,126 @@ def compare(base: Snapshot, head: Snapshot) -> AtelierChanges:
             changes.people_changed.append((old, new))
     changes.people_removed = [row for pid, row in old_people.items() if pid not in new_people]
     changes.workshop_changes = workshop_diff(base_ws or {}, head_ws or {}) if (base_ws or head_ws) else []
+    changes.vote_lines = _vote_lines(
+        _table(base, "votes", [], []), _table(head, "votes", [], changes.unreadable), head_ws or {}, old_points, new_points
+    )
+    changes.action_lines = _action_lines(_table(base, "actions", [], []), _table(head, "actions", [], changes.unreadable), new_points)
     return changes
+
+
+def _phase_titles(workshop: dict[str, Any]) -> dict[str, str]:
+    phases = workshop.get("phases")
+    if not isinstance(phases, list):
+        return {}
+    return {str(p.get("id")): str(p.get("title") or p.get("id")) for p in phases if isinstance(p, dict)}
+
+
+def _point_text(points: dict[str, Row], point_id: str) -> str:
+    row = points.get(point_id)
+    return say("« {text} »", text=md(row.get("text", ""), 80)) if row else f"`{point_id}`" if _PATH.fullmatch(point_id) else md(point_id, 40)
+
+
+def _when(stamp: str, workshop: dict[str, Any]) -> str:
+    """« 20 novembre 2026 à 15 h 00 » in the atelier's zone; the text as it is when it cannot be read."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        return datetime_fr(parse_datetime(stamp), ZoneInfo(str(workshop.get("timezone") or DEFAULT_TIMEZONE)))
+    except (ValueError, KeyError):
+        return md(stamp, 40)
+
+
+STATE_CHANGES = {"open": "ouvert", "close": "fermé", "reveal": "résultats dévoilés au mur"}
+
+
+def _vote_lines(old: list[Row], new: list[Row], workshop: dict[str, Any], old_points: dict[str, Row],
+                new_points: dict[str, Row]) -> list[str]:
+    """What happened to the votes between two snapshots, in plain French (votes.csv is a journal)."""
+    from pipeline.votes import parse_choices, states
+
+    titles = _phase_titles(workshop)
+    lines: list[str] = []
+    known = {r["id"] for r in old}
+    if [r for r in new if r["id"] in known] != old:
+        lines.append(fr("⚠️ votes.csv : des lignes anciennes ont été modifiées ou supprimées ; le journal du vote ne s’écrit qu’en ajout."))
+    added = [r for r in new if r["id"] not in known]
+    head, base = states(new), states(old)
+    for phase in sorted({r.get("phase", "") for r in added}):
+        name = say("Vote « {title} »", title=md(titles.get(phase, phase), 80))
+        rows = [r for r in added if r.get("phase") == phase]
+        for r in rows:
+            event = r.get("event", "")
+            if event in STATE_CHANGES:
+                lines.append(say("{name} : {what} ({at}).", name=name, what=STATE_CHANGES[event], at=_when(r.get("created_at", ""), workshop)))
+            elif event == "void":
+                lines.append(say("{name} : bulletin {ballot} annulé par l’animation.", name=name, ballot=md(r.get("ballot", ""), 40)))
+            elif event == "merge":
+                lines.append(say("{name} : les gommettes de {dup} passent à {keep} (fusion).", name=name,
+                                 dup=_point_text(new_points, r.get("point", "")), keep=_point_text(new_points, r.get("into", ""))))
+            elif event == "paper":
+                counts = parse_choices(r.get("choices", ""))
+                lines.append(say("{name} : gommettes papier saisies, {total} en tout sur {points}.", name=name,
+                                 total=sum(counts.values()), points=plural(len(counts), "point")))
+        people = {r.get("ballot") for r in rows if r.get("event") == "ballot"}
+        if people:
+            changes = sum(1 for r in rows if r.get("event") == "ballot")
+            earlier = base[phase].ballots if phase in base else {}
+            fresh = sum(1 for b in people if b not in earlier)
+            lines.append(say("{name} : {changes} ({fresh}, {changed}).", name=name,
+                             changes=plural(changes, "changement de bulletin", "changements de bulletin"),
+                             fresh=plural(fresh, "nouveau bulletin", "nouveaux bulletins"),
+                             changed=plural(len(people) - fresh, "bulletin modifié", "bulletins modifiés")))
+    # A point that had gommettes and leaves the results: withdrawn or hidden (a merge is said above).
+    for phase, state in head.items():
+        given: dict[str, int] = {}
+        for choices in [*state.counted().values(), state.paper]:
+            for point, count in choices.items():
+                given[point] = given.get(point, 0) + count
+        for point, count in sorted(given.items()):
+            before, after = old_points.get(point), new_points.get(point)
+            if (before and after and before.get("status") == "published" and after.get("status") in ("hidden", "withdrawn")
+                    and point not in state.merged):
+                lines.append(say("Vote « {title} » : {point} {verb} après le vote ; ses {count} sortent des résultats.",
+                                 title=md(titles.get(phase, phase), 80), point=_point_text(new_points, point),
+                                 verb="masqué" if after["status"] == "hidden" else "retiré", count=plural(count, "gommette")))
+    return lines
+
+
+ACTION_FIELDS = {"title": "intitulé", "porteur": "porteur", "partenaires": "partenaires", "echeance": "échéance",
+                 "moyens": "moyens", "points": "points d’origine"}
+
+
+def _action_lines(old: list[Row], new: list[Row], points: dict[str, Row]) -> list[str]:
+    """Actions added, changed or removed, in plain French."""
+    from pipeline.schemas import enum_labels
+
+    labels = enum_labels("actions", "statut")
+    before = _keyed(old)
+    lines: list[str] = []
+    for row in new:
+        title = say("« {title} »", title=md(row.get("title", ""), 100))
+        was = before.get(row["id"])
+        if was is None:
+            details = [say("porteur : {p}", p=md(row["porteur"], 80)) if row.get("porteur") else "sans porteur",
+                       say("échéance : {d}", d=md(row["echeance"], 20)) if row.get("echeance") else "sans échéance",
+                       labels.get(row.get("statut", ""), md(row.get("statut", ""), 20))]
+            sources = [_point_text(points, p) for p in (row.get("points") or "").split()]
+            lines.append(say("Action ajoutée : {title} ({details}){sources}.", title=title, details=", ".join(details),
+                             sources=say(", d’après {s}", s=", ".join(sources)) if sources else ""))
+            continue
+        if was.get("statut") != row.get("statut"):
+            lines.append(say("{title} : statut {old} → {new}.", title=title,
+                             old=labels.get(was.get("statut", ""), md(was.get("statut", ""), 20)),
+                             new=labels.get(row.get("statut", ""), md(row.get("statut", ""), 20))))
+        for key, name in ACTION_FIELDS.items():
+            if was.get(key, "") != row.get(key, ""):
+                lines.append(say("{title} : {name} « {old} » → « {new} ».", title=title, name=name,
+                                 old=md(was.get(key, ""), 80), new=md(row.get(key, ""), 80)))
+    kept = {r["id"] for r in new}
+    for row in old:
+        if row["id"] not in kept:
+            lines.append(say("Action supprimée : « {title} ».", title=md(row.get("title", ""), 100)))
+    return lines
 
 
 def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:
@@ -894,6 +1019,12 @@ def render_atelier(changes: AtelierChanges, problems: list[str] | None, budget: 
     )
     moved = sorted(changes.moved, key=lambda p: (place_key(p[1], numbers), p[1]["id"]))
     budget.add_list("Points déplacés ou réordonnés", [_moved_line(old, new, numbers) for old, new in moved])
+    if changes.vote_lines:
+        budget.add("### Vote\n\n")
+        budget.add_list("Faits du vote", [("", line) for line in changes.vote_lines])
+    if changes.action_lines:
+        budget.add("### Plan d’actions\n\n")
+        budget.add_list("Actions", [("", line) for line in changes.action_lines])
 
 
 def _rev_name(name: str) -> str:

@@ -10,7 +10,17 @@ from pathlib import Path
 from string import Template
 
 from pipeline import schemas
-from pipeline.workshop import CSV_FILES, FORMATS_DIR, LEGACY_FORMAT, WORKSHOP_FILE, AtelierError, write_datapackage
+from pipeline.workshop import (
+    CSV_FILES,
+    FORMATS_DIR,
+    LEGACY_FORMAT,
+    PHASE_FILES,
+    TABLE_FILES,
+    WORKSHOP_FILE,
+    AtelierError,
+    parse_yaml,
+    write_datapackage,
+)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 DEFAULT_FORMAT = LEGACY_FORMAT
@@ -59,8 +69,10 @@ def new_atelier(data_dir: Path, slug: str, day: dt.date, format_name: str = DEFA
         date=day.isoformat(), folder=str(folder)
     )
     (folder / WORKSHOP_FILE).write_text(text, encoding="utf-8")
-    for resource, filename in CSV_FILES.items():
-        with (folder / filename).open("w", encoding="utf-8", newline="") as f:
+    phases = {p.get("kind") for p in (parse_yaml(text) or {}).get("phases", ())}
+    wanted = [*CSV_FILES, *(r for r, (kind, _name) in PHASE_FILES.items() if kind in phases)]
+    for resource in wanted:
+        with (folder / TABLE_FILES[resource]).open("w", encoding="utf-8", newline="") as f:
             csv.writer(f, lineterminator="\n").writerow(schemas.field_names(resource))
     write_datapackage(folder)
     return folder

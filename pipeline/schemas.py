@@ -13,6 +13,8 @@ WORKSHOP_SCHEMA = SCHEMAS_DIR / "workshop.schema.json"
 TABLE_SCHEMAS = {
     "participants": SCHEMAS_DIR / "participants.schema.json",
     "contributions": SCHEMAS_DIR / "contributions.schema.json",
+    "votes": SCHEMAS_DIR / "votes.schema.json",
+    "actions": SCHEMAS_DIR / "actions.schema.json",
 }
 
 STATUSES = ("pending", "published", "hidden", "withdrawn")
@@ -50,13 +52,19 @@ def field_names(resource: str) -> tuple[str, ...]:
 
 @cache
 def role_labels() -> dict[str, str]:
-    """Each « Qualité » value with the words a person reads, from the participants schema.
+    """Each « Qualité » value with the words a person reads (élu·e, agent ou chargé·e de mission…)."""
+    return enum_labels("participants", "role")
+
+
+@cache
+def enum_labels(resource: str, name: str) -> dict[str, str]:
+    """Each value of an enum field with the words a person reads, from the field's description.
 
     The schema lists each value with its explanation, « elu (élu·e), technicien
     (agent ou chargé·e de mission), … »; the explanation is what a person ticks
-    on the émargement sheet and what the liste des présents prints.
+    on the émargement sheet, what the liste des présents and the plan d'actions print.
     """
-    role = field("participants", "role")
+    role = field(resource, name)
     description = role.get("description", "")
     labels = {}
     for value in role["constraints"]["enum"]:

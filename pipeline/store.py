@@ -67,7 +67,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from pipeline import schemas, textrules
 from pipeline.workshop import (
-    CSV_FILES,
+    TABLE_FILES,
     WORKSHOP_FILE,
     AtelierError,
     Workshop,
@@ -82,7 +82,7 @@ log = logging.getLogger(__name__)
 LOCK_FILE = ".atelier.lock"
 TORN_FILE = ".atelier.torn"  # bytes cut from a torn file, kept for a human to look at
 TMP_PREFIX = ".atelier.tmp-"  # rewrites in progress; leftovers of a crash are removed by the next one
-RESOURCES = tuple(CSV_FILES)
+RESOURCES = tuple(TABLE_FILES)
 
 # C0 controls but tab and line feed, DEL and C1 controls: invisible, never typed, and
 # they break terminals, spreadsheets and the PDF.  Surrogates cannot be encoded in UTF-8.
@@ -284,7 +284,21 @@ def _datetime_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable
     return to_cell, parse_datetime
 
 
+def _date_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable[[str], Any]]:
+    def to_cell(value: Any) -> str:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value.isoformat()
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                if dt.date.fromisoformat(value).isoformat() == value:
+                    return value
+        raise _Refusal(f"{_q(value)} n'est pas une date au format AAAA-MM-JJ (2016-06-30).")
+
+    return to_cell, dt.date.fromisoformat
+
+
 _TYPES = {
+    "date": _date_type,
     "string": _string_type,
     "integer": _integer_type,
     "boolean": _boolean_type,
@@ -366,7 +380,7 @@ def _table(resource: str) -> _Table:
         source = source[0] if isinstance(source, list) and len(source) == 1 else source
         target = target[0] if isinstance(target, list) and len(target) == 1 else target
         other = fk["reference"]["resource"] or resource
-        if other not in CSV_FILES or not isinstance(source, str) or target != _primary_key(other, resource, key):
+        if other not in TABLE_FILES or not isinstance(source, str) or target != _primary_key(other, resource, key):
             raise NotImplementedError(f"{resource} foreign key {fk}")
         references.append(_Reference(source, other, target))
     names = tuple(fields)
@@ -377,7 +391,7 @@ def _table(resource: str) -> _Table:
         columns, rank = SIBLINGS[resource]
         order = (tuple(names.index(c) for c in columns), names.index(rank))
     return _Table(
-        resource, CSV_FILES[resource], names, fields, key, tuple(references), header.getvalue().encode("utf-8"), order
+        resource, TABLE_FILES[resource], names, fields, key, tuple(references), header.getvalue().encode("utf-8"), order
     )
 
 
@@ -389,7 +403,7 @@ def _primary_key(resource: str, current: str, current_key: str) -> str:
 
 
 def _table_of(resource: str) -> _Table:
-    if resource not in CSV_FILES:
+    if resource not in TABLE_FILES:
         raise StoreError(f"ressource {_q(resource)} inconnue ; les ressources sont {', '.join(RESOURCES)}.")
     return _table(resource)
 
@@ -567,7 +581,7 @@ class _Intent:
         try:
             *body, check = raw.decode().split("\n", 1)[0].split(" ")
             resource, device, inode, before, length, digest, anchor, anchor_digest = body
-            if check != _checksum(" ".join(body)) or resource not in CSV_FILES:
+            if check != _checksum(" ".join(body)) or resource not in TABLE_FILES:
                 return None
             return cls(resource, int(device), int(inode), int(before), int(length), digest, int(anchor), anchor_digest)
         except ValueError:
@@ -585,7 +599,7 @@ def _read_intent(lock_fd: int) -> tuple[_Intent | None, bool]:
 
 def _intent_cut(folder: Path, intent: _Intent) -> int | None:
     """Where to cut the file an interrupted append left unfinished, or None to keep it whole."""
-    path = folder / CSV_FILES[intent.resource]
+    path = folder / TABLE_FILES[intent.resource]
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -610,7 +624,7 @@ def _recover(folder: Path, lock_fd: int) -> None:
     if intent is not None:
         cut = _intent_cut(folder, intent)
         if cut is not None:
-            path = folder / CSV_FILES[intent.resource]
+            path = folder / TABLE_FILES[intent.resource]
             fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
             try:
                 size = os.fstat(fd).st_size
@@ -837,7 +851,7 @@ def _check_references(
         if not found:
             raise StoreError(
                 f"{where}, champ {_q(ref.field)} : {_q(value)} ne correspond à aucun "
-                f"{_q(ref.target)} de {CSV_FILES[ref.resource]}.",
+                f"{_q(ref.target)} de {TABLE_FILES[ref.resource]}.",
                 field=ref.field,
                 value=value,
                 row=position,
@@ -879,6 +893,11 @@ def _workshop(folder: Path) -> Workshop | None:
         workshop = None  # `atelier validate` says why; the tables' own rules still apply
     _workshops[key] = (stamp, workshop)
     return workshop
+
+
+def folder_workshop(folder: Path) -> Workshop | None:
+    """The folder's atelier.yaml as the store reads it (cached while the file stays), None when unreadable."""
+    return _workshop(Path(folder))
 
 
 def _check_columns(folder: Path, table: "_Table", cells: list[dict[str, str]], where: str) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipeline import schemas
-from pipeline.workshop import CSV_FILES, AtelierError
+from pipeline.workshop import CSV_FILES, TABLE_FILES, AtelierError, Workshop, phase_tables
 
 BOM = b"\xef\xbb\xbf"
 OTHER_SEPARATORS = {";": "« ; » (point-virgule)", "\t": "des tabulations", "|": "« | »"}
@@ -174,11 +174,12 @@ def _csv_message(error: str) -> str:
 
 def read_table(folder: Path, resource: str) -> Table:
     """Read `folder`'s table `resource`; a missing file is refused like an unreadable one."""
-    path = Path(folder) / CSV_FILES[resource]
+    path = Path(folder) / TABLE_FILES[resource]
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise TableError(str(path), "fichier introuvable ; un fichier avec la seule ligne d'en-tête suffit.") from None
+        fix = f" (« atelier normalize {folder} » le crée)" if resource not in CSV_FILES else ""
+        raise TableError(str(path), f"fichier introuvable ; un fichier avec la seule ligne d'en-tête suffit{fix}.") from None
     except OSError as e:
         raise TableError(str(path), f"fichier illisible ({e.strerror}).") from None
     return parse_table(data, resource, str(path), str(folder))
@@ -196,7 +197,10 @@ def normalize(folder: Path) -> list[str]:
 
     planned: list[tuple[Path, bytes]] = []
     with locked(folder):
-        for resource, name in CSV_FILES.items():
+        # votes.csv and actions.csv when the atelier has them or its phases need them (a vote, an action plan).
+        present = {r: n for r, n in TABLE_FILES.items() if r in CSV_FILES or (Path(folder) / n).exists()}
+        present.update({r: TABLE_FILES[r] for r in phase_tables(_workshop_or_none(Path(folder)))})
+        for resource, name in present.items():
             path = Path(folder) / name
             expected = schemas.field_names(resource)
             data = path.read_bytes() if path.exists() else b""
@@ -219,6 +223,15 @@ def normalize(folder: Path) -> list[str]:
         for path, new in planned:  # only once both tables could be read: all or nothing
             replace_file(path, new)
     return [str(path) for path, _new in planned]
+
+
+def _workshop_or_none(folder: Path) -> Workshop | None:
+    from pipeline.workshop import atelier_name, read_workshop_yaml, workshop_from_data
+
+    try:
+        return workshop_from_data(atelier_name(folder), read_workshop_yaml(folder / "atelier.yaml"))
+    except (AtelierError, KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _decode(data: bytes) -> str:

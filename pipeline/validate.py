@@ -20,6 +20,7 @@ from pipeline.tables import Table, TableError, located
 from pipeline.workshop import (
     CSV_FILES,
     PACKAGE_FILE,
+    TABLE_FILES,
     WORKSHOP_FILE,
     AtelierError,
     KINDS,
@@ -27,6 +28,7 @@ from pipeline.workshop import (
     Workshop,
     atelier_name,
     datapackage,
+    phase_tables,
     read_workshop_yaml,
     ready_format,
     workshop_from_data,
@@ -88,7 +90,7 @@ def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> l
     workshop = workshop_from_data(atelier_name(folder), data) if data is not None else None
     _check_package(folder, workshop, problems)
     read: dict[str, Table | None] = {}
-    for resource in CSV_FILES:
+    for resource in (*CSV_FILES, *phase_tables(workshop)):
         try:
             read[resource] = tables.read_table(folder, resource)
         except TableError as e:  # the same refusal as build's, release's and the form's
@@ -98,6 +100,9 @@ def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> l
     day = _day(data)
     _check_participants(read["participants"], day, now, problems)
     _check_contributions(read["contributions"], workshop, day, now, problems)
+    if workshop is not None:
+        _check_votes(read.get("votes"), read["contributions"], workshop, day, now, problems)
+        _check_actions(read.get("actions"), read["contributions"], workshop, day, now, problems)
     return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
 
 
@@ -188,6 +193,9 @@ def check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | No
     return data if len(problems) == before else None
 
 
+VOTE_OR_ACTIONS = ("vote", "actions")  # kinds whose phase has no rubrics: its own table instead
+
+
 def check_format(
     name: str, data: dict[str, Any], lines: "dict[tuple[Any, ...], int] | _LazyLines", problems: list[Problem]
 ) -> None:
@@ -240,8 +248,12 @@ def check_format(
                     f"{', '.join(k.id for k in KINDS.values() if k.supported)}.",
                 )
             check_session(phase.get("session"), ("phases", i, "session"))
+            if kind.id in VOTE_OR_ACTIONS and phase.get("rubrics"):
+                problem(("phases", i, "rubrics"), f"un temps de genre « {kind.id} » n'a pas de rubriques ; supprimez « rubrics » de ce temps.")
+            if phase.get("vote") is not None and kind.id != "vote":
+                problem(("phases", i, "vote"), f"« vote » ne vaut que pour un temps de genre vote, pas « {kind.id} » ; supprimez-le.")
             seen: dict[str, int] = {}
-            for j, rubric in enumerate(phase["rubrics"]):
+            for j, rubric in enumerate(phase.get("rubrics", ())):
                 if rubric["id"] in seen:
                     problem(("phases", i, "rubrics", j, "id"), f"la rubrique « {rubric['id']} » figure deux fois dans ce temps.")
                 seen.setdefault(rubric["id"], j)
@@ -253,6 +265,17 @@ def check_format(
             for j, gid in enumerate(phase.get("groups", ())):
                 if str(gid) not in groups + numbered:
                     problem(("phases", i, "groups", j), f"le groupe « {gid} » n'est pas déclaré dans « groups » (groupes : {', '.join(groups + numbered) or 'aucun'}).")
+    by_id = {p["id"]: p for p in phases or ()}
+    for i, phase in enumerate(phases or ()):
+        for j, ref in enumerate((phase.get("vote") or {}).get("points", ())):
+            target_id, _slash, rubric_id = ref.partition("/")
+            target = by_id.get(target_id)
+            if target is None or target["kind"] in VOTE_OR_ACTIONS:
+                choices = ", ".join(p["id"] for p in phases or () if p["kind"] not in VOTE_OR_ACTIONS)
+                problem(("phases", i, "vote", "points", j), f"« {target_id} » n'est pas un temps dont les points peuvent être votés (temps : {choices}).")
+            elif rubric_id and rubric_id not in {r["id"] for r in target.get("rubrics", ())}:
+                names = ", ".join(r["id"] for r in target.get("rubrics", ()))
+                problem(("phases", i, "vote", "points", j), f"« {rubric_id} » n'est pas une rubrique du temps « {target_id} » (rubriques : {names}).")
     for i, q in enumerate(data["questions"]):
         spec = q.get("groups")
         if isinstance(spec, list):
@@ -435,15 +458,21 @@ def _check_tables(folder: Path, read: dict[str, Table | None], problems: list[Pr
     from frictionless import Package  # slow import: only when tables are checked
 
     # Always validate against the project's schemas, whatever datapackage.json says.
-    package = Package(datapackage(atelier_name(folder)), basepath=str(folder))
+    descriptor = datapackage(atelier_name(folder))
+    descriptor["resources"] += [
+        {**r, "schema": schemas.table_schema(r["name"])}
+        for r in datapackage(atelier_name(folder), _workshop_of(folder))["resources"]
+        if r["name"] in read and r["name"] not in CSV_FILES
+    ]
+    package = Package(descriptor, basepath=str(folder))
     report = package.validate()
     lines: dict[str, list[int]] = {
         name: list(table.starts) for name, table in read.items() if table is not None
     }
     for task in report.tasks:
         name = task.name or ""
-        path = str(folder / CSV_FILES.get(name, name))
-        schema = {f["name"]: f for f in schemas.table_schema(name)["fields"]} if name in CSV_FILES else {}
+        path = str(folder / TABLE_FILES.get(name, name))
+        schema = {f["name"]: f for f in schemas.table_schema(name)["fields"]} if name in TABLE_FILES else {}
         by_row: dict[int, set[str]] = {}
         for error in task.errors:
             by_row.setdefault(getattr(error, "row_number", 0) or 0, set()).add(error.type)
@@ -612,6 +641,74 @@ def _check_contributions(
         if row.get("id"):
             nodes.setdefault(row["id"], (line, question, phase, group, section, row.get("parent", "")))
     _check_nesting(name, nodes, workshop, problems)
+
+
+def _workshop_of(folder: Path) -> Workshop | None:
+    try:
+        return workshop_from_data(atelier_name(folder), read_workshop_yaml(folder / WORKSHOP_FILE))
+    except (AtelierError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _check_votes(
+    table: Table | None, contributions: Table | None, workshop: Workshop, day: dt.date | None, now: dt.datetime,
+    problems: list[Problem],
+) -> None:
+    """votes.csv: each line names a vote phase, its ballots stay within the rule, its points exist."""
+    from pipeline.votes import parse_choices
+
+    name = table.file if table else ""
+    points = {row.get("id", ""): row for _line, row in _rows(contributions)}
+    votes = {p.id: p for p in workshop.phases if p.kind == "vote"}
+    for line, row in _rows(table):
+        _check_dates(name, line, row, day, now, problems)
+        phase = votes.get(row.get("phase", ""))
+        if phase is None or phase.vote is None:
+            problems.append(Problem(name, line, "phase", f"« {row.get('phase', '')} » n'est pas un temps de vote d'atelier.yaml (votes : {', '.join(votes) or 'aucun'})."))
+            continue
+        event = row.get("event", "")
+        needs_ballot = event in ("ballot", "void")
+        if needs_ballot != bool(row.get("ballot")):
+            problems.append(Problem(name, line, "ballot", "un bulletin est nommé pour « ballot » et « void », et seulement pour eux." if needs_ballot else f"pas de bulletin pour un événement « {event} » ; laissez ce champ vide."))
+        if (event == "merge") != bool(row.get("point") and row.get("into")):
+            problems.append(Problem(name, line, "into", "« point » et « into » sont remplis pour un événement « merge », et seulement pour lui."))
+        for key in ("point", "into"):
+            if row.get(key) and row[key] not in points:
+                problems.append(Problem(name, line, key, f"le point « {row[key]} » n'existe pas dans contributions.csv."))
+        choices = parse_choices(row.get("choices", ""))
+        if choices and event not in ("ballot", "paper"):
+            problems.append(Problem(name, line, "choices", f"pas de gommettes pour un événement « {event} » ; laissez ce champ vide."))
+        for point in choices:
+            found = points.get(point)
+            if found is None:
+                problems.append(Problem(name, line, "choices", f"le point « {point} » n'existe pas dans contributions.csv."))
+            elif not phase.vote.covers(found.get("phase", ""), found.get("section", "")):
+                problems.append(Problem(name, line, "choices", f"le point « {point} » (temps « {found.get('phase')} », rubrique « {found.get('section')} ») n'est pas soumis à ce vote."))
+        if event == "ballot":
+            total = sum(choices.values())
+            if total > phase.vote.gommettes:
+                problems.append(Problem(name, line, "choices", f"{total} gommettes sur ce bulletin, pour {phase.vote.gommettes} par personne."))
+            if not phase.vote.several and any(v > 1 for v in choices.values()):
+                problems.append(Problem(name, line, "choices", "plus d'une gommette sur un point, alors que ce vote n'en permet qu'une (« several: false »)."))
+
+
+def _check_actions(
+    table: Table | None, contributions: Table | None, workshop: Workshop, day: dt.date | None, now: dt.datetime,
+    problems: list[Problem],
+) -> None:
+    """actions.csv: each action belongs to an action-plan phase and comes from points that exist."""
+    name = table.file if table else ""
+    points = {row.get("id", "") for _line, row in _rows(contributions)}
+    plans = [p.id for p in workshop.phases if p.kind == "actions"]
+    for line, row in _rows(table):
+        _check_dates(name, line, row, day, now, problems)
+        if row.get("phase", "") not in plans:
+            problems.append(Problem(name, line, "phase", f"« {row.get('phase', '')} » n'est pas un temps « plan d'actions » d'atelier.yaml (temps : {', '.join(plans) or 'aucun'})."))
+        if row.get("group") and workshop.group(row["group"]) is None:
+            problems.append(Problem(name, line, "group", f"le groupe « {row['group']} » n'est pas déclaré dans atelier.yaml (groupes : {', '.join(g.id for g in workshop.groups) or 'aucun'})."))
+        for point in (row.get("points") or "").split():
+            if point not in points:
+                problems.append(Problem(name, line, "points", f"le point « {point} » n'existe pas dans contributions.csv."))
 
 
 def _check_nesting(

@@ -17,6 +17,9 @@ from pipeline import schemas
 WORKSHOP_FILE = "atelier.yaml"
 PACKAGE_FILE = "datapackage.json"
 CSV_FILES = {"participants": "participants.csv", "contributions": "contributions.csv"}
+# Tables of the phases that need them (a vote, an action plan): a missing file is an empty table.
+PHASE_FILES = {"votes": ("vote", "votes.csv"), "actions": ("actions", "actions.csv")}
+TABLE_FILES = {**CSV_FILES, **{resource: name for resource, (_kind, name) in PHASE_FILES.items()}}
 DEFAULT_TIMEZONE = "Europe/Paris"  # where the ateliers happen unless atelier.yaml says `timezone:`
 
 
@@ -106,10 +109,29 @@ KINDS: dict[str, Kind] = {
         Kind("sheet", grouped=True, participants=True),
         Kind("synthesis", grouped=False, participants=False),
         Kind("qa", grouped=False, participants=True),
-        Kind("vote", grouped=False, participants=True, supported=False),
-        Kind("actions", grouped=False, participants=False, supported=False),
+        Kind("vote", grouped=False, participants=False),  # a ballot of its own, not a form of points
+        Kind("actions", grouped=False, participants=False),
     )
 }
+
+
+@dataclass(frozen=True)
+class VoteRule:
+    """How a vote phase is run: what may get gommettes, how many each person has.
+
+    `points`: (phase id, rubric id or "") pairs whose top-level published
+    points are votable; `gommettes`: per person; `several`: whether one
+    person may put more than one on a point; `hidden`: the wall shows
+    « votes masqués » until the facilitator reveals the tally.
+    """
+
+    points: tuple[tuple[str, str], ...] = ()
+    gommettes: int = 5
+    several: bool = True
+    hidden: bool = True
+
+    def covers(self, phase: str, section: str) -> bool:
+        return any(p == phase and r in ("", section) for p, r in self.points)
 
 
 @dataclass(frozen=True)
@@ -126,6 +148,7 @@ class Phase:
     intro: Tensed = Tensed()
     questions: tuple[str, ...] = ()  # empty: every question
     groups: tuple[str, ...] = ()  # empty: each question's groups
+    vote: VoteRule | None = None  # for a phase of kind `vote`
 
     @property
     def grouped(self) -> bool:
@@ -441,13 +464,44 @@ class Point:
 
 
 @dataclass(frozen=True)
+class Action:
+    """One line of the plan d'actions: who carries what, with whom, by when, from which points."""
+
+    id: str
+    phase: str
+    title: str
+    statut: str
+    created_at: dt.datetime
+    porteur: str = ""
+    partenaires: str = ""
+    echeance: dt.date | None = None
+    moyens: str = ""
+    points: tuple[str, ...] = ()
+    updated_at: dt.datetime | None = None
+    group: str | None = None  # the group that proposed it from the form; None when typed by the team
+
+
+@dataclass(frozen=True)
 class Atelier:
-    """An atelier folder: its description, attendance list and contributions."""
+    """An atelier folder: its description, attendance list and contributions (votes and actions when it has them)."""
 
     path: Path
     workshop: Workshop
     participants: tuple[Participant, ...]
     contributions: tuple[Contribution, ...]
+    votes: tuple[dict[str, str], ...] = ()  # rows of votes.csv, in order (a journal: see pipeline.votes)
+    actions: tuple[Action, ...] = ()
+
+    def vote_candidates(self, phase: Phase) -> tuple[Point, ...]:
+        """The published top-level points of the columns a vote phase names, with their précisions, in reading order."""
+        rule = phase.vote
+        if rule is None:
+            return ()
+        found: list[Point] = []
+        for column_phase, question, group, rubric in self.workshop.columns():
+            if rule.covers(column_phase.id, rubric.id) and question in self.workshop.phase_questions(phase):
+                found += self.points(question.id, column_phase.id, rubric.id, group.id if group else None)
+        return tuple(found)
 
     @property
     def slug(self) -> str:
@@ -599,6 +653,12 @@ def _target(x: dict[str, Any]) -> Target:
     return Target(x.get("rubric") or x.get("section", ""), x.get("min"), x.get("max"))
 
 
+def _vote_rule(p: dict[str, Any]) -> VoteRule:
+    spec = p.get("vote") or {}
+    points = tuple((str(x).partition("/")[0], str(x).partition("/")[2]) for x in spec.get("points", ()))
+    return VoteRule(points, int(spec.get("gommettes", 5)), bool(spec.get("several", True)), bool(spec.get("hidden", True)))
+
+
 def _numbered(count: int) -> list[str]:
     return [str(n) for n in range(1, count + 1)]
 
@@ -699,8 +759,9 @@ def workshop_from_data(slug: str, data: dict[str, Any]) -> Workshop:
                     box=bool(r.get("box", False)),
                     target=_target({"rubric": r["id"], **r["target"]}) if r.get("target") else None,
                 )
-                for r in p["rubrics"]
+                for r in p.get("rubrics", ())
             ),
+            vote=_vote_rule(p) if p["kind"] == "vote" else None,
         )
         for p in data["phases"]
     )
@@ -778,13 +839,30 @@ def contribution_from_row(row: dict[str, str]) -> Contribution:
     )
 
 
+def action_from_row(row: dict[str, str]) -> Action:
+    return Action(
+        id=row["id"],
+        phase=row["phase"],
+        title=row["title"],
+        statut=row["statut"],
+        porteur=row.get("porteur") or "",
+        partenaires=row.get("partenaires") or "",
+        echeance=dt.date.fromisoformat(row["echeance"]) if row.get("echeance") else None,
+        moyens=row.get("moyens") or "",
+        points=tuple((row.get("points") or "").split()),
+        group=row.get("group") or None,
+        created_at=parse_datetime(row["created_at"]),
+        updated_at=parse_datetime(row["updated_at"]) if row.get("updated_at") else None,
+    )
+
+
 def read_rows(path: Path) -> list[dict[str, str]]:
     """Rows of one of our CSV files, read by `pipeline.tables` (a missing file is an empty table)."""
     from pipeline import tables
 
     if not path.exists():
         return []
-    resource = next(r for r, name in CSV_FILES.items() if name == path.name)
+    resource = next(r for r, name in TABLE_FILES.items() if name == path.name)
     return tables.parse_table(path.read_bytes(), resource, str(path), str(path.parent)).records()
 
 
@@ -808,14 +886,17 @@ def load_atelier(path: str | Path) -> Atelier:
         more = f" (et {len(problems) - 1} autre(s) problème(s))" if len(problems) > 1 else ""
         raise AtelierError(f"{problems[0]}{more}")
     workshop = workshop_from_data(atelier_name(folder), data)
-    return atelier_from_tables(folder, workshop, {r: tables.read_table(folder, r) for r in CSV_FILES})
+    resources = (*CSV_FILES, *phase_tables(workshop))
+    return atelier_from_tables(folder, workshop, {r: tables.read_table(folder, r) for r in resources})
 
 
 def atelier_from_tables(folder: Path, workshop: Workshop, read: dict[str, Any]) -> Atelier:
     """The Atelier of tables read by `pipeline.tables`; a row that cannot be typed raises TableError with its line."""
     participants = tuple(_convert(read["participants"], participant_from_row, folder))
     contributions = tuple(_convert(read["contributions"], contribution_from_row, folder))
-    return Atelier(folder, workshop, participants, contributions)
+    votes = tuple(row for _line, row in read["votes"].rows) if read.get("votes") else ()
+    actions = tuple(_convert(read["actions"], action_from_row, folder)) if read.get("actions") else ()
+    return Atelier(folder, workshop, participants, contributions, votes, actions)
 
 
 def _convert(table: Any, make: Any, folder: Path) -> Iterable[Any]:
@@ -831,8 +912,9 @@ def _convert(table: Any, make: Any, folder: Path) -> Iterable[Any]:
 
 
 def datapackage(slug: str, workshop: Workshop | None = None) -> dict[str, Any]:
-    """The datapackage.json of an atelier: our two tables with the project's schemas inline,
-    plus that atelier's vocabulary as enums (question, phase, section, group).
+    """The datapackage.json of an atelier: our two tables (and votes, actions when its
+    phases need them) with the project's schemas inline, plus that atelier's
+    vocabulary as enums (question, phase, section, group).
 
     The schemas are embedded, not referenced, because frictionless refuses
     paths outside the package folder ("path … is not safe"); `atelier
@@ -841,17 +923,20 @@ def datapackage(slug: str, workshop: Workshop | None = None) -> dict[str, Any]:
     or group.  Without `workshop`, the generic schemas only.
     """
     resources = []
-    for name in ("participants", "contributions"):
+    for name in ("participants", "contributions", *phase_tables(workshop)):
         schema = schemas.table_schema(name)
+        enums: dict[str, list[str]] = {}
         if name == "contributions" and workshop is not None:
             enums = vocabulary(workshop)
-            for f in schema["fields"]:
-                if f["name"] in enums:
-                    f.setdefault("constraints", {})["enum"] = enums[f["name"]]
+        elif name in PHASE_FILES and workshop is not None:
+            enums = {"phase": [p.id for p in workshop.phases if p.kind == PHASE_FILES[name][0]]}
+        for f in schema["fields"]:
+            if f["name"] in enums:
+                f.setdefault("constraints", {})["enum"] = enums[f["name"]]
         resources.append(
             {
                 "name": name,
-                "path": CSV_FILES[name],
+                "path": TABLE_FILES[name],
                 "profile": "tabular-data-resource",
                 "format": "csv",
                 "mediatype": "text/csv",
@@ -860,6 +945,12 @@ def datapackage(slug: str, workshop: Workshop | None = None) -> dict[str, Any]:
             }
         )
     return {"name": slug, "title": f"Atelier {slug}", "profile": "tabular-data-package", "resources": resources}
+
+
+def phase_tables(workshop: Workshop | None) -> tuple[str, ...]:
+    """The tables an atelier's phases need beyond the two of every atelier: `votes`, `actions`, or none."""
+    kinds = {p.kind for p in workshop.phases} if workshop else set()
+    return tuple(resource for resource, (kind, _name) in PHASE_FILES.items() if kind in kinds)
 
 
 def vocabulary(workshop: Workshop) -> dict[str, list[str]]:

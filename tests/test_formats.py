@@ -123,6 +123,21 @@ def fill(tmp_path: Path, folder: Path) -> tuple[dict[str, str], str]:
                          "text": f"{rubric.label} ({question.id})"},
                     )
                     assert sent.status_code == 303, text_of(sent.text)
+    # A vote: opened by the team, a ballot from a phone on the first votable point, paper gommettes on it too.
+    for phase in (p for p in workshop.phases if p.kind == "vote"):
+        csrf = CSRF_INPUT.search(team.get(f"/{slug}/animation/vote/{phase.id}").text).group(1)  # type: ignore[union-attr]
+        assert team.post(f"/{slug}/animation/vote/{phase.id}/etat", data={"csrf_token": csrf, "event": "open"}).status_code == 303
+        ballot = client.get(f"/{slug}/vote/{phase.id}")
+        pages[f"vote-{phase.id}"] = text_of(ballot.text)
+        point = re.search(r'name="p-([^"]+)"', ballot.text).group(1)  # type: ignore[union-attr]
+        token = re.search(r'name="bulletin" value="([^"]+)"', ballot.text).group(1)  # type: ignore[union-attr]
+        csrf_p = CSRF_INPUT.search(ballot.text).group(1)  # type: ignore[union-attr]
+        assert client.post(f"/{slug}/vote/{phase.id}", data={"csrf_token": csrf_p, "bulletin": token, f"p-{point}": "1"}).status_code == 303
+        assert team.post(f"/{slug}/animation/vote/{phase.id}/papier", data={"csrf_token": csrf, f"papier-{point}": "2"}).status_code == 303
+    # An action plan: one action typed by the team.
+    for phase in (p for p in workshop.phases if p.kind == "actions"):
+        sent = submit(team, f"/{slug}/animation/actions/{phase.id}", {"title": "Une action", "porteur": "La mairie", "statut": "decidee"})
+        assert sent.status_code == 303, text_of(sent.text)
     return pages, text_of(team.get(f"/{slug}/animation/mur").text)
 
 

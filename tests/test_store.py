@@ -244,8 +244,11 @@ def test_an_id_used_twice_in_one_batch_is_refused(folder):
 
 def test_an_unknown_table_is_refused(folder):
     with pytest.raises(StoreError) as refused:
-        store.append_rows(folder, "votes", [{"id": "v-1"}])
-    assert str(refused.value) == "ressource « votes » inconnue ; les ressources sont participants, contributions."
+        store.append_rows(folder, "bulletins", [{"id": "v-1"}])
+    # votes and actions are tables too now (issue 14: the vote's journal and the action plan).
+    assert str(refused.value) == (
+        "ressource « bulletins » inconnue ; les ressources sont participants, contributions, votes, actions."
+    )
 
 
 def test_a_file_with_another_header_is_refused_untouched(tmp_path):

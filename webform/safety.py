@@ -216,6 +216,7 @@ def library_error(error: AtelierError) -> tuple[str, int] | Response:
     reads that nothing was saved, with their text kept in the form.
     """
     from pipeline.store import StoreError
+    from pipeline.votes import VoteError
 
     current_app.logger.error("%s", error)
     if isinstance(error, BrokenAtelier) and request.blueprint == "facilitator":
@@ -235,14 +236,15 @@ def library_error(error: AtelierError) -> tuple[str, int] | Response:
             "Cette page est momentanément indisponible\u202f: un fichier de l'atelier contient une erreur que "
             "l'équipe d'animation doit corriger."
         )
-    elif isinstance(error, StoreError):
+    elif isinstance(error, (StoreError, VoteError)):
         message = _("Rien n'a été enregistré : %(reason)s", reason=detail)
     else:
         message = _(
             "Rien n'a été enregistré : un fichier de l'atelier contient une erreur que l'équipe d'animation "
             "doit corriger. Votre texte est conservé ci-dessous ; renvoyez-le un peu plus tard."
         )
-    return form_again(400 if isinstance(error, StoreError) else 503, message)
+    code = error.code if isinstance(error, VoteError) else 400 if isinstance(error, StoreError) else 503
+    return form_again(code, message)
 
 
 def unexpected(error: Exception) -> tuple[str, int] | Response:

@@ -14,9 +14,10 @@ from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_babel import ngettext  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
 
-from pipeline import export, moderation, opening, schemas, store, tables
+from pipeline import export, moderation, opening, schemas, store, tables, votes
 from pipeline.workshop import (
     CSV_FILES,
+    TABLE_FILES,
     Atelier,
     AtelierError,
     Contribution,
@@ -29,6 +30,7 @@ from pipeline.workshop import (
     format_datetime,
     parse_datetime,
     participant_from_row,
+    phase_tables,
 )
 from webform.catalog import BrokenAtelier
 from webform.facilitator import access
@@ -106,11 +108,12 @@ def current_atelier(workshop: Workshop, folder: Path) -> Atelier:
     Read by `pipeline.tables` like every step: a file it refuses raises
     TableError, which the app's handler shows to the facilitator (file, line, fix).
     """
+    wanted = (*CSV_FILES, *phase_tables(workshop))
     with store.locked(folder, shared=True):
-        data = {resource: export.stored(folder, resource) for resource in CSV_FILES}
+        data = {resource: export.stored(folder, resource) for resource in wanted}
     read = {
-        resource: tables.parse_table(data[resource], resource, f"{workshop.slug}/{CSV_FILES[resource]}", str(folder))
-        for resource in CSV_FILES
+        resource: tables.parse_table(data[resource], resource, f"{workshop.slug}/{TABLE_FILES[resource]}", str(folder))
+        for resource in wanted
     }
     return atelier_from_tables(folder, workshop, read)
 
@@ -202,6 +205,7 @@ def dashboard(slug: str) -> str:
         by_status=by_status,
         job=job,
         form=ActionForm(),
+        vote_states=votes.states(atelier.votes),
     )
 
 
@@ -243,10 +247,10 @@ def wall(slug: str) -> str:
     phases = [p for p in workshop.phases if wanted_phase in (None, "", p.id)] or list(workshop.phases)
     blocks = []
     for q in questions:
-        parts: list[tuple[Phase, dict[str, tuple[Point, ...]], list[tuple[Group, dict[str, tuple[Point, ...]]]]]] = []
+        parts: list[Any] = []
         for phase in phases:
-            if q not in workshop.phase_questions(phase):
-                continue
+            if q not in workshop.phase_questions(phase) or phase.kind in ("vote", "actions"):
+                continue  # shown after the questions, each in its own section
             if phase.grouped:
                 sheets = []
                 for group in workshop.groups_for(phase, q):
@@ -257,11 +261,19 @@ def wall(slug: str) -> str:
             else:
                 pooled = {r.id: atelier.points(q.id, phase.id, r.id) for r in phase.rubrics}
                 parts.append((phase, pooled, []))
-        blocks.append((q, parts))
+        if parts:
+            blocks.append((q, parts))
+    from webform.facilitator.vote_pages import vote_tally
+
+    tallies = [vote_tally(atelier, p) for p in phases if p.kind == "vote"]
+    plans = [(p, [a for a in atelier.actions if a.phase == p.id]) for p in phases if p.kind == "actions"]
     return render_template(
         "facilitator/wall.html",
         workshop=workshop,
         blocks=blocks,
+        tallies=tallies,
+        plans=plans,
+        statuts=schemas.enum_labels("actions", "statut"),
         wanted_question=wanted_question or "",
         wanted_phase=wanted_phase or "",
         refresh=updating_every(None if request.args.get("pause") else int(current_app.config["WALL_REFRESH_SECONDS"])),
@@ -598,7 +610,7 @@ def _row(column: Column, point_id: str, parent: str, position: int, text: str, s
 @bp.get("/<slug>/animation/exports")
 def exports(slug: str) -> str:
     workshop, _folder = open_atelier(slug)
-    return render_template("facilitator/exports.html", workshop=workshop)
+    return render_template("facilitator/exports.html", workshop=workshop, tables={r: True for r in phase_tables(workshop)})
 
 
 def download(data: bytes, name: str, kind: str) -> Response:
@@ -620,7 +632,7 @@ def export_xlsx(slug: str) -> Response:
     return download(export.export_xlsx(folder), f"{slug}.xlsx", "xlsx")
 
 
-@bp.get("/<slug>/animation/exports/<any(contributions, participants):resource>.csv")
+@bp.get("/<slug>/animation/exports/<any(contributions, participants, votes, actions):resource>.csv")
 def export_csv(slug: str, resource: str) -> Response:
     _workshop, folder = open_atelier(slug)
     return download(export.export_spreadsheet_csv(folder, resource), f"{slug}-{resource}-tableur.csv", "csv")
@@ -668,3 +680,4 @@ def preview_pdf(slug: str) -> Response:
     if path is None:
         raise refuse(404, _("Aucun aperçu PDF n'est prêt : produisez-le depuis la page « Aperçu PDF »."))
     return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=f"{slug}-apercu.pdf", max_age=0)
+from webform.facilitator import vote_pages  # noqa: E402,F401  (registers the vote and action-plan pages)

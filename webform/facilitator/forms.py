@@ -6,7 +6,15 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
-from wtforms import PasswordField, RadioField, SelectField, StringField, TextAreaField  # type: ignore[import-untyped]
+from wtforms import (  # type: ignore[import-untyped]
+    DateField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice  # type: ignore[import-untyped]
 from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 
@@ -148,3 +156,20 @@ class MergeForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that changes something: only its CSRF token."""
+
+
+def _statut_choices() -> list[tuple[str, str]]:
+    return list(schemas.enum_labels("actions", "statut").items())
+
+
+class ActionItemForm(FlaskForm):
+    """One line of the plan d'actions, its rules from schemas/actions.schema.json."""
+
+    title = StringField(_l("Action"), filters=[strip], validators=[*schema_validators("actions", "title"), no_control_characters(False)])
+    porteur = StringField(_l("Porteur (personne ou structure)"), filters=[strip], validators=[*schema_validators("actions", "porteur"), no_control_characters(False)])
+    partenaires = StringField(_l("Partenaires"), filters=[strip], validators=[*schema_validators("actions", "partenaires"), no_control_characters(False)])
+    echeance = DateField(_l("Échéance"), validators=[Optional()])
+    moyens = TextAreaField(_l("Moyens"), filters=[strip, lines], validators=[*schema_validators("actions", "moyens"), no_control_characters(True)])
+    statut = SelectField(_l("Statut"), choices=_statut_choices, default="proposee", validators=[Required()])
+    points = SelectMultipleField(_l("Points d'origine"), choices=[], validate_choice=True)
+    group = SelectField(_l("Votre groupe"), choices=[], validate_choice=False, validators=[Optional()])

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import secrets
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -18,13 +19,15 @@ from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
 from wtforms.fields.choices import SelectChoice  # type: ignore[import-untyped]
 
-from pipeline import store
+from pipeline import store, votes
+from pipeline.votes import VoteError
 from pipeline.workshop import Group, Phase, Question, Workshop, format_datetime
 from webform.forms import ROLE_LABELS, parse
 from webform.points import Line, format_points, ids_then_new, nest
 from webform.receipts import (
     SUBMISSION,
     SUBMISSION_FIELD,
+    TOKEN,
     Receipt,
     derived,
     new_submission,
@@ -893,3 +896,186 @@ def withdraw(slug: str, token: str) -> HttpResponse:
     rows = receipt_rows(folder, rec)
     context = receipt_context(workshop, folder, rec, rows)
     return no_store(show_form("participant/withdraw.html", form, workshop, token=token, **context))
+
+
+# ---- vote with gommettes -------------------------------------------------------------------
+
+BALLOT_FIELD = "bulletin"  # the hidden field carrying a new ballot's private token
+
+
+def vote_phase(workshop: Workshop, phase_id: str) -> Phase:
+    phase = workshop.phase(phase_id)
+    if phase is None or phase.kind != "vote":
+        raise refuse(404, _("Il n'y a pas de vote « %(phase)s » dans cet atelier.", phase=phase_id[:40]))
+    return phase
+
+
+def ballot_cookie(phase: Phase) -> str:
+    """The cookie that takes a browser back to its own ballot (one ballot per person and device)."""
+    return f"bulletin-{phase.id}"
+
+
+def ballot_id(token: str) -> str:
+    """The public id of the ballot a private token opens (votes.csv never holds the token, nor its receipt hash)."""
+    return "b-" + hashlib.sha256(f"bulletin:{token}".encode("ascii")).hexdigest()[:16]
+
+
+def ballot_token(token: str | None) -> str:
+    """The private token a ballot POST is about: the link's, else the one the blank ballot page handed out.
+
+    The blank page carries a fresh token in a hidden field, so that a doubled
+    or replayed first POST names the same ballot and the store, which keeps
+    one set of choices per ballot, counts it once.  This is the one place
+    where a generic submission token (issue 11) would come in.
+    """
+    chosen = token or request.form.get(BALLOT_FIELD, "")
+    if not TOKEN.fullmatch(chosen):
+        raise refuse(400, _("Ce bulletin n'est pas valable : rechargez la page du vote et recommencez."))
+    return chosen
+
+
+def typed_choices() -> dict[str, int]:
+    """The gommettes typed on the ballot, by point id; a count that is not a whole number is refused in French."""
+    choices: dict[str, int] = {}
+    for name, value in request.form.items(multi=False):
+        if not name.startswith("p-"):
+            continue
+        value = value.strip()
+        if value in ("", "0"):
+            continue
+        if value == "on":
+            value = "1"  # a ticked box, where one gommette per point is the rule
+        if not value.isdigit() or len(value) > 3:
+            raise VoteError(f"« {value[:20]} » n'est pas un nombre de gommettes ; écrivez un nombre entier (0, 1, 2…).")
+        choices[name[2:]] = int(value)
+    return choices
+
+
+def ballot_page(workshop: Workshop, folder: Path, phase: Phase, token: str | None, status: int = 200) -> HttpResponse:
+    """The ballot: every votable point with its précisions, the gommettes given, what is left."""
+    atelier = current_vote_atelier(workshop, folder)
+    candidates = votes.votable(workshop, phase, atelier.vote_candidates(phase))
+    state = votes.states(atelier.votes).get(phase.id, votes.VoteState(phase.id))
+    mine = state.ballots.get(ballot_id(token), {}) if token else {}
+    refusal = g.get("refusal")  # (code, sentence, retry-after) of a refused POST: webform.safety
+    refused = refusal[1] if refusal else None
+    shown = mine
+    if refused:
+        try:
+            shown = typed_choices()
+        except VoteError:
+            shown = {k[2:]: request.form[k] for k in request.form if k.startswith("p-")}  # type: ignore[misc]
+    rule = phase.vote
+    assert rule is not None
+    questions = {q.id: q for q in workshop.questions}
+    body = render_template(
+        "participant/ballot.html",
+        workshop=workshop,
+        phase=phase,
+        rule=rule,
+        state=state,
+        points=candidates,
+        questions=questions,
+        shown=shown,
+        mine=mine,
+        given=sum(mine.values()),
+        token=token,
+        new_token=None if token else (request.form.get(BALLOT_FIELD) if refused else secrets.token_urlsafe(32)),
+        form=FlaskForm(),
+        errors=[("", "", refused)] if refused else [],
+        lang=language(),
+    )
+    return no_store(Response(body, status=refusal[0] if refusal else status))
+
+
+def current_vote_atelier(workshop: Workshop, folder: Path) -> Any:
+    from webform.facilitator import current_atelier
+
+    return current_atelier(workshop, folder)
+
+
+def submit_ballot(workshop: Workshop, folder: Path, phase: Phase, token: str) -> bool:
+    """Record the ballot of `token` with the choices of this POST (VoteError when refused); False for a replay."""
+    atelier = current_vote_atelier(workshop, folder)
+    allowed = [p.contribution.id for p in votes.votable(workshop, phase, atelier.vote_candidates(phase))]
+    changed = votes.cast_ballot(folder, workshop, phase.id, ballot_id(token), typed_choices(), allowed)
+    services().receipts.replace(token, Receipt(workshop.slug, "vote", "votes", (phase.id, ballot_id(token))))
+    return changed
+
+
+@bp.route("/<slug>/vote/<phase_id>", methods=["GET", "POST"])
+@shows_form_again
+def ballot(slug: str, phase_id: str) -> HttpResponse:
+    workshop, folder = open_atelier(slug)
+    phase = vote_phase(workshop, phase_id)
+    if request.method == "GET" and not g.get("refusal"):
+        kept = request.cookies.get(ballot_cookie(phase), "")
+        found = services().receipts.find(kept) if kept else None
+        if found is not None and found.slug == slug and found.kind == "vote" and found.ids[:1] == (phase.id,):
+            # This browser already has a ballot: the same one again, not a second ballot.
+            return no_store(redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=kept), code=303))
+    if request.method == "GET" or g.get("refusal"):
+        return ballot_page(workshop, folder, phase, None)
+    token = ballot_token(None)
+    submit_ballot(workshop, folder, phase, token)
+    flash(_("Merci ! Vos gommettes sont enregistrées. Gardez ce lien pour modifier votre vote jusqu'à sa clôture."))
+    answer = redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=token), code=303)
+    answer.set_cookie(ballot_cookie(phase), token, max_age=7 * 24 * 3600, path=f"/{slug}/vote/",
+                      secure=request.is_secure, httponly=True, samesite="Lax")
+    return answer
+
+
+@bp.route("/<slug>/vote/<phase_id>/<token>", methods=["GET", "POST"])
+@shows_form_again
+def my_ballot(slug: str, phase_id: str, token: str) -> HttpResponse:
+    workshop, folder = open_atelier(slug)
+    phase = vote_phase(workshop, phase_id)
+    found = services().receipts.find(token)
+    if found is None or found.slug != slug or found.kind != "vote" or found.ids[:1] != (phase.id,):
+        raise refuse(404, _("Ce lien de vote n'est pas valable. Vérifiez qu'il a été copié en entier."))
+    if request.method == "GET" or g.get("refusal"):
+        return ballot_page(workshop, folder, phase, token)
+    changed = submit_ballot(workshop, folder, phase, ballot_token(token))
+    flash(_("Votre vote est modifié.") if changed else _("Votre vote était déjà celui-ci : rien n'a changé."))
+    return redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=token), code=303)
+
+
+# ---- an action proposed by a group -----------------------------------------------------------
+
+ACTION_FIELD = "proposition"  # the hidden field naming the action a form adds (a replay adds nothing)
+
+
+def action_form(workshop: Workshop) -> FlaskForm:
+    from webform.facilitator.forms import ActionItemForm
+
+    form = ActionItemForm()
+    form.group.choices = [("", _("— choisir —"))] + [(g.id, g.text(language())) for g in workshop.groups]
+    return form
+
+
+@bp.route("/<slug>/action/<phase_id>", methods=["GET", "POST"])
+@shows_form_again
+def propose_action(slug: str, phase_id: str) -> HttpResponse:
+    """A group proposes an action for the plan (statut « proposée »); the team decides later."""
+    from pipeline import actions
+
+    workshop, folder = open_atelier(slug)
+    phase = workshop.phase(phase_id)
+    if phase is None or phase.kind != "actions":
+        raise refuse(404, _("Il n'y a pas de plan d'actions « %(phase)s » dans cet atelier.", phase=phase_id[:40]))
+    closed = refuse_if_closed(workshop)
+    if closed:
+        return closed
+    form = action_form(workshop)
+    if submitted(form) and form.group.data and workshop.group(form.group.data) is None:
+        form.group.errors = [_("Choisissez un des groupes proposés.")]
+    elif submitted(form):
+        token = request.form.get(ACTION_FIELD, "")
+        if not TOKEN.fullmatch(token):
+            raise refuse(400, _("Ce formulaire n'est pas valable : rechargez la page et recommencez."))
+        item = {**actions.item_from_form(form.data), "statut": "proposee", "points": "", "group": form.group.data or ""}
+        actions.add(folder, phase.id, item, action_id="a-" + hashlib.sha256(f"action:{token}".encode("ascii")).hexdigest()[:16])
+        flash(_("Merci ! L'action est proposée ; l'équipe d'animation la reprendra dans le plan."))
+        return redirect(url_for(".propose_action", slug=slug, phase_id=phase.id), code=303)
+    new_token = request.form.get(ACTION_FIELD) if request.method == "POST" else secrets.token_urlsafe(32)
+    return no_store(show_form("participant/action.html", form, workshop, phase=phase, new_token=new_token))

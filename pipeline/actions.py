@@ -1,0 +1,66 @@
+"""The plan d'actions: items with a porteur, partenaires, an échéance, moyens and a statut, linked to points."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Mapping
+
+from pipeline import schemas, store
+from pipeline.workshop import Atelier, AtelierError, Contribution, format_datetime
+
+RESOURCE = "actions"
+
+
+def source_points(atelier: Atelier) -> list[Contribution]:
+    """The points an action may come from: published top-level points, the most voted first when there was a vote."""
+    from pipeline import votes
+
+    ranked: list[Contribution] = []
+    for phase in atelier.workshop.phases:
+        if phase.kind == "vote":
+            state = votes.states(atelier.votes).get(phase.id, votes.VoteState(phase.id))
+            result = votes.tally(atelier.workshop, phase, atelier.vote_candidates(phase), atelier.contributions, state)
+            ranked += [r.point.contribution for r in result.results if r.point.contribution not in ranked]
+    rest = [c for c in atelier.contributions if c.status == "published" and c.parent is None and c not in ranked]
+    return ranked + rest
+
+
+def item_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The row of an action from the facilitator's form data (title, porteur, …, points as a list)."""
+    echeance = data.get("echeance")
+    return {
+        "title": data.get("title") or "",
+        "porteur": data.get("porteur") or "",
+        "partenaires": data.get("partenaires") or "",
+        "echeance": echeance.isoformat() if isinstance(echeance, dt.date) else (echeance or ""),
+        "moyens": data.get("moyens") or "",
+        "statut": data.get("statut") or "proposee",
+        "points": " ".join(data.get("points") or ()),
+        "group": data.get("group") or "",
+    }
+
+
+def add(folder: Path, phase_id: str, item: Mapping[str, Any], now: dt.datetime | None = None,
+        action_id: str | None = None) -> bool:
+    """Append one action to actions.csv (checked against its schema; StoreError in French when refused).
+
+    `action_id`, when given, makes the addition idempotent: a replayed form
+    that names an action already stored adds nothing (False).
+    """
+    row = {**item, "id": action_id or store.new_id("a"), "phase": phase_id,
+           "created_at": format_datetime(now or dt.datetime.now(dt.timezone.utc))}
+    with store.locked(folder):
+        if action_id and any(r["id"] == action_id for r in store.read_table(folder, RESOURCE)):
+            return False
+        store.append_rows(folder, RESOURCE, [row])
+    return True
+
+
+def set_statut(folder: Path, action_id: str, statut: str, now: dt.datetime | None = None) -> None:
+    """Change an action's statut (proposée, décidée, en cours…), stamping updated_at."""
+    labels = schemas.enum_labels(RESOURCE, "statut")
+    if statut not in labels:
+        raise AtelierError(f"statut « {statut[:40]} » inconnu ; statuts possibles : {', '.join(labels)}.")
+    stamp = format_datetime(now or dt.datetime.now(dt.timezone.utc))
+    store.update_rows(folder, RESOURCE, {action_id: {"statut": statut, "updated_at": stamp}})

@@ -1,0 +1,311 @@
+"""The vote with gommettes on the real app: ballots from a phone, replays, a closed vote, paper counts, validation."""
+
+from __future__ import annotations
+
+import csv
+import re
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from vote_helpers import HIDDEN_TOKEN, PHASE, SLUG, vote_atelier
+from webform_helpers import CSRF_INPUT, NNBSP, make_app, text_of
+
+from pipeline import votes
+from pipeline.validate import validate_atelier
+from pipeline.workshop import load_atelier
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return vote_atelier(tmp_path / "data")
+
+
+@pytest.fixture
+def client(tmp_path: Path, folder: Path):
+    return make_app(tmp_path).test_client()
+
+
+def tally_of(folder: Path) -> dict[str, tuple[int, int, int]]:
+    atelier = load_atelier(folder)
+    phase = atelier.workshop.phase(PHASE)
+    state = votes.states(atelier.votes).get(PHASE, votes.VoteState(PHASE))
+    result = votes.tally(atelier.workshop, phase, atelier.vote_candidates(phase), atelier.contributions, state)
+    return {r.point.contribution.id: (r.online, r.paper, r.rank) for r in result.results}
+
+
+def open_vote(folder: Path, event: str = "open") -> None:
+    atelier = load_atelier(folder)
+    votes.set_state(folder, atelier.workshop, PHASE, event)
+
+
+def blank_ballot(client) -> tuple[str, str]:
+    page = client.get(f"/{SLUG}/vote/{PHASE}")
+    assert page.status_code == 200, page.text
+    return CSRF_INPUT.search(page.text).group(1), HIDDEN_TOKEN.search(page.text).group(1)
+
+
+def test_the_ballot_lists_published_votable_points_with_their_precisions(client, folder):
+    open_vote(folder)
+    page = text_of(client.get(f"/{SLUG}/vote/{PHASE}").text)
+    for text in ("Un marché de producteurs le samedi", "sur la place de la mairie", "Une cantine 100 % locale",
+                 "Un tiers-lieu agricole", "Une monnaie locale"):
+        assert text in page
+    assert "Hors sujet" not in page  # hidden
+    assert "Des élus moteurs" not in page  # another rubric than the vote's
+
+
+def test_a_ballot_counts_once_however_often_it_is_sent_and_can_be_changed(client, folder):
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    data = {"csrf_token": csrf, "bulletin": token, "p-pa": "3", "p-pc": "2"}
+    first = client.post(f"/{SLUG}/vote/{PHASE}", data=data)
+    assert first.status_code == 303
+    link = first.headers["Location"]
+    for _ in range(3):  # a double tap and replays of the first POST
+        assert client.post(f"/{SLUG}/vote/{PHASE}", data=data).status_code == 303
+    assert tally_of(folder)["pa"] == (3, 0, 1) and tally_of(folder)["pc"] == (2, 0, 2)
+    ballots = [r for r in csv.DictReader((folder / "votes.csv").open(encoding="utf-8")) if r["event"] == "ballot"]
+    assert len(ballots) == 1
+    again = client.get(f"/{SLUG}/vote/{PHASE}")  # the same phone comes back to its own ballot, not a new one
+    assert again.status_code == 303 and again.headers["Location"] == link
+    mine = text_of(client.get(link).text)
+    assert f"Vous avez donné 5 gommettes{NNBSP}; il vous en reste 0." in mine
+    changed = client.post(link, data={"csrf_token": csrf, "p-pb": "1"})
+    assert changed.status_code == 303
+    assert tally_of(folder) == {"pb": (1, 0, 1), "pa": (0, 0, 2), "pc": (0, 0, 2), "pd": (0, 0, 2)}
+
+
+def test_too_many_gommettes_and_a_closed_vote_show_the_typed_choices_back(client, folder):
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    refused = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "4", "p-pb": "2"})
+    assert refused.status_code == 400
+    assert "vous avez placé 6 gommettes, pour 5 disponibles ; retirez-en 1." in text_of(refused.text)
+    assert 'name="p-pa" value="4"' in refused.text and 'name="p-pb" value="2"' in refused.text
+    open_vote(folder, "close")
+    closed = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pd": "2"})
+    assert closed.status_code == 403
+    assert f"Rien n'a été enregistré{NNBSP}: le vote est fermé ; les gommettes ci-dessous n'ont pas été comptées." in text_of(closed.text)
+    assert 'name="p-pd" value="2"' in closed.text
+    assert not [r for r in csv.DictReader((folder / "votes.csv").open(encoding="utf-8")) if r["event"] == "ballot"]
+
+
+def test_paper_counts_add_to_online_ones_kept_apart_in_the_data(client, folder):
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pd": "2"})
+    atelier = load_atelier(folder)
+    allowed = ["pa", "pb", "pc", "pd"]
+    assert votes.record_paper(folder, atelier.workshop, PHASE, {"pa": 4, "pd": 1}, allowed)
+    assert not votes.record_paper(folder, atelier.workshop, PHASE, {"pa": 4, "pd": 1}, allowed)  # same count again
+    assert votes.record_paper(folder, atelier.workshop, PHASE, {"pa": 3, "pd": 1}, allowed)  # a correction replaces
+    found = tally_of(folder)
+    assert found["pa"] == (0, 3, 1) and found["pd"] == (2, 1, 1)  # a tie at 3: both first
+    assert found["pb"] == (0, 0, 3)
+
+
+def test_merged_points_carry_their_gommettes_and_a_hidden_point_drops_out(client, folder):
+    from pipeline import moderation
+
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pd": "2", "p-pc": "1"})
+    moderation.merge(folder, "pc", "pd")
+    assert tally_of(folder)["pc"] == (3, 0, 1)
+    moderation.hide(folder, "pc")
+    atelier = load_atelier(folder)
+    phase = atelier.workshop.phase(PHASE)
+    result = votes.tally(atelier.workshop, phase, atelier.vote_candidates(phase), atelier.contributions,
+                         votes.states(atelier.votes)[PHASE])
+    assert [(d.contribution.id, d.gommettes) for d in result.dropped] == [("pc", 3)]
+    assert validate_atelier(folder) == []
+
+
+def test_votes_csv_passes_validate_and_the_official_frictionless_cli(client, folder):
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "1"})
+    assert validate_atelier(folder) == []
+    cli = Path(sys.executable).with_name("frictionless")
+    done = subprocess.run([str(cli), "validate", str(folder / "datapackage.json")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+    with (folder / "votes.csv").open("a", encoding="utf-8") as f:
+        f.write("v-x,priorites,ballot,b-1,pa=9,,,2026-11-20T10:00:00Z\n")
+    assert [str(p) for p in validate_atelier(folder)] == [
+        f"{folder}/votes.csv: ligne 4, champ « choices » : 9 gommettes sur ce bulletin, pour 5 par personne."
+    ]
+
+
+def test_the_facilitator_opens_closes_reveals_counts_paper_voids_and_writes_the_plan(tmp_path, folder):
+    from facilitator_helpers import facilitator_app, log_in
+    from webform_helpers import submit
+
+    client = facilitator_app(tmp_path).test_client()
+    log_in(client, SLUG)
+    dashboard = text_of(client.get(f"/{SLUG}/animation/").text)
+    assert "Vote pas encore ouvert." in dashboard and "Saisir le plan d'actions" in dashboard
+    page = f"/{SLUG}/animation/vote/{PHASE}"
+    csrf = CSRF_INPUT.search(client.get(page).text).group(1)
+    assert client.post(f"{page}/etat", data={"csrf_token": csrf, "event": "open"}).status_code == 303
+    assert "Ouvert" in text_of(client.get(page).text)
+    voter = make_app(tmp_path).test_client()
+    vcsrf, token = blank_ballot(voter)
+    voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": vcsrf, "bulletin": token, "p-pb": "2"})
+    client.post(f"{page}/papier", data={"csrf_token": csrf, "papier-pa": "7", "papier-pb": "1"})
+    shown = text_of(client.get(page).text)
+    assert "1 bulletin en ligne — 2 gommettes en ligne, 8 sur papier." in shown
+    from webform.participant import ballot_id
+
+    assert client.post(f"{page}/annuler/{ballot_id(token)}", data={"csrf_token": csrf}).status_code == 303
+    assert tally_of(folder)["pb"] == (0, 1, 2)
+    assert client.post(f"{page}/etat", data={"csrf_token": csrf, "event": "close"}).status_code == 303
+    plan = f"/{SLUG}/animation/actions/plan"
+    added = submit(client, plan, {"title": "Lancer le marché", "porteur": "Mairie", "partenaires": "Chambre d'agriculture",
+                                  "echeance": "2027-03-01", "moyens": "Un agent à mi-temps", "statut": "decidee", "points": ["pa"]})
+    assert added.status_code == 303, added.text
+    listed = text_of(client.get(plan).text)
+    assert "Lancer le marché" in listed and "1 mars 2027" in listed and "← Un marché de producteurs le samedi" in listed
+    assert validate_atelier(folder) == []
+
+
+def test_the_wall_hides_the_tally_until_revealed_and_shows_the_plan(tmp_path, folder):
+    from facilitator_helpers import facilitator_app, log_in
+
+    from pipeline import actions
+
+    client = facilitator_app(tmp_path).test_client()
+    log_in(client, SLUG)
+    open_vote(folder)
+    voter = make_app(tmp_path).test_client()
+    csrf, token = blank_ballot(voter)
+    voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pc": "4"})
+    actions.add(folder, "plan", {"title": "Étudier un tiers-lieu", "porteur": "Communauté de communes", "statut": "proposee"})
+    wall = text_of(client.get(f"/{SLUG}/animation/mur").text)
+    assert "1 bulletin en ligne — vote ouvert" in wall and "Votes masqués jusqu'à la fin du vote." in wall
+    assert "4 Un tiers-lieu agricole" not in wall
+    assert "Étudier un tiers-lieu Communauté de communes proposée" in wall
+    open_vote(folder, "reveal")
+    wall = text_of(client.get(f"/{SLUG}/animation/mur").text)
+    assert "4 Un tiers-lieu agricole" in wall and "Votes masqués" not in wall
+
+
+def test_the_review_tells_the_vote_and_the_plan_in_plain_french(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from gitrepo import commit_all, git, init_repo
+
+    from pipeline import actions, moderation
+    from pipeline.cli import main
+
+    repo = init_repo(tmp_path / "depot")
+    folder = vote_atelier(repo / "data")
+    commit_all(repo, "Atelier")
+    git(repo, "checkout", "--quiet", "-b", "vote")
+    workshop = load_atelier(folder).workshop
+    allowed = ["pa", "pb", "pc", "pd"]
+    votes.set_state(folder, workshop, PHASE, "open", dt.datetime(2026, 11, 20, 14, 0, tzinfo=dt.timezone.utc))
+    votes.cast_ballot(folder, workshop, PHASE, "b-1", {"pa": 2, "pb": 1}, allowed)
+    votes.cast_ballot(folder, workshop, PHASE, "b-1", {"pa": 3}, allowed)
+    votes.cast_ballot(folder, workshop, PHASE, "b-2", {"pb": 2}, allowed)
+    votes.void_ballot(folder, workshop, PHASE, "b-2")
+    votes.cast_ballot(folder, workshop, PHASE, "b-3", {"pd": 4}, allowed)
+    votes.record_paper(folder, workshop, PHASE, {"pc": 3, "pb": 2}, allowed)
+    votes.set_state(folder, workshop, PHASE, "close")
+    moderation.merge(folder, "pa", "pb")
+    moderation.hide(folder, "pd")
+    actions.add(folder, "plan", {"title": "Lancer le marché", "porteur": "Mairie", "echeance": "2027-03-01",
+                                 "statut": "decidee", "points": "pa"})
+    commit_all(repo, "Vote")
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(main, ["review", "--base", "main", "--head", "HEAD"])
+    assert result.exit_code == 0, result.output
+    lines = [line.replace(NNBSP, " ") for line in result.output.splitlines()]
+    for expected in [
+        "#### Faits du vote (7)",
+        "- Vote « Priorités » : ouvert (20 novembre 2026 à 15 h 00).",
+        "- Vote « Priorités » : bulletin b-2 annulé par l’animation.",
+        "- Vote « Priorités » : gommettes papier saisies, 5 en tout sur 2 points.",
+        "- Vote « Priorités » : les gommettes de « Une cantine 100 % locale » passent à « Un marché de producteurs le samedi » (fusion).",
+        "- Vote « Priorités » : 4 changements de bulletin (3 nouveaux bulletins, 0 bulletin modifié).",
+        "- Vote « Priorités » : « Une monnaie locale » masqué après le vote ; ses 4 gommettes sortent des résultats.",
+        "- Action ajoutée : « Lancer le marché » (porteur : Mairie, échéance : 2027-03-01, décidée), d’après « Un marché de producteurs le samedi ».",
+    ]:
+        assert expected in lines, (expected, result.output)  # noqa
+
+
+
+def test_the_kit_prints_the_gommettes_instructions_and_an_action_plan_sheet(tmp_path, folder):
+    from pipeline.kit import build_kit
+
+    out = build_kit(folder, tmp_path / "kit.pdf", url="https://atelier.example.org/vote/")
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    plain = " ".join(text.replace(NNBSP, " ").split())
+    assert "Priorités : vote aux gommettes Chaque personne recevra 5 gommettes." in plain
+    assert "Points soumis au vote : Propositions par groupe — Propositions." in plain
+    assert "https://atelier.example.org/vote/vote/priorites" in plain
+    assert "Plan d’actions Action Porteur Partenaires Échéance Moyens Statut" in plain
+
+
+def test_the_command_line_opens_closes_and_reveals_the_vote(folder):
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    runner = CliRunner()
+    said = [runner.invoke(main, ["vote", verb, str(folder)]).output.strip() for verb in ("open", "open", "close", "reveal")]
+    assert said == [
+        f"{folder} : Vote « Priorités » ouvert.",
+        f"{folder} : Vote « Priorités » déjà ouvert.",
+        f"{folder} : Vote « Priorités » fermé.",
+        f"{folder} : Vote « Priorités » dévoilé au mur.",
+    ]
+    wrong = runner.invoke(main, ["vote", "open", str(folder), "--phase", "plan"])
+    assert wrong.exit_code == 1 and "« plan » n'est pas un temps de vote d'atelier.yaml (votes : priorites)." in wrong.output
+    state = votes.state_of(folder, PHASE)
+    assert (state.status, state.revealed) == ("closed", True)
+
+
+def test_exports_include_the_vote_and_the_plan(tmp_path, folder):
+    import io
+    import zipfile
+
+    from pipeline import actions, export
+
+    open_vote(folder)
+    actions.add(folder, "plan", {"title": "=1+1", "statut": "proposee"})
+    names = zipfile.ZipFile(io.BytesIO(export.export_zip(folder))).namelist()
+    assert f"{SLUG}/votes.csv" in names and f"{SLUG}/actions.csv" in names
+    sheet = export.export_spreadsheet_csv(folder, "actions").decode("utf-8-sig")
+    assert "\"'=1+1\"" in sheet
+
+
+def test_a_missing_votes_csv_is_named_with_its_fix_and_normalize_creates_it(folder):
+    from pipeline.tables import normalize
+
+    (folder / "votes.csv").unlink()
+    assert [str(p) for p in validate_atelier(folder)] == [
+        f"{folder}/votes.csv : fichier introuvable ; un fichier avec la seule ligne d'en-tête suffit "
+        f"(« atelier normalize {folder} » le crée)."
+    ]
+    normalize(folder)
+    assert validate_atelier(folder) == []
+
+
+def test_a_group_proposes_an_action_once_however_often_it_is_sent(tmp_path, client, folder):
+    from webform_helpers import submit
+
+    page = client.get(f"/{SLUG}/action/plan")
+    token = re.search(r'name="proposition" value="([^"]+)"', page.text).group(1)
+    data = {"csrf_token": CSRF_INPUT.search(page.text).group(1), "proposition": token, "group": "2",
+            "title": "Un tiers-lieu agricole à l'essai", "porteur": "Association Terres", "echeance": "2027-06-30"}
+    for _ in range(2):  # a double tap
+        assert client.post(f"/{SLUG}/action/plan", data=data).status_code == 303
+    plan = load_atelier(folder).actions
+    assert [(a.title, a.group, a.statut, str(a.echeance)) for a in plan] == [
+        ("Un tiers-lieu agricole à l'essai", "2", "proposee", "2027-06-30")
+    ]
+    wrong = submit(client, f"/{SLUG}/action/plan", {"proposition": token[::-1], "group": "99", "title": "X"})
+    assert wrong.status_code == 400 and "Choisissez un des groupes proposés." in text_of(wrong.text)
+    assert validate_atelier(folder) == []

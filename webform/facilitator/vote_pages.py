@@ -1,0 +1,122 @@
+"""Facilitator pages of a vote (open, close, reveal, paper gommettes, void a ballot) and of the action plan."""
+
+from __future__ import annotations
+
+
+
+from flask import flash, render_template, request
+from flask_babel import gettext as _  # type: ignore[import-untyped]
+from werkzeug.wrappers import Response as HttpResponse
+
+from pipeline import actions, schemas, votes
+from pipeline.workshop import Atelier, Phase, Workshop
+from webform.facilitator import back, bp, current_atelier, form_page
+from webform.facilitator.forms import ActionForm, ActionItemForm
+from webform.participant import open_atelier, shows_form_again, submitted
+from webform.safety import refuse
+
+
+def _phase(workshop: Workshop, phase_id: str, kind: str) -> Phase:
+    phase = workshop.phase(phase_id)
+    if phase is None or phase.kind != kind:
+        raise refuse(404, _("Il n'y a pas de temps « %(phase)s » de ce genre dans cet atelier.", phase=phase_id[:40]))
+    return phase
+
+
+def vote_tally(atelier: Atelier, phase: Phase) -> votes.Tally:
+    state = votes.states(atelier.votes).get(phase.id, votes.VoteState(phase.id))
+    return votes.tally(atelier.workshop, phase, atelier.vote_candidates(phase), atelier.contributions, state)
+
+
+@bp.get("/<slug>/animation/vote/<phase_id>")
+def vote(slug: str, phase_id: str) -> str:
+    workshop, folder = open_atelier(slug)
+    phase = _phase(workshop, phase_id, "vote")
+    atelier = current_atelier(workshop, folder)
+    result = vote_tally(atelier, phase)
+    return render_template(
+        "facilitator/vote.html",
+        workshop=workshop,
+        phase=phase,
+        tally=result,
+        state=result.state,
+        per_minute=votes.per_minute(result.state)[-10:],
+        ballots=sorted(result.state.ballots.items()),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/<slug>/animation/vote/<phase_id>/etat")
+def vote_state(slug: str, phase_id: str) -> HttpResponse:
+    workshop, folder = open_atelier(slug)
+    phase = _phase(workshop, phase_id, "vote")
+    event = request.form.get("event", "")
+    if event not in votes.STATE_EVENTS:
+        raise refuse(400, _("Action inconnue : le vote peut être ouvert, fermé ou dévoilé."))
+    flash(votes.change_state(folder, event, phase.id))
+    return back(".vote", slug, phase_id=phase.id)
+
+
+@bp.post("/<slug>/animation/vote/<phase_id>/papier")
+def vote_paper(slug: str, phase_id: str) -> HttpResponse:
+    """The gommettes counted on the wall's post-its, per point: they replace the last paper count."""
+    workshop, folder = open_atelier(slug)
+    phase = _phase(workshop, phase_id, "vote")
+    atelier = current_atelier(workshop, folder)
+    allowed = [p.contribution.id for p in votes.votable(workshop, phase, atelier.vote_candidates(phase))]
+    counts: dict[str, int] = {}
+    for point in allowed:
+        value = request.form.get(f"papier-{point}", "").strip() or "0"
+        if not value.isdigit() or len(value) > 4:
+            flash(_("« %(value)s » n'est pas un nombre de gommettes ; rien n'a été enregistré.", value=value[:20]), "erreur")
+            return back(".vote", slug, "papier", phase_id=phase.id)
+        counts[point] = int(value)
+    changed = votes.record_paper(folder, workshop, phase.id, counts, allowed)
+    flash(_("Gommettes papier enregistrées.") if changed else _("Les gommettes papier étaient déjà celles-ci."))
+    return back(".vote", slug, "papier", phase_id=phase.id)
+
+
+@bp.post("/<slug>/animation/vote/<phase_id>/annuler/<ballot>")
+def vote_void(slug: str, phase_id: str, ballot: str) -> HttpResponse:
+    workshop, folder = open_atelier(slug)
+    phase = _phase(workshop, phase_id, "vote")
+    changed = votes.void_ballot(folder, workshop, phase.id, ballot)
+    flash(_("Bulletin annulé : il ne compte plus.") if changed else _("Ce bulletin était déjà annulé."))
+    return back(".vote", slug, "bulletins", phase_id=phase.id)
+
+
+@bp.route("/<slug>/animation/actions/<phase_id>", methods=["GET", "POST"])
+@shows_form_again
+def action_plan(slug: str, phase_id: str) -> HttpResponse:
+    """The plan d'actions: its items, a form to add one, a statut to change."""
+    workshop, folder = open_atelier(slug)
+    phase = _phase(workshop, phase_id, "actions")
+    atelier = current_atelier(workshop, folder)
+    points = actions.source_points(atelier)
+    form = ActionItemForm()
+    form.points.choices = [(c.id, c.text[:120]) for c in points]
+    if submitted(form):
+        actions.add(folder, phase.id, actions.item_from_form(form.data))
+        flash(_("Action ajoutée au plan."))
+        return back(".action_plan", slug, phase_id=phase.id)
+    return form_page(
+        "facilitator/actions.html",
+        form,
+        workshop,
+        phase=phase,
+        items=[a for a in atelier.actions if a.phase == phase.id],
+        statuts=schemas.enum_labels("actions", "statut"),
+        texts={c.id: c.text for c in atelier.contributions},
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/<slug>/animation/actions/<phase_id>/<action_id>/statut")
+def action_statut(slug: str, phase_id: str, action_id: str) -> HttpResponse:
+    workshop, folder = open_atelier(slug)
+    phase = _phase(workshop, phase_id, "actions")
+    actions.set_statut(folder, action_id, request.form.get("statut", ""))
+    flash(_("Statut de l'action modifié."))
+    return back(".action_plan", slug, phase_id=phase.id)
+
+
