@@ -894,7 +894,7 @@ def atelier_from_tables(folder: Path, workshop: Workshop, read: dict[str, Any]) 
     """The Atelier of tables read by `pipeline.tables`; a row that cannot be typed raises TableError with its line."""
     participants = tuple(_convert(read["participants"], participant_from_row, folder))
     contributions = tuple(_convert(read["contributions"], contribution_from_row, folder))
-    votes = tuple(row for _line, row in read["votes"].rows) if read.get("votes") else ()
+    votes = tuple(row for _line, row in read["votes"].rows()) if read.get("votes") else ()
     actions = tuple(_convert(read["actions"], action_from_row, folder)) if read.get("actions") else ()
     return Atelier(folder, workshop, participants, contributions, votes, actions)
 

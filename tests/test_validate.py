@@ -355,7 +355,7 @@ def test_a_well_formed_format_is_valid(make_atelier):
     [
         (
             {"phases": [{"id": "vote", "kind": "vote", "title": "Vote", "rubrics": [{"id": "choix", "label": "Choix"}]}]},
-            ["phases[1].kind", "le genre « vote » n'est pas encore pris en charge ; genres possibles : ideas, sheet, synthesis, qa."],
+            ["phases[1]", "clé obligatoire manquante : « vote »."],  # a vote says which points, how many gommettes
         ),
         (
             {"phases": [{"id": "x", "kind": "sheet", "title": "X", "session": "samedi", "rubrics": [{"id": "r", "label": "R"}]}]},
