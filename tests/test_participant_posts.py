@@ -72,6 +72,83 @@ def test_a_form_sent_back_with_other_text_is_a_new_answer_not_a_replay(app, fold
     assert "Seconde correction" in [r["text"] for r in rows(folder, "contributions")]
 
 
+def test_a_signature_sent_again_with_other_content_replaces_the_first(app, folder):
+    """Back after « Signer », « Apparaître dans la liste » unticked, Signer again: one row, not listed."""
+    client = app.test_client()
+    tokens = form_tokens(client, "/essai/emargement")
+    first = client.post("/essai/emargement", data={**tokens, **EMARGEMENT})
+    second = client.post("/essai/emargement", data={**tokens, **{k: v for k, v in EMARGEMENT.items() if k != "listed"}})
+    assert receipt_of(client, first) == receipt_of(client, second)
+    assert [(r["name"], r["listed"]) for r in rows(folder, "participants")] == [("Anne Dupont", "false")]
+    page = text_of(client.get(second.headers["Location"]).text)
+    assert f"Ce formulaire avait déjà été envoyé{NNBSP}: ce nouvel envoi remplace le premier" in page
+    assert "Non, vous êtes seulement compté·e." in page
+    # Back twice, the first content sent again: it is what the person wants now.
+    assert receipt_of(client, client.post("/essai/emargement", data={**tokens, **EMARGEMENT})) == first.headers["Location"]
+    assert [(r["name"], r["listed"]) for r in rows(folder, "participants")] == [("Anne Dupont", "true")]
+
+
+def test_a_sheet_sent_again_with_a_typo_fixed_replaces_the_first(app, folder):
+    client = app.test_client()
+    tokens = form_tokens(client, SHEET_URL)
+    sends = [client.post(SHEET_URL, data={**tokens, **SHEET, "brake": f"Le coût, envoi {n}"}) for n in range(5)]
+    assert len({receipt_of(client, answer) for answer in sends}) == 1
+    live = [r["text"] for r in rows(folder, "contributions") if r["status"] != "withdrawn"]
+    assert live == ["Volonté des élus", "et des techniciens", "Le coût, envoi 4"]
+    # A second sheet (another page) for the same group is another rapporteur's: kept.
+    submit(client, SHEET_URL, {"driver": "Une autre table", "brake": ""})
+    assert "Une autre table" in [r["text"] for r in rows(folder, "contributions")]
+
+
+def test_a_sheet_sent_again_after_the_team_moderated_it_comes_back_with_its_text(app, folder):
+    client = app.test_client()
+    tokens = form_tokens(client, SHEET_URL)
+    receipt = receipt_of(client, client.post(SHEET_URL, data={**tokens, **SHEET}))
+    cost = {r["text"]: r for r in rows(folder, "contributions")}["Le coût"]["id"]
+    facilitator = logged_in(app)
+    assert submit(facilitator, f"/essai/animation/moderation/{cost}/corriger", {"text": "Le coût des travaux"}).status_code == 303
+    before = snapshot(folder)
+    page = client.post(SHEET_URL, data={**tokens, **SHEET, "brake": "Le coût trop élevé"})
+    assert page.status_code == 409
+    assert "Le coût trop élevé</textarea>" in page.text
+    assert "L'équipe d'animation a traité cette réponse pendant que vous la modifiiez" in text_of(page.text)
+    assert snapshot(folder) == before and client.get(receipt).status_code == 200
+
+
+def test_a_correction_sent_after_the_team_acted_comes_back_with_its_text(app, folder):
+    """The page was opened before a merge, a team correction or a withdrawal from another tab."""
+    alice, bob = app.test_client(), app.test_client()
+    submit(alice, "/essai/idee", {"question": "q1", "text": "Un marché de producteurs"})
+    receipt = receipt_of(bob, submit(bob, "/essai/idee", {"question": "q1", "text": "Un marché paysan", "details": "le dimanche"}))
+    tokens = form_tokens(bob, receipt + "/corriger")
+    by_text = {r["text"]: r for r in rows(folder, "contributions")}
+    merge(logged_in(app), by_text["Un marché paysan"]["id"], by_text["Un marché de producteurs"]["id"])
+    before = snapshot(folder)
+    typed = {"question": "q1", "text": "Un marché paysan le dimanche", "details": "le dimanche\net le mercredi"}
+    page = bob.post(receipt + "/corriger", data={**tokens, **typed})
+    assert page.status_code == 409
+    assert "le dimanche\net le mercredi</textarea>" in page.text.replace("\r\n", "\n")
+    assert "L'équipe d'animation a traité cette réponse pendant que vous la modifiiez" in text_of(page.text)
+    assert snapshot(folder) == before
+
+    # Only a précision corrected by the team: the form's old text would have added it again.
+    receipt = receipt_of(bob, submit(bob, "/essai/idee", {"question": "q1", "text": "Un jardin", "details": "partagé"}))
+    tokens = form_tokens(bob, receipt + "/corriger")
+    detail = {r["text"]: r for r in rows(folder, "contributions")}["partagé"]["id"]
+    assert submit(logged_in(app), f"/essai/animation/moderation/{detail}/corriger", {"text": "partagé entre voisins"}).status_code == 303
+    before = snapshot(folder)
+    page = bob.post(receipt + "/corriger", data={**tokens, "question": "q1", "text": "Un jardin", "details": "partagé\nbio"})
+    assert page.status_code == 409 and snapshot(folder) == before
+
+    # Withdrawn from another tab, then the correction sent from the first one.
+    tokens = form_tokens(bob, receipt + "/corriger")
+    assert submit(bob, receipt + "/retirer", {}).status_code == 303
+    page = bob.post(receipt + "/corriger", data={**tokens, "question": "q1", "text": "Un jardin ouvert", "details": ""})
+    assert page.status_code == 409
+    assert "Un jardin ouvert</textarea>" in page.text
+    assert f"Cette réponse a été retirée (peut-être depuis un autre onglet){NNBSP}: rien n'a été enregistré." in text_of(page.text)
+
+
 def test_the_same_correction_sent_twice_adds_its_point_once(app, folder):
     client = app.test_client()
     receipt = receipt_of(client, submit(client, "/essai/idee", IDEA))
