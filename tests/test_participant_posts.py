@@ -223,6 +223,58 @@ def test_a_correction_sent_after_the_closing_comes_back_with_its_text(app, folde
     assert "Une épicerie solidaire et mobile" not in (folder / "contributions.csv").read_text(encoding="utf-8")
 
 
+def kept_texts(html: str) -> list[str]:
+    """The read-only text boxes of an error page that shows back what was sent."""
+    return [re.sub(r"^\n", "", t) for t in re.findall(r"<textarea[^>]*readonly[^>]*>(.*?)</textarea>", html, re.S)]
+
+
+def test_a_sheet_or_signature_sent_while_atelier_yaml_is_broken_comes_back_with_its_text(app, folder):
+    client = app.test_client()
+    sheet, person = {**form_tokens(client, SHEET_URL), **SHEET}, {**form_tokens(client, "/essai/emargement"), **EMARGEMENT}
+    path = folder / "atelier.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("date:", "date: [", 1), encoding="utf-8")  # an organiser's typo
+    before = snapshot(folder)
+    for url, body, typed in ((SHEET_URL, sheet, [SHEET["driver"], SHEET["brake"]]), ("/essai/emargement", person, ["Anne Dupont", "Mairie"])):
+        page = client.post(url, data=body)
+        assert page.status_code == 503
+        assert kept_texts(page.text) == typed
+        assert f"Rien n'a été enregistré. Votre texte est ci-dessous{NNBSP}: copiez-le" in text_of(page.text)
+        assert body["csrf_token"] not in page.text and body["envoi"] not in page.text
+    assert snapshot(folder) == before
+
+
+def test_a_sheet_whose_group_was_removed_while_it_was_written_comes_back_with_its_text(app, folder):
+    client = app.test_client()
+    body = {**form_tokens(client, SHEET_URL), **SHEET}
+    path = folder / "atelier.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"count: 3", "count: 1", text, count=1), encoding="utf-8")
+    assert text != path.read_text(encoding="utf-8")
+    page = client.post(SHEET_URL, data=body)
+    assert page.status_code in (400, 404)
+    assert kept_texts(page.text) == [SHEET["driver"], SHEET["brake"]]
+    assert "Rien n'a été enregistré" in text_of(page.text)
+
+
+@pytest.mark.parametrize("path", ["/essai/animation/saisie", "/essai/animation/saisie/lignes"])
+def test_post_its_typed_when_the_facilitators_session_ended_come_back(app, folder, path):
+    facilitator = logged_in(app)
+    body = {**form_tokens(facilitator, path), "question": "q1", "section": "brake", "group": "3", "text": "Un post-it\n  recopié avec soin"}
+    other_tab = app.test_client()
+    other_tab.set_cookie("session", facilitator.get_cookie("session").value)
+    assert other_tab.post("/essai/animation/deconnexion", data={"csrf_token": body["csrf_token"]}).status_code == 303
+    before = snapshot(folder)
+    for client in (facilitator, other_tab):  # the revoked cookie, and the cleared one
+        page = client.post(path, data=body)
+        assert page.status_code == 403
+        assert "Un post-it\n  recopié avec soin" in kept_texts(page.text.replace("\r\n", "\n"))
+        assert "connectez-vous d'abord" in text_of(page.text)
+        assert f'href="/essai/animation/connexion?suite={path}"' in page.text
+        assert "Un marché" not in page.text and "Une monnaie locale" not in page.text  # no team page to a stranger
+    assert snapshot(folder) == before
+    assert 'autocomplete="off"' not in logged_in(app).get("/essai/animation/saisie").text
+
+
 def test_the_rate_limit_keeps_the_text_and_says_one_second_in_good_french(tmp_path, folder):
     client = make_app(tmp_path, RATELIMIT_BURST=1, RATELIMIT_PER_MINUTE=60).test_client()
     assert submit(client, "/essai/idee", IDEA).status_code == 303

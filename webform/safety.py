@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Flask, Response, current_app, g, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_babel import get_locale  # type: ignore[import-untyped]
 from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
@@ -166,6 +167,32 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+# Hidden fields a form carries for the server, and the facilitator's code: never shown back.
+NOT_TYPED = ("csrf_token", "envoi", "etat", "secret")
+CHOICE = re.compile(r"[a-z0-9_/-]{1,40}")  # an id chosen in a list (question, rubrique, qualité), not typed
+
+
+def sent_texts() -> list[tuple[str, str]]:
+    """(field name, value) of what a refused POST to a form view held that a person typed.
+
+    The error page shows them in read-only text boxes to copy, when the form
+    itself cannot be shown again (its atelier.yaml is broken, its group was
+    removed, the facilitator's session ended): nothing typed is lost.
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method != "POST" or not getattr(view, "shows_form_again", False):
+        return []
+    try:
+        form = request.form
+    except HTTPException:  # too large to read (413): the browser's Back still holds it
+        return []
+    return [
+        (name, value)
+        for name, value in form.items(multi=True)
+        if name not in NOT_TYPED and value.strip() and not CHOICE.fullmatch(value)
+    ]
+
+
 def error_page(error: HTTPException) -> tuple[str, int] | Response:
     code = error.code or 500
     if isinstance(error, FrenchError):
@@ -178,7 +205,10 @@ def error_page(error: HTTPException) -> tuple[str, int] | Response:
     else:
         message = str(ERROR_MESSAGES.get(code, ERROR_MESSAGES[400 if code < 500 else 500]))
     title = ERROR_TITLES.get(code, ERROR_TITLES[400 if code < 500 else 500])
-    body = render_template("error.html", code=code, title=title, message=message)
+    login = ""
+    if code == 403 and request.blueprint == "facilitator" and (request.view_args or {}).get("slug"):
+        login = url_for("facilitator.login", slug=request.view_args["slug"], suite=request.path)  # type: ignore[index]
+    body = render_template("error.html", code=code, title=title, message=message, sent=sent_texts(), login=login)
     response = current_app.make_response((body, code))
     if isinstance(error, TooManyRequests) and error.retry_after:
         response.headers["Retry-After"] = str(int(error.retry_after))  # type: ignore[arg-type]
@@ -193,6 +223,11 @@ def form_again(code: int, message: str) -> tuple[str, int] | Response:
     `g.refusal` (see `refused_here`), shows the form with what was typed instead of saving it.
     """
     view = current_app.view_functions.get(request.endpoint or "")
+    if request.blueprint == "facilitator":
+        from webform.facilitator import access
+
+        if not access.signed_in():  # its pages are the team's: the text alone, with the way to log in
+            return error_page(refuse(403, access.signed_out_message()))
     if request.method == "POST" and view is not None and getattr(view, "shows_form_again", False) and not g.get("refusal"):
         refused_here(code, message)
         try:
