@@ -149,6 +149,21 @@ def test_a_correction_sent_after_the_team_acted_comes_back_with_its_text(app, fo
     assert f"Cette réponse a été retirée (peut-être depuis un autre onglet){NNBSP}: rien n'a été enregistré." in text_of(page.text)
 
 
+@pytest.mark.parametrize(
+    ("path", "text", "count"),
+    [("/essai/animation/saisie", "Manque de foncier", 1), ("/essai/animation/saisie/lignes", "Manque de foncier\n- prix élevés\nManque de temps", 3)],
+)
+def test_a_double_enter_in_the_transcription_saves_the_post_its_once(app, folder, path, text, count):
+    facilitator = logged_in(app)
+    before = len(rows(folder, "contributions"))
+    first, second = sent_twice(facilitator, path, {"question": "q1", "section": "brake", "group": "3", "text": text})
+    assert first.status_code == second.status_code == 303
+    assert len(rows(folder, "contributions")) == before + count
+    assert f"Cet envoi était déjà enregistré{NNBSP}: rien n'a été ajouté une seconde fois." in text_of(facilitator.get(path).text)
+    assert submit(facilitator, path, {"question": "q1", "section": "brake", "group": "3", "text": text}).status_code == 303
+    assert len(rows(folder, "contributions")) == before + 2 * count  # typed again in a new form: transcribed again
+
+
 def test_the_same_correction_sent_twice_adds_its_point_once(app, folder):
     client = app.test_client()
     receipt = receipt_of(client, submit(client, "/essai/idee", IDEA))
