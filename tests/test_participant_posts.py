@@ -290,6 +290,24 @@ def test_post_its_typed_when_the_facilitators_session_ended_come_back(app, folde
     assert 'autocomplete="off"' not in logged_in(app).get("/essai/animation/saisie").text
 
 
+def test_after_the_closing_a_receipt_is_shown_read_only_and_a_withdrawal_offers_no_button(app, folder):
+    client = app.test_client()
+    receipt = receipt_of(client, submit(client, SHEET_URL, SHEET))
+    person = receipt_of(client, submit(client, "/essai/emargement", EMARGEMENT))
+    withdrawal = {**form_tokens(client, receipt + "/retirer")}
+    opening.set_status(folder, "closed")
+    for url, shown in ((receipt, "Volonté des élus"), (person, "Anne Dupont")):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert shown in text_of(page.text)
+        assert f"est clos{NNBSP}: les réponses ne peuvent plus être corrigées ni retirées." in text_of(page.text)
+        assert "/corriger" not in page.text and "/retirer" not in page.text
+    refused = client.post(receipt + "/retirer", data=withdrawal)
+    assert refused.status_code == 403
+    assert "Retirer définitivement" not in refused.text and "<button" not in refused.text
+    assert {r["status"] for r in rows(folder, "contributions") if r["text"] in ("Volonté des élus", "Le coût")} == {"published"}
+
+
 def test_the_rate_limit_keeps_the_text_and_says_one_second_in_good_french(tmp_path, folder):
     client = make_app(tmp_path, RATELIMIT_BURST=1, RATELIMIT_PER_MINUTE=60).test_client()
     assert submit(client, "/essai/idee", IDEA).status_code == 303

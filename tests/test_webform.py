@@ -513,7 +513,7 @@ def test_closed_atelier_refuses_submissions_and_edits(client, folder):
     refused = client.post("/essai/emargement", data={"csrf_token": form_token, "name": "Anne", "role": "elu"})
     assert refused.status_code == 403
     assert "il n'accepte plus de réponses" in text_of(refused.text)
-    for url in (token_url, token_url + "/corriger", token_url + "/retirer"):
+    for url in (token_url + "/corriger", token_url + "/retirer"):  # the receipt itself stays readable (issue 11)
         page = client.get(url)
         assert page.status_code == 403
         assert f"est clos{NNBSP}: les réponses ne peuvent plus être corrigées ni retirées." in text_of(page.text)

@@ -591,8 +591,9 @@ def no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def find_receipt(slug: str, token: str) -> tuple[Workshop, Path, Receipt]:
-    """The receipt of `token`, or a French 404; on a closed atelier a 403 (a POST gets its form back)."""
+def find_receipt(slug: str, token: str, read_only: bool = False) -> tuple[Workshop, Path, Receipt]:
+    """The receipt of `token`, or a French 404; on a closed atelier, unless `read_only` (the receipt
+    itself, which stays readable), a 403 (a POST gets its form back)."""
     workshop, folder = open_atelier(slug)
     receipt = services().receipts.find(token)
     if receipt is None or receipt.slug != slug:
@@ -600,16 +601,20 @@ def find_receipt(slug: str, token: str) -> tuple[Workshop, Path, Receipt]:
             404,
             _("Ce lien de réponse n'est pas valable. Vérifiez qu'il a été copié en entier."),
         )
-    if not workshop.is_open:
-        message = _(
-            "L'atelier « %(title)s » est clos : les réponses ne peuvent plus être corrigées ni retirées. "
-            "Pour toute demande, adressez-vous à l'équipe d'animation.",
-            title=workshop.title,
-        )
+    if not workshop.is_open and not read_only:
+        message = closed_receipt_message(workshop)
         if request.method != "POST":
             raise refuse(403, message)
         refused_here(403, message)  # the correction comes back with its text
     return workshop, folder, receipt
+
+
+def closed_receipt_message(workshop: Workshop) -> str:
+    return _(
+        "L'atelier « %(title)s » est clos : les réponses ne peuvent plus être corrigées ni retirées. "
+        "Pour toute demande, adressez-vous à l'équipe d'animation.",
+        title=workshop.title,
+    )
 
 
 def receipt_rows(folder: Path, receipt: Receipt) -> list[dict[str, str]]:
@@ -776,11 +781,13 @@ def receipt_context(workshop: Workshop, folder: Path, rec: Receipt, rows: list[d
 
 @bp.get("/<slug>/recu/<token>")
 def receipt(slug: str, token: str) -> HttpResponse:
-    workshop, folder, rec = find_receipt(slug, token)
+    workshop, folder, rec = find_receipt(slug, token, read_only=True)
     rows = receipt_rows(folder, rec)
     withdrawn = all(r["status"] == "withdrawn" for r in rows)
     context = receipt_context(workshop, folder, rec, rows)
-    context.update(workshop=workshop, token=token, withdrawn=withdrawn)
+    # Closed: what was sent stays readable, without the links that could no longer change it.
+    closed = "" if workshop.is_open else closed_receipt_message(workshop)
+    context.update(workshop=workshop, token=token, withdrawn=withdrawn, closed=closed)
     return no_store(Response(render_template("participant/receipt.html", **context)))
 
 
@@ -994,4 +1001,5 @@ def withdraw(slug: str, token: str) -> HttpResponse:
         return redirect(url_for(".receipt", slug=slug, token=token), code=303)
     rows = receipt_rows(folder, rec)
     context = receipt_context(workshop, folder, rec, rows)
+    context["closed"] = not workshop.is_open  # no button that could only be refused
     return no_store(show_form("participant/withdraw.html", form, workshop, token=token, **context))
