@@ -101,7 +101,7 @@ def _tag() -> str:
 
 def secret_matches(given: str) -> bool:
     """Constant-time comparison of what was typed with the secret (digests: lengths do not leak)."""
-    expected = str(current_app.config.get("FACILITATOR_SECRET") or "")
+    expected = str(current_app.config.get("FACILITATOR_SECRET") or "").strip()  # as the form strips what is typed
     if not expected:
         return False
     return hmac.compare_digest(
