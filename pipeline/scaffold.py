@@ -10,7 +10,15 @@ from pathlib import Path
 from string import Template
 
 from pipeline import schemas
-from pipeline.workshop import CSV_FILES, FORMATS_DIR, LEGACY_FORMAT, WORKSHOP_FILE, AtelierError, write_datapackage
+from pipeline.workshop import (
+    CSV_FILES,
+    FORMATS_DIR,
+    LEGACY_FORMAT,
+    WORKSHOP_FILE,
+    AtelierError,
+    reserved_slug_problem,
+    write_datapackage,
+)
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 DEFAULT_FORMAT = LEGACY_FORMAT
@@ -45,6 +53,9 @@ def new_atelier(data_dir: Path, slug: str, day: dt.date, format_name: str = DEFA
             f"« {slug} » n'est pas un nom de dossier valide : minuscules sans accents, chiffres et tirets, "
             "par exemple « moulins-2026 »."
         )
+    reserved = reserved_slug_problem(slug)
+    if reserved:
+        raise AtelierError(reserved)
     formats = {f.name: f for f in ready_formats()}
     if format_name not in formats:
         raise AtelierError(

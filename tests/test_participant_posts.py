@@ -441,6 +441,25 @@ def test_a_correction_never_revives_a_hidden_point_nor_undoes_the_teams_text(app
     assert after[by_text["Le coût"]["id"]]["text"] == "Le coût élevé"
 
 
+# ---- folder names the app keeps for itself -----------------------------------------------------
+
+
+def test_an_atelier_folder_named_like_the_apps_own_pages_is_refused_everywhere(tmp_path):
+    from pipeline.validate import validate_atelier
+    from pipeline.workshop import RESERVED_SLUGS
+
+    app = facilitator_app(tmp_path)
+    own = {rule.rule.split("/")[1] for rule in app.url_map.iter_rules() if not rule.rule.startswith("/<")} - {""}
+    assert own <= RESERVED_SLUGS  # one list, the app's routes
+    folder = make_data(tmp_path, "static", title="Atelier mal nommé")
+    make_data(tmp_path, "bon", title="Atelier bien nommé")
+    problems = [p.message for p in validate_atelier(folder)]
+    assert problems == ["« static » est un nom réservé par le formulaire en ligne (ses adresses /static/… ne mèneraient "
+                        "jamais à l'atelier) : renommez le dossier, par exemple « static-atelier »."]
+    index = text_of(app.test_client().get("/").text)
+    assert "Atelier bien nommé" in index and "Atelier mal nommé" not in index
+
+
 # ---- 8. behind a reverse proxy ----------------------------------------------------------------
 
 PROXY_HEADERS = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "ateliers.exemple.org"}
