@@ -441,6 +441,28 @@ def test_a_correction_never_revives_a_hidden_point_nor_undoes_the_teams_text(app
     assert after[by_text["Le coût"]["id"]]["text"] == "Le coût élevé"
 
 
+# ---- right-to-left texts ----------------------------------------------------------------------
+
+
+def test_arabic_and_hebrew_points_follow_their_own_direction_on_every_page(app, folder):
+    client = app.test_client()
+    arabic, hebrew = "مكتبة متنقلة!", "ספרייה ניידת?"
+    receipt = receipt_of(client, submit(client, "/essai/idee", {"question": "q1", "text": arabic, "details": hebrew}))
+    facilitator = logged_in(app)
+    pages = {
+        "reçu": client.get(receipt).text,
+        "retrait": client.get(receipt + "/retirer").text,
+        "correction": client.get(receipt + "/corriger").text,
+        "mur": facilitator.get("/essai/animation/mur").text,
+        "modération": facilitator.get("/essai/animation/moderation").text,
+    }
+    for name, page in pages.items():
+        for text in (arabic, hebrew):
+            at = page.index(text)
+            opening_tag = page[page.rindex("<", 0, at) : at]
+            assert 'dir="auto"' in opening_tag, (name, opening_tag)
+
+
 # ---- folder names the app keeps for itself -----------------------------------------------------
 
 

@@ -136,7 +136,10 @@ def test_idea_with_precisions_is_one_nested_batch(client, folder):
     assert {r["status"] for r in table} == {"published"}
     assert validate_atelier(folder) == []
     receipt = client.get(sent.headers["Location"]).text
-    assert '<li class="niveau-0">Créer un conseil local</li><li class="niveau-1">avec les habitants</li>' in receipt
+    assert (
+        '<li class="niveau-0"><span dir="auto">Créer un conseil local</span></li>'
+        '<li class="niveau-1"><span dir="auto">avec les habitants</span></li>'
+    ) in receipt
 
 
 def test_pre_moderation_keeps_ideas_pending_and_says_so(tmp_path):
