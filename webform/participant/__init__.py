@@ -849,7 +849,7 @@ def correct(slug: str, token: str) -> HttpResponse:
     if not rows_to_correct:
         if request.method != "POST":
             if changes:
-                flash(_("L'équipe d'animation a déjà traité cette réponse : il n'y a plus rien à y corriger."))
+                flash(_("L'équipe d'animation a déjà traité cette réponse : il n'y a plus rien à y corriger."))
             return redirect(url_for(".receipt", slug=slug, token=token), code=303)
         # Sent from a page opened before the team's decision or a withdrawal: the text comes back.
         if not g.get("refusal"):
