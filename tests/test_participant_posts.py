@@ -308,6 +308,17 @@ def test_after_the_closing_a_receipt_is_shown_read_only_and_a_withdrawal_offers_
     assert {r["status"] for r in rows(folder, "contributions") if r["text"] in ("Volonté des élus", "Le coût")} == {"published"}
 
 
+def test_post_its_typed_while_atelier_yaml_is_broken_come_back_to_the_facilitator(app, folder):
+    facilitator = logged_in(app)
+    body = {**form_tokens(facilitator, "/essai/animation/saisie/lignes"), "question": "q1", "section": "brake", "group": "3"}
+    path = folder / "atelier.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("date:", "date: [", 1), encoding="utf-8")
+    page = facilitator.post("/essai/animation/saisie/lignes", data={**body, "text": "Trois post-its\nrecopiés"})
+    assert page.status_code == 503
+    assert "Atelier à corriger" in text_of(page.text)  # what to correct, for the team
+    assert kept_texts(page.text.replace("\r\n", "\n")) == ["Trois post-its\nrecopiés"]
+
+
 def test_the_rate_limit_keeps_the_text_and_says_one_second_in_good_french(tmp_path, folder):
     client = make_app(tmp_path, RATELIMIT_BURST=1, RATELIMIT_PER_MINUTE=60).test_client()
     assert submit(client, "/essai/idee", IDEA).status_code == 303

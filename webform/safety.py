@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -167,9 +166,9 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-# Hidden fields a form carries for the server, and the facilitator's code: never shown back.
-NOT_TYPED = ("csrf_token", "envoi", "etat", "secret")
-CHOICE = re.compile(r"[a-z0-9_/-]{1,40}")  # an id chosen in a list (question, rubrique, qualité), not typed
+# Hidden fields a form carries for the server, the facilitator's code (never shown back), and the
+# fields chosen in a list (webform/forms.py, webform/facilitator/forms.py): what they hold is an id.
+NOT_TYPED = frozenset({"csrf_token", "envoi", "etat", "secret", "role", "listed", "question", "column", "section", "group", "keep"})
 
 
 def sent_texts() -> list[tuple[str, str]]:
@@ -189,7 +188,7 @@ def sent_texts() -> list[tuple[str, str]]:
     return [
         (name, value)
         for name, value in form.items(multi=True)
-        if name not in NOT_TYPED and value.strip() and not CHOICE.fullmatch(value)
+        if name not in NOT_TYPED and value.strip()
     ]
 
 
@@ -226,7 +225,8 @@ def form_again(code: int, message: str) -> tuple[str, int] | Response:
     if request.blueprint == "facilitator":
         from webform.facilitator import access
 
-        if not access.signed_in():  # its pages are the team's: the text alone, with the way to log in
+        if request.endpoint not in access.PUBLIC_ENDPOINTS and not access.signed_in():
+            # The team's pages: the text alone, with the way to log in.
             return error_page(refuse(403, access.signed_out_message()))
     if request.method == "POST" and view is not None and getattr(view, "shows_form_again", False) and not g.get("refusal"):
         refused_here(code, message)
@@ -254,7 +254,7 @@ def library_error(error: AtelierError) -> tuple[str, int] | Response:
 
     current_app.logger.error("%s", error)
     if isinstance(error, BrokenAtelier) and request.blueprint == "facilitator":
-        body = render_template("facilitator/broken.html", slug=error.slug, problems=error.problems)
+        body = render_template("facilitator/broken.html", slug=error.slug, problems=error.problems, sent=sent_texts())
         return current_app.make_response((body, 503))
     data_dir = str(current_app.config["DATA_DIR"]).rstrip("/") + "/"
     detail = str(error).replace(data_dir, "")
