@@ -115,6 +115,13 @@ def test_a_sheet_sent_again_after_the_team_moderated_it_comes_back_with_its_text
     assert snapshot(folder) == before and client.get(receipt).status_code == 200
 
 
+def form_tokens_of(html: str, sent: dict[str, str]) -> dict[str, str]:
+    """The hidden fields of a form page shown again (its CSRF token may be the one sent)."""
+    found = dict(re.findall(r'<input[^>]*name="(csrf_token|envoi|etat)"[^>]*value="([^"]*)"', html))
+    found.update({k: v for k, v in re.findall(r'<input id="(csrf_token)" name="csrf_token" type="hidden" value="([^"]*)"', html)})
+    return {**sent, **found}
+
+
 def test_a_correction_sent_after_the_team_acted_comes_back_with_its_text(app, folder):
     """The page was opened before a merge, a team correction or a withdrawal from another tab."""
     alice, bob = app.test_client(), app.test_client()
@@ -137,8 +144,11 @@ def test_a_correction_sent_after_the_team_acted_comes_back_with_its_text(app, fo
     detail = {r["text"]: r for r in rows(folder, "contributions")}["partagé"]["id"]
     assert submit(logged_in(app), f"/essai/animation/moderation/{detail}/corriger", {"text": "partagé entre voisins"}).status_code == 303
     before = snapshot(folder)
-    page = bob.post(receipt + "/corriger", data={**tokens, "question": "q1", "text": "Un jardin", "details": "partagé\nbio"})
+    typed = {"question": "q1", "text": "Un jardin", "details": "partagé\nbio"}
+    page = bob.post(receipt + "/corriger", data={**tokens, **typed})
     assert page.status_code == 409 and snapshot(folder) == before
+    again = bob.post(receipt + "/corriger", data={**form_tokens_of(page.text, tokens), **typed})  # sent again as shown
+    assert again.status_code == 409 and snapshot(folder) == before
 
     # Withdrawn from another tab, then the correction sent from the first one.
     tokens = form_tokens(bob, receipt + "/corriger")

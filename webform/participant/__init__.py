@@ -866,6 +866,10 @@ def correct(slug: str, token: str) -> HttpResponse:
         (row["text"], note) for row_id, note in team_notes(changes).items() for row in rows if row["id"] == row_id
     ]
     context["state"] = correction_state(changes, all_withdrawn(rows))
+    if g.get("refusal") and g.refusal[0] == 409:
+        # Sent again as it is, the text would bring back what the team changed: it is refused
+        # again, until the participant starts over from the receipt (the sentence says so).
+        context["state"] = request.form.get(STATE_FIELD) or context["state"]
     return no_store(show_form(template, form, workshop, token=token, **context))
 
 
