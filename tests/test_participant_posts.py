@@ -116,10 +116,8 @@ def test_a_sheet_sent_again_after_the_team_moderated_it_comes_back_with_its_text
 
 
 def form_tokens_of(html: str, sent: dict[str, str]) -> dict[str, str]:
-    """The hidden fields of a form page shown again (its CSRF token may be the one sent)."""
-    found = dict(re.findall(r'<input[^>]*name="(csrf_token|envoi|etat)"[^>]*value="([^"]*)"', html))
-    found.update({k: v for k, v in re.findall(r'<input id="(csrf_token)" name="csrf_token" type="hidden" value="([^"]*)"', html)})
-    return {**sent, **found}
+    """The hidden fields of a form page shown again, over those `sent`."""
+    return {**sent, **dict(re.findall(r'<input[^>]*name="(csrf_token|envoi|etat)"[^>]*value="([^"]*)"', html))}
 
 
 def test_a_correction_sent_after_the_team_acted_comes_back_with_its_text(app, folder):
