@@ -172,7 +172,7 @@ NOT_TYPED = frozenset({"csrf_token", "envoi", "etat", "secret", "role", "listed"
 
 
 def sent_texts() -> list[tuple[str, str]]:
-    """(field name, value) of what a refused POST to a form view held that a person typed.
+    """(label, value) of what a refused POST to a form view held that a person typed.
 
     The error page shows them in read-only text boxes to copy, when the form
     itself cannot be shown again (its atelier.yaml is broken, its group was
@@ -185,11 +185,33 @@ def sent_texts() -> list[tuple[str, str]]:
         form = request.form
     except HTTPException:  # too large to read (413): the browser's Back still holds it
         return []
+    labels = typed_field_labels()
     return [
-        (name, value)
+        (labels.get(name) or _("Champ «\u00a0%(name)s\u00a0»", name=name), value)
         for name, value in form.items(multi=True)
         if name not in NOT_TYPED and value.strip()
     ]
+
+
+def typed_field_labels() -> dict[str, str]:
+    """Field name → its label, from the app's own form classes (a sheet's rubrics, once shown)."""
+    from wtforms.fields.core import UnboundField  # type: ignore[import-untyped]
+
+    forms = services().forms
+    labels: dict[str, str] = {}
+    for rubrics in list(forms.sheets):
+        labels.update(rubrics)
+    classes: list[Any] = [forms.emargement, forms.idea]
+    if request.blueprint == "facilitator":
+        from webform.facilitator.forms import OnePostItForm
+
+        classes = [OnePostItForm]
+    for cls in classes:
+        for name in dir(cls):
+            field = getattr(cls, name)
+            if isinstance(field, UnboundField) and field.args:
+                labels[name] = str(field.args[0])
+    return labels
 
 
 def error_page(error: HTTPException) -> tuple[str, int] | Response:
