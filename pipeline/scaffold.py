@@ -19,6 +19,7 @@ from pipeline.workshop import (
     WORKSHOP_FILE,
     AtelierError,
     parse_yaml,
+    reserved_slug_problem,
     write_datapackage,
 )
 
@@ -55,6 +56,9 @@ def new_atelier(data_dir: Path, slug: str, day: dt.date, format_name: str = DEFA
             f"« {slug} » n'est pas un nom de dossier valide : minuscules sans accents, chiffres et tirets, "
             "par exemple « moulins-2026 »."
         )
+    reserved = reserved_slug_problem(slug)
+    if reserved:
+        raise AtelierError(reserved)
     formats = {f.name: f for f in ready_formats()}
     if format_name not in formats:
         raise AtelierError(

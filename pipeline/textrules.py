@@ -17,6 +17,10 @@ The kinds:
 * ``bidi``: an invisible direction embedding, override or isolate (U+202A to
   U+202E, U+2066 to U+2069), which can make a published line read otherwise
   than what it stores;
+* ``private``: a private-use character (Unicode category Co: U+E000 to
+  U+F8FF, planes 15 and 16), whose meaning is agreed only inside one
+  program or font: another device shows something else or nothing, and no
+  font of the report draws it;
 * ``blank``: a text that has characters but none visible: only spaces (any
   Zs, Zl, Zp), format characters (Cf: U+200B, U+2060, U+FEFF, U+00AD…) and
   fillers that draw nothing (U+3164…).  `is_blank` is also what a form's
@@ -39,6 +43,10 @@ MESSAGES = {
     "control": N_("Ce texte contient un caractère invisible interdit (U+%(code)s)\u202f: retirez-le."),
     "bidi": N_(
         "Ce texte contient un caractère invisible qui inverse le sens de lecture (U+%(code)s)\u202f: retirez-le."
+    ),
+    "private": N_(
+        "Ce texte contient un caractère à usage privé (U+%(code)s), que les autres appareils et le compte-rendu "
+        "n'affichent pas\u202f: retirez-le."
     ),
     "blank": N_(
         "Ce texte ne contient que des espaces ou des caractères invisibles\u202f: écrivez-le en lettres visibles."
@@ -79,9 +87,10 @@ class Violation:
 
 # The same sets as regular expressions, for speed (the store checks every cell of every row):
 # Unicode's Cc is exactly U+0000-001F and U+007F-009F.
+_PRIVATE = "\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"  # Unicode's Co
 _FORBIDDEN = {
-    False: re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"),
-    True: re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"),
+    False: re.compile(f"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069{_PRIVATE}]"),
+    True: re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069{_PRIVATE}]"),
 }
 _SURELY_VISIBLE = re.compile("[0-9A-Za-z\u00c0-\u024f]")
 
@@ -98,7 +107,7 @@ def check_text(text: str, *, multiline: bool) -> Violation | None:
     found = _FORBIDDEN[multiline].search(text)
     if found:
         char = found.group()
-        kind = "bidi" if char in BIDI_CONTROLS else "control"
+        kind = "bidi" if char in BIDI_CONTROLS else "private" if unicodedata.category(char) == "Co" else "control"
         return Violation(kind, f"{ord(char):04X}", found.start() + 1)
     if text and is_blank(text):
         return Violation("blank", "", 0)

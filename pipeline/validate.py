@@ -31,6 +31,7 @@ from pipeline.workshop import (
     phase_tables,
     read_workshop_yaml,
     ready_format,
+    reserved_slug_problem,
     workshop_from_data,
 )
 
@@ -161,6 +162,10 @@ def check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | No
     """atelier.yaml's data when it follows its schema, else None; its problems are added to `problems`."""
     path = folder / WORKSHOP_FILE
     name = str(path)
+    reserved = reserved_slug_problem(Path(folder).resolve().name)
+    if reserved:  # the form could never serve it: as broken for the catalog as a bad file
+        problems.append(Problem(str(folder), None, None, reserved))
+        return None
     try:
         data = read_workshop_yaml(path)
     except AtelierError as e:

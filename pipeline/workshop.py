@@ -21,6 +21,19 @@ CSV_FILES = {"participants": "participants.csv", "contributions": "contributions
 PHASE_FILES = {"votes": ("vote", "votes.csv"), "actions": ("actions", "actions.csv")}
 TABLE_FILES = {**CSV_FILES, **{resource: name for resource, (_kind, name) in PHASE_FILES.items()}}
 DEFAULT_TIMEZONE = "Europe/Paris"  # where the ateliers happen unless atelier.yaml says `timezone:`
+# The web form's own first path segments (/static/…): an atelier folder so named would be
+# listed but never reached.  tests/test_participant_posts.py checks them against the app's routes.
+RESERVED_SLUGS = frozenset({"static"})
+
+
+def reserved_slug_problem(slug: str) -> str | None:
+    """The French reason why folder name `slug` cannot be an atelier's, when it is reserved."""
+    if slug not in RESERVED_SLUGS:
+        return None
+    return (
+        f"« {slug} » est un nom réservé par le formulaire en ligne (ses adresses /{slug}/… ne mèneraient "
+        f"jamais à l'atelier) : renommez le dossier, par exemple « {slug}-atelier »."
+    )
 
 
 class AtelierError(Exception):

@@ -47,6 +47,13 @@ def test_new_refuses_a_bad_slug(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_new_refuses_a_name_the_web_form_uses_for_itself(tmp_path):
+    result = CliRunner().invoke(main, ["new", "static", "--data", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "« static » est un nom réservé par le formulaire en ligne" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_summary(make_atelier):
     from conftest import contribution
 

@@ -239,3 +239,30 @@ def test_no_acknowledged_receipt_ever_answers_not_valid_while_workers_are_killed
     assert len(kills) >= 3
     assert sum(done) > FLOWS // 2
     assert not_valid == []
+
+
+def test_one_signature_or_sheet_page_sent_at_once_with_different_contents_is_one_answer(tmp_path):
+    """Back, change, send, repeated fast on a bad network: never a second signature or sheet, never a mixture."""
+    folder = make_data(tmp_path)
+    sheet = "/essai/fiche?temps=sous-groupe&question=q1&groupe=2"
+    with gunicorn("webform:create_app()", environment(tmp_path), workers=3, threads=4) as server:
+        with requests.Session() as session:
+            person = form_body(session, f"{server.url}/essai/emargement", {"name": "Anne Dupont", "role": "habitant"})
+            people = [{**person, **({"listed": "y"} if n % 2 else {})} for n in range(8)]
+            paper = form_body(session, f"{server.url}{sheet}", {})
+            sheets = [{**paper, "driver": f"Moteur {n}\n- détail {n}", "brake": f"Frein {n}"} for n in range(8)]
+            for url, bodies in ((f"{server.url}/essai/emargement", people), (f"{server.url}{sheet}", sheets)):
+                start = threading.Barrier(len(bodies))
+
+                def send(body: dict[str, str], url: str = url, start: threading.Barrier = start) -> requests.Response:
+                    start.wait()
+                    return session.post(url, data=body, allow_redirects=False, timeout=20)
+
+                with ThreadPoolExecutor(len(bodies)) as pool:
+                    answers = list(pool.map(send, bodies))
+                assert [a.status_code for a in answers] == [303] * len(bodies)
+                assert len({a.headers["Location"] for a in answers}) == 1
+    assert [r["name"] for r in rows(folder, "participants")] == ["Anne Dupont"]
+    live = [r["text"] for r in rows(folder, "contributions") if r["status"] != "withdrawn"]
+    sent = {n for n in range(8) if live == [f"Moteur {n}", f"détail {n}", f"Frein {n}"]}
+    assert len(sent) == 1, live  # one of the eight, whole

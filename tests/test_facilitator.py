@@ -73,7 +73,7 @@ def test_the_wall_shows_only_published_points_nested_and_refreshes_itself(client
     text = text_of(page.text)
     assert "Circuits courts avec les cantines" in text
     assert "Une monnaie locale" not in text and "Hors sujet" not in text  # pending, hidden
-    assert re.search(r"<li>Circuits courts<ul class=\"points-mur\">\s*<li>avec les cantines</li>", page.text)
+    assert re.search(r"<li dir=\"auto\">Circuits courts<ul class=\"points-mur\">\s*<li dir=\"auto\">avec les cantines</li>", page.text)
     assert "Sous-groupe 2 Pratiques en cours / exemples — Réflexions — Moteurs (conditions au changement) Volonté des élus et des techniciens" in text
     assert "Pas encore de fiche publiée." in text  # q2
     assert '<a href="/essai/animation/mur?question=q1&amp;temps=sous-groupe">q1 · Sous-groupes</a>' in page.text
@@ -273,7 +273,7 @@ def test_the_last_ten_post_its_are_listed_newest_first(client):
     for n in range(12):
         submit(client, "/essai/animation/saisie", {"question": "q1", "section": "idea", "group": "", "text": f"Post-it {n}"})
     page = client.get("/essai/animation/saisie").text
-    listed = re.findall(r"<span class=\"niveau-0\">(Post-it \d+)</span>", page)
+    listed = re.findall(r"<span class=\"niveau-0\"><span dir=\"auto\">(Post-it \d+)</span></span>", page)
     assert listed == [f"Post-it {n}" for n in range(11, 1, -1)]
 
 

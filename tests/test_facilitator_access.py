@@ -263,6 +263,14 @@ def test_wrong_secrets_slow_the_address_down_across_workers_never_lock_it_out(tm
     assert log_in(worker_b.test_client(), environ_base=room).status_code == 303  # the team is in after 2 s
 
 
+def test_a_code_pasted_with_spaces_around_it_is_accepted_and_blank_costs_no_delay(tmp_path, folder):
+    app = facilitator_app(tmp_path)
+    room = {"REMOTE_ADDR": "192.0.2.10"}
+    for _n in range(6):  # blank codes: no attempt counted
+        assert log_in(app.test_client(), secret=" \n\t", environ_base=room).status_code == 400
+    assert log_in(app.test_client(), secret=f"  {SECRET}\r\n", environ_base=room).status_code == 303
+
+
 def test_the_delay_grows_then_stays_at_its_ceiling_and_a_right_code_wipes_it(tmp_path):
     now = [1000.0]
     delay = GuessDelay(tmp_path, free=3, longest=60, forget=900, clock=lambda: now[0])

@@ -72,6 +72,106 @@ def test_a_form_sent_back_with_other_text_is_a_new_answer_not_a_replay(app, fold
     assert "Seconde correction" in [r["text"] for r in rows(folder, "contributions")]
 
 
+def test_a_signature_sent_again_with_other_content_replaces_the_first(app, folder):
+    """Back after « Signer », « Apparaître dans la liste » unticked, Signer again: one row, not listed."""
+    client = app.test_client()
+    tokens = form_tokens(client, "/essai/emargement")
+    first = client.post("/essai/emargement", data={**tokens, **EMARGEMENT})
+    second = client.post("/essai/emargement", data={**tokens, **{k: v for k, v in EMARGEMENT.items() if k != "listed"}})
+    assert receipt_of(client, first) == receipt_of(client, second)
+    assert [(r["name"], r["listed"]) for r in rows(folder, "participants")] == [("Anne Dupont", "false")]
+    page = text_of(client.get(second.headers["Location"]).text)
+    assert f"Ce formulaire avait déjà été envoyé{NNBSP}: ce nouvel envoi remplace le premier" in page
+    assert "Non, vous êtes seulement compté·e." in page
+    # Back twice, the first content sent again: it is what the person wants now.
+    assert receipt_of(client, client.post("/essai/emargement", data={**tokens, **EMARGEMENT})) == first.headers["Location"]
+    assert [(r["name"], r["listed"]) for r in rows(folder, "participants")] == [("Anne Dupont", "true")]
+
+
+def test_a_sheet_sent_again_with_a_typo_fixed_replaces_the_first(app, folder):
+    client = app.test_client()
+    tokens = form_tokens(client, SHEET_URL)
+    sends = [client.post(SHEET_URL, data={**tokens, **SHEET, "brake": f"Le coût, envoi {n}"}) for n in range(5)]
+    assert len({receipt_of(client, answer) for answer in sends}) == 1
+    live = [r["text"] for r in rows(folder, "contributions") if r["status"] != "withdrawn"]
+    assert live == ["Volonté des élus", "et des techniciens", "Le coût, envoi 4"]
+    # A second sheet (another page) for the same group is another rapporteur's: kept.
+    submit(client, SHEET_URL, {"driver": "Une autre table", "brake": ""})
+    assert "Une autre table" in [r["text"] for r in rows(folder, "contributions")]
+
+
+def test_a_sheet_sent_again_after_the_team_moderated_it_comes_back_with_its_text(app, folder):
+    client = app.test_client()
+    tokens = form_tokens(client, SHEET_URL)
+    receipt = receipt_of(client, client.post(SHEET_URL, data={**tokens, **SHEET}))
+    cost = {r["text"]: r for r in rows(folder, "contributions")}["Le coût"]["id"]
+    facilitator = logged_in(app)
+    assert submit(facilitator, f"/essai/animation/moderation/{cost}/corriger", {"text": "Le coût des travaux"}).status_code == 303
+    before = snapshot(folder)
+    page = client.post(SHEET_URL, data={**tokens, **SHEET, "brake": "Le coût trop élevé"})
+    assert page.status_code == 409
+    assert "Le coût trop élevé</textarea>" in page.text
+    assert "L'équipe d'animation a traité cette réponse pendant que vous la modifiiez" in text_of(page.text)
+    assert snapshot(folder) == before and client.get(receipt).status_code == 200
+
+
+def form_tokens_of(html: str, sent: dict[str, str]) -> dict[str, str]:
+    """The hidden fields of a form page shown again, over those `sent`."""
+    return {**sent, **dict(re.findall(r'<input[^>]*name="(csrf_token|envoi|etat)"[^>]*value="([^"]*)"', html))}
+
+
+def test_a_correction_sent_after_the_team_acted_comes_back_with_its_text(app, folder):
+    """The page was opened before a merge, a team correction or a withdrawal from another tab."""
+    alice, bob = app.test_client(), app.test_client()
+    submit(alice, "/essai/idee", {"question": "q1", "text": "Un marché de producteurs"})
+    receipt = receipt_of(bob, submit(bob, "/essai/idee", {"question": "q1", "text": "Un marché paysan", "details": "le dimanche"}))
+    tokens = form_tokens(bob, receipt + "/corriger")
+    by_text = {r["text"]: r for r in rows(folder, "contributions")}
+    merge(logged_in(app), by_text["Un marché paysan"]["id"], by_text["Un marché de producteurs"]["id"])
+    before = snapshot(folder)
+    typed = {"question": "q1", "text": "Un marché paysan le dimanche", "details": "le dimanche\net le mercredi"}
+    page = bob.post(receipt + "/corriger", data={**tokens, **typed})
+    assert page.status_code == 409
+    assert "le dimanche\net le mercredi</textarea>" in page.text.replace("\r\n", "\n")
+    assert "L'équipe d'animation a traité cette réponse pendant que vous la modifiiez" in text_of(page.text)
+    assert snapshot(folder) == before
+
+    # Only a précision corrected by the team: the form's old text would have added it again.
+    receipt = receipt_of(bob, submit(bob, "/essai/idee", {"question": "q1", "text": "Un jardin", "details": "partagé"}))
+    tokens = form_tokens(bob, receipt + "/corriger")
+    detail = {r["text"]: r for r in rows(folder, "contributions")}["partagé"]["id"]
+    assert submit(logged_in(app), f"/essai/animation/moderation/{detail}/corriger", {"text": "partagé entre voisins"}).status_code == 303
+    before = snapshot(folder)
+    typed = {"question": "q1", "text": "Un jardin", "details": "partagé\nbio"}
+    page = bob.post(receipt + "/corriger", data={**tokens, **typed})
+    assert page.status_code == 409 and snapshot(folder) == before
+    again = bob.post(receipt + "/corriger", data={**form_tokens_of(page.text, tokens), **typed})  # sent again as shown
+    assert again.status_code == 409 and snapshot(folder) == before
+
+    # Withdrawn from another tab, then the correction sent from the first one.
+    tokens = form_tokens(bob, receipt + "/corriger")
+    assert submit(bob, receipt + "/retirer", {}).status_code == 303
+    page = bob.post(receipt + "/corriger", data={**tokens, "question": "q1", "text": "Un jardin ouvert", "details": ""})
+    assert page.status_code == 409
+    assert "Un jardin ouvert</textarea>" in page.text
+    assert f"Cette réponse a été retirée (peut-être depuis un autre onglet){NNBSP}: rien n'a été enregistré." in text_of(page.text)
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "count"),
+    [("/essai/animation/saisie", "Manque de foncier", 1), ("/essai/animation/saisie/lignes", "Manque de foncier\n- prix élevés\nManque de temps", 3)],
+)
+def test_a_double_enter_in_the_transcription_saves_the_post_its_once(app, folder, path, text, count):
+    facilitator = logged_in(app)
+    before = len(rows(folder, "contributions"))
+    first, second = sent_twice(facilitator, path, {"question": "q1", "section": "brake", "group": "3", "text": text})
+    assert first.status_code == second.status_code == 303
+    assert len(rows(folder, "contributions")) == before + count
+    assert f"Cet envoi était déjà enregistré{NNBSP}: rien n'a été ajouté une seconde fois." in text_of(facilitator.get(path).text)
+    assert submit(facilitator, path, {"question": "q1", "section": "brake", "group": "3", "text": text}).status_code == 303
+    assert len(rows(folder, "contributions")) == before + 2 * count  # typed again in a new form: transcribed again
+
+
 def test_the_same_correction_sent_twice_adds_its_point_once(app, folder):
     client = app.test_client()
     receipt = receipt_of(client, submit(client, "/essai/idee", IDEA))
@@ -144,6 +244,87 @@ def test_a_correction_sent_after_the_closing_comes_back_with_its_text(app, folde
     assert page.status_code == 403
     assert "Une épicerie solidaire et mobile</textarea>" in page.text
     assert "Une épicerie solidaire et mobile" not in (folder / "contributions.csv").read_text(encoding="utf-8")
+
+
+def kept_texts(html: str) -> list[str]:
+    """The read-only text boxes of an error page that shows back what was sent."""
+    return [re.sub(r"^\n", "", t) for t in re.findall(r"<textarea[^>]*readonly[^>]*>(.*?)</textarea>", html, re.S)]
+
+
+def test_a_sheet_or_signature_sent_while_atelier_yaml_is_broken_comes_back_with_its_text(app, folder):
+    client = app.test_client()
+    sheet, person = {**form_tokens(client, SHEET_URL), **SHEET}, {**form_tokens(client, "/essai/emargement"), **EMARGEMENT}
+    path = folder / "atelier.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("date:", "date: [", 1), encoding="utf-8")  # an organiser's typo
+    before = snapshot(folder)
+    for url, body, typed in ((SHEET_URL, sheet, [SHEET["driver"], SHEET["brake"]]), ("/essai/emargement", person, ["Anne Dupont", "Mairie"])):
+        page = client.post(url, data=body)
+        assert page.status_code == 503
+        assert kept_texts(page.text) == typed
+        assert f"Rien n'a été enregistré. Votre texte est ci-dessous{NNBSP}: copiez-le" in text_of(page.text)
+        assert body["csrf_token"] not in page.text and body["envoi"] not in page.text
+    assert snapshot(folder) == before
+
+
+def test_a_sheet_whose_group_was_removed_while_it_was_written_comes_back_with_its_text(app, folder):
+    client = app.test_client()
+    body = {**form_tokens(client, SHEET_URL), **SHEET}
+    path = folder / "atelier.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"count: 3", "count: 1", text, count=1), encoding="utf-8")
+    assert text != path.read_text(encoding="utf-8")
+    page = client.post(SHEET_URL, data=body)
+    assert page.status_code in (400, 404)
+    assert kept_texts(page.text) == [SHEET["driver"], SHEET["brake"]]
+    assert "Rien n'a été enregistré" in text_of(page.text)
+
+
+@pytest.mark.parametrize("path", ["/essai/animation/saisie", "/essai/animation/saisie/lignes"])
+def test_post_its_typed_when_the_facilitators_session_ended_come_back(app, folder, path):
+    facilitator = logged_in(app)
+    body = {**form_tokens(facilitator, path), "question": "q1", "section": "brake", "group": "3", "text": "Un post-it\n  recopié avec soin"}
+    other_tab = app.test_client()
+    other_tab.set_cookie("session", facilitator.get_cookie("session").value)
+    assert other_tab.post("/essai/animation/deconnexion", data={"csrf_token": body["csrf_token"]}).status_code == 303
+    before = snapshot(folder)
+    for client in (facilitator, other_tab):  # the revoked cookie, and the cleared one
+        page = client.post(path, data=body)
+        assert page.status_code == 403
+        assert "Un post-it\n  recopié avec soin" in kept_texts(page.text.replace("\r\n", "\n"))
+        assert "connectez-vous d'abord" in text_of(page.text)
+        assert f'href="/essai/animation/connexion?suite={path}"' in page.text
+        assert "Un marché" not in page.text and "Une monnaie locale" not in page.text  # no team page to a stranger
+    assert snapshot(folder) == before
+    assert 'autocomplete="off"' not in logged_in(app).get("/essai/animation/saisie").text
+
+
+def test_after_the_closing_a_receipt_is_shown_read_only_and_a_withdrawal_offers_no_button(app, folder):
+    client = app.test_client()
+    receipt = receipt_of(client, submit(client, SHEET_URL, SHEET))
+    person = receipt_of(client, submit(client, "/essai/emargement", EMARGEMENT))
+    withdrawal = {**form_tokens(client, receipt + "/retirer")}
+    opening.set_status(folder, "closed")
+    for url, shown in ((receipt, "Volonté des élus"), (person, "Anne Dupont")):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert shown in text_of(page.text)
+        assert f"est clos{NNBSP}: les réponses ne peuvent plus être corrigées ni retirées." in text_of(page.text)
+        assert "/corriger" not in page.text and "/retirer" not in page.text
+    refused = client.post(receipt + "/retirer", data=withdrawal)
+    assert refused.status_code == 403
+    assert "Retirer définitivement" not in refused.text and "<button" not in refused.text
+    assert {r["status"] for r in rows(folder, "contributions") if r["text"] in ("Volonté des élus", "Le coût")} == {"published"}
+
+
+def test_post_its_typed_while_atelier_yaml_is_broken_come_back_to_the_facilitator(app, folder):
+    facilitator = logged_in(app)
+    body = {**form_tokens(facilitator, "/essai/animation/saisie/lignes"), "question": "q1", "section": "brake", "group": "3"}
+    path = folder / "atelier.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("date:", "date: [", 1), encoding="utf-8")
+    page = facilitator.post("/essai/animation/saisie/lignes", data={**body, "text": "Trois post-its\nrecopiés"})
+    assert page.status_code == 503
+    assert "Atelier à corriger" in text_of(page.text)  # what to correct, for the team
+    assert kept_texts(page.text.replace("\r\n", "\n")) == ["Trois post-its\nrecopiés"]
 
 
 def test_the_rate_limit_keeps_the_text_and_says_one_second_in_good_french(tmp_path, folder):
@@ -277,6 +458,47 @@ def test_a_correction_never_revives_a_hidden_point_nor_undoes_the_teams_text(app
     hidden, corrected = after[by_text["Tél 06 12 34 56 78"]["id"]], after[by_text["Motivation"]["id"]]
     assert (hidden["status"], corrected["text"], corrected["status"]) == ("hidden", "La motivation des habitants", "published")
     assert after[by_text["Le coût"]["id"]]["text"] == "Le coût élevé"
+
+
+# ---- right-to-left texts ----------------------------------------------------------------------
+
+
+def test_arabic_and_hebrew_points_follow_their_own_direction_on_every_page(app, folder):
+    client = app.test_client()
+    arabic, hebrew = "مكتبة متنقلة!", "ספרייה ניידת?"
+    receipt = receipt_of(client, submit(client, "/essai/idee", {"question": "q1", "text": arabic, "details": hebrew}))
+    facilitator = logged_in(app)
+    pages = {
+        "reçu": client.get(receipt).text,
+        "retrait": client.get(receipt + "/retirer").text,
+        "correction": client.get(receipt + "/corriger").text,
+        "mur": facilitator.get("/essai/animation/mur").text,
+        "modération": facilitator.get("/essai/animation/moderation").text,
+    }
+    for name, page in pages.items():
+        for text in (arabic, hebrew):
+            at = page.index(text)
+            opening_tag = page[page.rindex("<", 0, at) : at]
+            assert 'dir="auto"' in opening_tag, (name, opening_tag)
+
+
+# ---- folder names the app keeps for itself -----------------------------------------------------
+
+
+def test_an_atelier_folder_named_like_the_apps_own_pages_is_refused_everywhere(tmp_path):
+    from pipeline.validate import validate_atelier
+    from pipeline.workshop import RESERVED_SLUGS
+
+    app = facilitator_app(tmp_path)
+    own = {rule.rule.split("/")[1] for rule in app.url_map.iter_rules() if not rule.rule.startswith("/<")} - {""}
+    assert own <= RESERVED_SLUGS  # one list, the app's routes
+    folder = make_data(tmp_path, "static", title="Atelier mal nommé")
+    make_data(tmp_path, "bon", title="Atelier bien nommé")
+    problems = [p.message for p in validate_atelier(folder)]
+    assert problems == ["« static » est un nom réservé par le formulaire en ligne (ses adresses /static/… ne mèneraient "
+                        "jamais à l'atelier) : renommez le dossier, par exemple « static-atelier »."]
+    index = text_of(app.test_client().get("/").text)
+    assert "Atelier bien nommé" in index and "Atelier mal nommé" not in index
 
 
 # ---- 8. behind a reverse proxy ----------------------------------------------------------------

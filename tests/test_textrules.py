@@ -13,6 +13,10 @@ from pipeline.validate import validate_atelier
 NNBSP = "\u202f"
 CONTROL = f"Ce texte contient un caractère invisible interdit (U+{{}}){NNBSP}: retirez-le."
 BIDI = f"Ce texte contient un caractère invisible qui inverse le sens de lecture (U+{{}}){NNBSP}: retirez-le."
+PRIVATE = (
+    f"Ce texte contient un caractère à usage privé (U+{{}}), que les autres appareils et le compte-rendu n'affichent pas{NNBSP}: "
+    "retirez-le."
+)
 BLANK = f"Ce texte ne contient que des espaces ou des caractères invisibles{NNBSP}: écrivez-le en lettres visibles."
 
 CASES = [
@@ -20,6 +24,8 @@ CASES = [
     ("Anne\x1b[31m", CONTROL.format("001B")),
     ("\u202eetnoD ennA", BIDI.format("202E")),
     ("Anne \u2066Dupont\u2069", BIDI.format("2066")),
+    ("Anne \ue000 Dupont", PRIVATE.format("E000")),
+    ("\U000f0001 Anne", PRIVATE.format("F0001")),
     ("\u200b", BLANK),
     ("\u2060\ufeff", BLANK),
     ("\u200b \u200d\u3164", BLANK),

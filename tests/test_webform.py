@@ -136,7 +136,10 @@ def test_idea_with_precisions_is_one_nested_batch(client, folder):
     assert {r["status"] for r in table} == {"published"}
     assert validate_atelier(folder) == []
     receipt = client.get(sent.headers["Location"]).text
-    assert '<li class="niveau-0">Créer un conseil local</li><li class="niveau-1">avec les habitants</li>' in receipt
+    assert (
+        '<li class="niveau-0"><span dir="auto">Créer un conseil local</span></li>'
+        '<li class="niveau-1"><span dir="auto">avec les habitants</span></li>'
+    ) in receipt
 
 
 def test_pre_moderation_keeps_ideas_pending_and_says_so(tmp_path):
@@ -513,7 +516,7 @@ def test_closed_atelier_refuses_submissions_and_edits(client, folder):
     refused = client.post("/essai/emargement", data={"csrf_token": form_token, "name": "Anne", "role": "elu"})
     assert refused.status_code == 403
     assert "il n'accepte plus de réponses" in text_of(refused.text)
-    for url in (token_url, token_url + "/corriger", token_url + "/retirer"):
+    for url in (token_url + "/corriger", token_url + "/retirer"):  # the receipt itself stays readable (issue 11)
         page = client.get(url)
         assert page.status_code == 403
         assert f"est clos{NNBSP}: les réponses ne peuvent plus être corrigées ni retirées." in text_of(page.text)

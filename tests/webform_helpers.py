@@ -17,6 +17,7 @@ NBSP = "\u00a0"  # inside « »
 
 CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 SUBMISSION_INPUT = re.compile(r'name="envoi" value="([^"]+)"')
+STATE_INPUT = re.compile(r'name="etat" value="([^"]+)"')
 
 
 def make_data(tmp_path: Path, slug: str = "essai", **workshop: Any) -> Path:
@@ -45,7 +46,7 @@ def csrf_token(client, url: str) -> str:
 
 
 def form_tokens(client, url: str) -> dict[str, str]:
-    """The hidden tokens of the form at `url`: CSRF, and the submission token when it has one."""
+    """The hidden tokens of the form at `url`: CSRF, and the submission and correction-state tokens when it has them."""
     page = client.get(url)
     assert page.status_code == 200, page.text
     match = CSRF_INPUT.search(page.text)
@@ -54,6 +55,9 @@ def form_tokens(client, url: str) -> dict[str, str]:
     submission = SUBMISSION_INPUT.search(page.text)
     if submission:
         tokens["envoi"] = submission.group(1)
+    state = STATE_INPUT.search(page.text)
+    if state:
+        tokens["etat"] = state.group(1)
     return tokens
 
 

@@ -7,7 +7,7 @@ import math
 from typing import Any
 from urllib.parse import parse_qsl
 
-from flask import Flask, Response, current_app, g, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request, url_for
 from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_babel import get_locale  # type: ignore[import-untyped]
 from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
@@ -166,6 +166,54 @@ def security_headers(response: Response) -> Response:
     return response
 
 
+# Hidden fields a form carries for the server, the facilitator's code (never shown back), and the
+# fields chosen in a list (webform/forms.py, webform/facilitator/forms.py): what they hold is an id.
+NOT_TYPED = frozenset({"csrf_token", "envoi", "etat", "secret", "role", "listed", "question", "column", "section", "group", "keep"})
+
+
+def sent_texts() -> list[tuple[str, str]]:
+    """(label, value) of what a refused POST to a form view held that a person typed.
+
+    The error page shows them in read-only text boxes to copy, when the form
+    itself cannot be shown again (its atelier.yaml is broken, its group was
+    removed, the facilitator's session ended): nothing typed is lost.
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method != "POST" or not getattr(view, "shows_form_again", False):
+        return []
+    try:
+        form = request.form
+    except HTTPException:  # too large to read (413): the browser's Back still holds it
+        return []
+    labels = typed_field_labels()
+    return [
+        (labels.get(name) or _("Champ «\u00a0%(name)s\u00a0»", name=name), value)
+        for name, value in form.items(multi=True)
+        if name not in NOT_TYPED and value.strip()
+    ]
+
+
+def typed_field_labels() -> dict[str, str]:
+    """Field name → its label, from the app's own form classes (a sheet's rubrics, once shown)."""
+    from wtforms.fields.core import UnboundField  # type: ignore[import-untyped]
+
+    forms = services().forms
+    labels: dict[str, str] = {}
+    for rubrics in list(forms.sheets):
+        labels.update(rubrics)
+    classes: list[Any] = [forms.emargement, forms.idea]
+    if request.blueprint == "facilitator":
+        from webform.facilitator.forms import OnePostItForm
+
+        classes = [OnePostItForm]
+    for cls in classes:
+        for name in dir(cls):
+            field = getattr(cls, name)
+            if isinstance(field, UnboundField) and field.args:
+                labels[name] = str(field.args[0])
+    return labels
+
+
 def error_page(error: HTTPException) -> tuple[str, int] | Response:
     code = error.code or 500
     if isinstance(error, FrenchError):
@@ -178,7 +226,10 @@ def error_page(error: HTTPException) -> tuple[str, int] | Response:
     else:
         message = str(ERROR_MESSAGES.get(code, ERROR_MESSAGES[400 if code < 500 else 500]))
     title = ERROR_TITLES.get(code, ERROR_TITLES[400 if code < 500 else 500])
-    body = render_template("error.html", code=code, title=title, message=message)
+    login = ""
+    if code == 403 and request.blueprint == "facilitator" and (request.view_args or {}).get("slug"):
+        login = url_for("facilitator.login", slug=request.view_args["slug"], suite=request.path)  # type: ignore[index]
+    body = render_template("error.html", code=code, title=title, message=message, sent=sent_texts(), login=login)
     response = current_app.make_response((body, code))
     if isinstance(error, TooManyRequests) and error.retry_after:
         response.headers["Retry-After"] = str(int(error.retry_after))  # type: ignore[arg-type]
@@ -193,6 +244,12 @@ def form_again(code: int, message: str) -> tuple[str, int] | Response:
     `g.refusal` (see `refused_here`), shows the form with what was typed instead of saving it.
     """
     view = current_app.view_functions.get(request.endpoint or "")
+    if request.blueprint == "facilitator":
+        from webform.facilitator import access
+
+        if request.endpoint not in access.PUBLIC_ENDPOINTS and not access.signed_in():
+            # The team's pages: the text alone, with the way to log in.
+            return error_page(refuse(403, access.signed_out_message()))
     if request.method == "POST" and view is not None and getattr(view, "shows_form_again", False) and not g.get("refusal"):
         refused_here(code, message)
         try:
@@ -220,7 +277,7 @@ def library_error(error: AtelierError) -> tuple[str, int] | Response:
 
     current_app.logger.error("%s", error)
     if isinstance(error, BrokenAtelier) and request.blueprint == "facilitator":
-        body = render_template("facilitator/broken.html", slug=error.slug, problems=error.problems)
+        body = render_template("facilitator/broken.html", slug=error.slug, problems=error.problems, sent=sent_texts())
         return current_app.make_response((body, 503))
     data_dir = str(current_app.config["DATA_DIR"]).rstrip("/") + "/"
     detail = str(error).replace(data_dir, "")

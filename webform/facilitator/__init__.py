@@ -7,7 +7,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from flask import Blueprint, Flask, Response, current_app, flash, g, redirect, render_template, request, send_file, session, url_for
 from flask_babel import gettext as _  # type: ignore[import-untyped]
@@ -43,10 +43,11 @@ from webform.facilitator.forms import (
     several_post_its_form,
 )
 from webform.forms import TextareaRules
-from webform.participant import open_atelier, shows_form_again, submitted
+from webform.participant import open_atelier, row_ids, sent_submission, shows_form_again, submitted
 from webform.points import leading_depth, nest, parse_points
 from webform.preview import Previews
 from webform.rows import rows_by_id
+from webform.receipts import new_submission
 from webform.safety import SECURITY_HEADERS, refuse
 
 bp = Blueprint(access.BLUEPRINT, __name__, template_folder="templates")
@@ -507,7 +508,11 @@ def transcription(slug: str, several: bool) -> HttpResponse:
         column = Column(form.question.data, form.phase, form.group_id(), form.rubric)
         chain = state.get("chaine", []) if state.get("colonne") == list(_key(column)) else []
         try:
-            saved, chain = save_post_its(folder, column, form.text.data, several, chain, rules)
+            saved, chain = save_post_its(folder, column, form.text.data, several, chain, rules, row_ids(slug, "saisie", "c"))
+        except store.DuplicateKey:
+            # The same form sent twice (a double Enter): its ids derive from its submission token.
+            flash(_("Cet envoi était déjà enregistré : rien n'a été ajouté une seconde fois."))
+            return back(".transcribe_lines" if several else ".transcribe", slug)
         except store.StoreError as e:
             form.text.errors.append(_("Rien n'a été enregistré : %(reason)s", reason=str(e)))
         else:
@@ -535,6 +540,7 @@ def transcription(slug: str, several: bool) -> HttpResponse:
         several=several,
         recent=recent,
         column_of=column_of,
+        submission=sent_submission() or new_submission(),
     )
 
 
@@ -543,7 +549,13 @@ def _key(column: Column) -> tuple[str, str, str, str]:
 
 
 def save_post_its(
-    folder: Path, column: Column, text: str, several: bool, chain: list[str], rules: TextareaRules
+    folder: Path,
+    column: Column,
+    text: str,
+    several: bool,
+    chain: list[str],
+    rules: TextareaRules,
+    new_id: Callable[[], str] = lambda: store.new_id("c"),
 ) -> tuple[list[tuple[dict[str, str], int]], list[str]]:
     """Append the typed post-its to the column, published and credited to nobody; (rows with depth, new chain).
 
@@ -551,7 +563,9 @@ def save_post_its(
     parents (top level first): a single line indented once is a précision of
     the last point, twice of its last précision, and so on.  Positions
     follow the column's existing points, computed under the store's lock
-    that also covers the append.
+    that also covers the append.  `new_id` makes the ids: derived from the
+    form's submission token (`webform.participant.row_ids`), the same form
+    sent twice raises store.DuplicateKey instead of writing them twice.
     """
     stamp = now()
     with store.locked(folder):
@@ -571,13 +585,13 @@ def save_post_its(
         rows: list[tuple[dict[str, str], int]] = []
         if lines is None:
             parent = chain[depth - 1] if depth else ""
-            row = _row(column, store.new_id("c"), parent, next_position(parent), body, stamp)
+            row = _row(column, new_id(), parent, next_position(parent), body, stamp)
             rows.append((row, depth))
             chain = chain[:depth] + [row["id"]]
         else:
             top = next_position("") - 1
             path: list[str] = []
-            for line, point_id, parent, rank in nest(lines, "", iter(lambda: store.new_id("c"), None)):
+            for line, point_id, parent, rank in nest(lines, "", iter(new_id, None)):
                 rows.append((_row(column, point_id, parent, top + rank if not parent else rank, line.text, stamp), line.depth))
                 path = path[: line.depth] + [point_id]
             chain = path

@@ -101,7 +101,7 @@ def _tag() -> str:
 
 def secret_matches(given: str) -> bool:
     """Constant-time comparison of what was typed with the secret (digests: lengths do not leak)."""
-    expected = str(current_app.config.get("FACILITATOR_SECRET") or "")
+    expected = str(current_app.config.get("FACILITATOR_SECRET") or "").strip()  # as the form strips what is typed
     if not expected:
         return False
     return hmac.compare_digest(
@@ -185,4 +185,14 @@ def gate() -> HttpResponse | None:
         slug = str((request.view_args or {}).get("slug", ""))
         target = request.full_path if request.query_string else request.path
         return redirect(url_for(f"{BLUEPRINT}.login", slug=slug, suite=target), code=303)
-    raise refuse(403, _("Cette action est réservée à l'équipe d'animation : connectez-vous d'abord."))
+    raise refuse(403, signed_out_message())
+
+
+def signed_out_message() -> str:
+    """Why a POST of a facilitator page was refused: the page then shows back what was typed (webform.safety)."""
+    return _(
+        "Cette action est réservée à l'équipe d'animation : connectez-vous d'abord. Si votre session a pris fin "
+        "(déconnexion dans un autre onglet, ou après %(hours)s heures), rien n'a été enregistré : votre texte "
+        "est conservé ci-dessous, renvoyez-le une fois connecté·e.",
+        hours=f"{float(current_app.config['FACILITATOR_SESSION_HOURS']):g}",
+    )

@@ -35,8 +35,13 @@ from webform.points import leading_depth
 
 
 
+def _without_surrounding_space(value: Any) -> Any:
+    """A code pasted from a message comes with spaces or a line break around it: never part of the code."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class LoginForm(FlaskForm):
-    secret = PasswordField(_l("Code d'animation"), validators=[Required()])
+    secret = PasswordField(_l("Code d'animation"), validators=[Required()], filters=[_without_surrounding_space])
 
 
 def _question_ids(form: Any) -> tuple[str, ...]:

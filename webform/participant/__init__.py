@@ -148,11 +148,29 @@ def sent_form() -> str | None:
     return f"{submission}:{content[:32]}"
 
 
+# The forms a person or a group sends once: one signature per person, one sheet per group
+# (the page says « une fois par groupe »).  The same page sent again — Back, a box unticked
+# or a typo fixed, send — finds the first receipt whatever its content, and is applied as
+# a correction of it: never a second signature nor a second sheet.  An idea is different:
+# Back, another text, send is a second idea (`sent_form` tells them apart by content).
+SENT_ONCE = ("emargement", "fiche")
+
+
+def sent_page() -> str | None:
+    """What identifies the page a form was sent from, whatever it holds: its submission token
+    and its address (a sheet's phase, question and group are in its query string)."""
+    submission = sent_submission()
+    if submission is None:
+        return None
+    return f"{submission}@{request.path}?{request.query_string.decode('latin-1')}"
+
+
 def new_receipt_token(slug: str, kind: str) -> str | None:
     """The receipt token a new submission of form `kind` gets: derived from its submission token,
-    so that the same form sent again (double tap, resend after a lost answer) finds the same receipt.
+    so that the same form sent again (double tap, resend after a lost answer) finds the same receipt;
+    for a form sent once (`SENT_ONCE`) whatever its content.
     None for a form sent without a token (a page older than this mechanism): no replay detection."""
-    submission = sent_form()
+    submission = sent_page() if kind in SENT_ONCE else sent_form()
     if submission is None:
         return None
     if "receipt_token" not in g:
@@ -348,7 +366,7 @@ def emargement(slug: str) -> HttpResponse:
     if submitted(form):
         row = participant_row(form)
         row.update(id=row_ids(slug, "emargement", "p")(), created_at=now(), status="present")
-        saved = save(workshop, folder, "emargement", "participants", [row])
+        saved = save(workshop, folder, "emargement", "participants", [row], form)
         if saved:
             return saved
     return show_form("participant/emargement.html", form, workshop)
@@ -417,7 +435,7 @@ def sheet(slug: str) -> HttpResponse:
                 status=new_status(workshop),
                 new_ids=ids,
             )
-        saved = save(workshop, folder, "fiche", "contributions", rows)
+        saved = save(workshop, folder, "fiche", "contributions", rows, form)
         if saved:
             return saved
     return show_form("participant/sheet.html", form, workshop, **context)
@@ -493,21 +511,32 @@ def written(rows: list[dict[str, str]]) -> tuple[tuple[str, str], ...]:
 
 
 def save(
-    workshop: Workshop, folder: Path, kind: str, resource: str, rows: list[dict[str, str]]
+    workshop: Workshop,
+    folder: Path,
+    kind: str,
+    resource: str,
+    rows: list[dict[str, str]],
+    form: FlaskForm | None = None,
 ) -> HttpResponse | None:
     """Append the rows (all or nothing) after their column's last points, record the receipt, redirect to it.
 
     Under the lock of the receipt token, so that the same form sent twice at
-    once is saved once: the second finds the first's receipt.  A refusal of
-    the store leaves g.refusal for the view to show the form again (None).
+    once is saved once: the second finds the first's receipt.  A form sent
+    once (`SENT_ONCE`) sent again with other content is applied, as `form`,
+    as a correction of its first receipt.  A refusal of the store or of
+    that correction leaves g.refusal for the view to show the form again (None).
     """
     book = services().receipts
     token = new_receipt_token(workshop.slug, kind)
+    content = sent_form()
+    sent = submission_digest(content) if content and kind in SENT_ONCE else ""
     with book.holding(token) if token else contextlib.nullcontext():
-        if token is not None and book.find(token) is not None:
+        first = book.find(token) if token is not None else None
+        if token is not None and first is not None and (not sent or first.applied[-1:] == (sent,)):
             return already_saved(workshop.slug, token)
         try:
-            store.append_rows(folder, resource, rows, after_siblings=resource in store.SIBLINGS)
+            if first is None:
+                store.append_rows(folder, resource, rows, after_siblings=resource in store.SIBLINGS)
         except store.DuplicateKey as e:
             if token is None:  # random ids: never in practice
                 refused_here(400, _("Rien n'a été enregistré : %(reason)s", reason=str(e)))
@@ -517,14 +546,43 @@ def save(
         except store.StoreError as e:
             refused_here(400, _("Rien n'a été enregistré : %(reason)s", reason=str(e)))
             return None
-        token = book.issue(
-            Receipt(workshop.slug, kind, resource, tuple(r["id"] for r in rows), written=written(rows)), token
-        )
+        if first is None:
+            token = book.issue(
+                Receipt(
+                    workshop.slug, kind, resource, tuple(r["id"] for r in rows), (sent,) if sent else (), written(rows)
+                ),
+                token,
+            )
+    if first is not None and token is not None:
+        assert form is not None, "a form sent once is saved with its form"
+        return resent(workshop, folder, token, form)
     if resource == "contributions" and rows[0]["status"] == "pending":
         flash(_("Merci ! C'est enregistré. Votre contribution apparaîtra après validation par l'équipe d'animation."))
     else:
         flash(_("Merci ! C'est enregistré."))
     return redirect(url_for(".receipt", slug=workshop.slug, token=token), code=303)
+
+
+def resent(workshop: Workshop, folder: Path, token: str, form: FlaskForm) -> HttpResponse | None:
+    """The page of a form sent once, sent again with other content: a correction of its first receipt.
+
+    Applied under the receipt's lock like any correction, and only while the
+    team has not touched the first sending (else the form comes back with its
+    text: a resend never undoes a moderation decision).
+    """
+    outcome = apply_correction(workshop, folder, token, form, correction_state({}, False), resend=True)
+    if outcome == ALREADY:
+        return already_saved(workshop.slug, token)
+    if outcome == APPLIED:
+        flash(
+            _(
+                "Ce formulaire avait déjà été envoyé : ce nouvel envoi remplace le premier, qui n'est pas compté deux fois. "
+                "Voici ce qui est enregistré ; pour le changer encore, utilisez « Corriger »."
+            )
+        )
+        return redirect(url_for(".receipt", slug=workshop.slug, token=token), code=303)
+    refused_here(409, REFUSED_CORRECTIONS[outcome]())
+    return None
 
 
 # ---- receipt, correction, withdrawal -------------------------------------
@@ -536,8 +594,9 @@ def no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def find_receipt(slug: str, token: str) -> tuple[Workshop, Path, Receipt]:
-    """The receipt of `token`, or a French 404; on a closed atelier a 403 (a POST gets its form back)."""
+def find_receipt(slug: str, token: str, read_only: bool = False) -> tuple[Workshop, Path, Receipt]:
+    """The receipt of `token`, or a French 404; on a closed atelier, unless `read_only` (the receipt
+    itself, which stays readable), a 403 (a POST gets its form back)."""
     workshop, folder = open_atelier(slug)
     receipt = services().receipts.find(token)
     if receipt is None or receipt.slug != slug:
@@ -545,16 +604,20 @@ def find_receipt(slug: str, token: str) -> tuple[Workshop, Path, Receipt]:
             404,
             _("Ce lien de réponse n'est pas valable. Vérifiez qu'il a été copié en entier."),
         )
-    if not workshop.is_open:
-        message = _(
-            "L'atelier « %(title)s » est clos : les réponses ne peuvent plus être corrigées ni retirées. "
-            "Pour toute demande, adressez-vous à l'équipe d'animation.",
-            title=workshop.title,
-        )
+    if not workshop.is_open and not read_only:
+        message = closed_receipt_message(workshop)
         if request.method != "POST":
             raise refuse(403, message)
         refused_here(403, message)  # the correction comes back with its text
     return workshop, folder, receipt
+
+
+def closed_receipt_message(workshop: Workshop) -> str:
+    return _(
+        "L'atelier « %(title)s » est clos : les réponses ne peuvent plus être corrigées ni retirées. "
+        "Pour toute demande, adressez-vous à l'équipe d'animation.",
+        title=workshop.title,
+    )
 
 
 def receipt_rows(folder: Path, receipt: Receipt) -> list[dict[str, str]]:
@@ -631,6 +694,32 @@ def team_changes(folder: Path, rec: Receipt, rows: list[dict[str, str]]) -> dict
     return found
 
 
+STATE_FIELD = "etat"  # what a correction form was made from (hidden field, see correction_state)
+APPLIED, ALREADY, TEAM_ACTED, WITHDRAWN = "applied", "already", "team", "withdrawn"
+REFUSED_CORRECTIONS: dict[str, Callable[[], str]] = {
+    TEAM_ACTED: lambda: _(
+        "L'équipe d'animation a traité cette réponse pendant que vous la modifiiez : rien n'a été enregistré, "
+        "pour ne pas défaire son travail. Votre texte est conservé ci-dessous ; votre reçu montre ce que l'équipe "
+        "a fait, et « Corriger » depuis le reçu repart de là."
+    ),
+    WITHDRAWN: lambda: _(
+        "Cette réponse a été retirée (peut-être depuis un autre onglet) : rien n'a été enregistré. Votre texte est "
+        "conservé ci-dessous ; pour le proposer encore, copiez-le dans un nouveau formulaire depuis la page de l'atelier."
+    ),
+}
+
+
+def correction_state(changes: dict[str, tuple[str, str]], withdrawn: bool) -> str:
+    """A digest of what the team did to a receipt's points and whether it was withdrawn: a correction
+    form carries the one it was made from, and is refused (with its text) when it changed since."""
+    seen = [sorted((row_id, kind) for row_id, (kind, _host) in changes.items()), withdrawn]
+    return hashlib.sha256(json.dumps(seen).encode("ascii")).hexdigest()[:16]
+
+
+def all_withdrawn(rows: list[dict[str, str]]) -> bool:
+    return bool(rows) and all(r["status"] == "withdrawn" for r in rows)
+
+
 def column_key(row: dict[str, str]) -> tuple[str, str, str, str]:
     return (row["question"], row["phase"], row["group"], row["section"])
 
@@ -695,11 +784,13 @@ def receipt_context(workshop: Workshop, folder: Path, rec: Receipt, rows: list[d
 
 @bp.get("/<slug>/recu/<token>")
 def receipt(slug: str, token: str) -> HttpResponse:
-    workshop, folder, rec = find_receipt(slug, token)
+    workshop, folder, rec = find_receipt(slug, token, read_only=True)
     rows = receipt_rows(folder, rec)
     withdrawn = all(r["status"] == "withdrawn" for r in rows)
     context = receipt_context(workshop, folder, rec, rows)
-    context.update(workshop=workshop, token=token, withdrawn=withdrawn)
+    # Closed: what was sent stays readable, without the links that could no longer change it.
+    closed = "" if workshop.is_open else closed_receipt_message(workshop)
+    context.update(workshop=workshop, token=token, withdrawn=withdrawn, closed=closed)
     return no_store(Response(render_template("participant/receipt.html", **context)))
 
 
@@ -759,22 +850,39 @@ def correct(slug: str, token: str) -> HttpResponse:
     changes = team_changes(folder, rec, rows)
     rows_to_correct = editable(rows, changes)
     if not rows_to_correct:
-        if changes:
-            flash(_("L'équipe d'animation a déjà traité cette réponse : il n'y a plus rien à y corriger."))
-        return redirect(url_for(".receipt", slug=slug, token=token), code=303)
+        if request.method != "POST":
+            if changes:
+                flash(_("L'équipe d'animation a déjà traité cette réponse : il n'y a plus rien à y corriger."))
+            return redirect(url_for(".receipt", slug=slug, token=token), code=303)
+        # Sent from a page opened before the team's decision or a withdrawal: the text comes back.
+        if not g.get("refusal"):
+            refused_here(409, REFUSED_CORRECTIONS[WITHDRAWN if all_withdrawn(rows) else TEAM_ACTED]())
+        rows_to_correct = [r for r in rows if r["status"] != "withdrawn"] or rows
     form, template, context = correction_form(workshop, rec, rows_to_correct)
     if submitted(form) and correction_allowed(workshop, rec, rows_to_correct, form):
-        done = apply_correction(workshop, folder, token, form)
-        flash(_("Votre correction est enregistrée.") if done else _("Cette correction était déjà enregistrée."))
-        return redirect(url_for(".receipt", slug=slug, token=token), code=303)
+        outcome = apply_correction(workshop, folder, token, form, request.form.get(STATE_FIELD) or None)
+        if outcome in (APPLIED, ALREADY):
+            flash(_("Votre correction est enregistrée.") if outcome == APPLIED else _("Cette correction était déjà enregistrée."))
+            return redirect(url_for(".receipt", slug=slug, token=token), code=303)
+        refused_here(409, REFUSED_CORRECTIONS[outcome]())
     context["kept_by_team"] = [
         (row["text"], note) for row_id, note in team_notes(changes).items() for row in rows if row["id"] == row_id
     ]
+    context["state"] = correction_state(changes, all_withdrawn(rows))
+    if g.get("refusal") and g.refusal[0] == 409:
+        # Sent again as it is, the text would bring back what the team changed: it is refused
+        # again, until the participant starts over from the receipt (the sentence says so).
+        context["state"] = request.form.get(STATE_FIELD) or context["state"]
     return no_store(show_form(template, form, workshop, token=token, **context))
 
 
-def apply_correction(workshop: Workshop, folder: Path, token: str, form: FlaskForm) -> bool:
-    """Rewrite the receipt's rows from the corrected form; False when this very form was applied already.
+def apply_correction(
+    workshop: Workshop, folder: Path, token: str, form: FlaskForm, state: str | None = None, resend: bool = False
+) -> str:
+    """Rewrite the receipt's rows from the corrected form: APPLIED, or ALREADY when this very form was
+    applied already, or (nothing written) TEAM_ACTED / WITHDRAWN when the receipt is no longer in
+    `state` (see `correction_state`), the one the form was made from.  `resend`: the page of a form
+    sent once, sent again (`resent`): ALREADY only when its content is the last applied.
 
     Under the receipt's lock and the folder's, the receipt and its rows are
     read again: two corrections, a correction and a moderation decision,
@@ -791,14 +899,19 @@ def apply_correction(workshop: Workshop, folder: Path, token: str, form: FlaskFo
     with book.holding(token), store.locked(folder):
         rec = book.find(token)
         assert rec is not None  # receipts are never removed
-        if sent and sent in rec.applied:
-            return False
+        if sent and (rec.applied[-1:] == (sent,) if resend else sent in rec.applied):
+            return ALREADY
         rows = receipt_rows(folder, rec)
+        team = team_changes(folder, rec, rows)
+        if all_withdrawn(rows):
+            return WITHDRAWN
+        if state is not None and state != correction_state(team, False):
+            return TEAM_ACTED
         if rec.kind == "emargement":
             store.update_rows(folder, "participants", {rows[0]["id"]: participant_row(form)})
             book.replace(token, rec.with_applied(sent) if sent else rec)
-            return True
-        rows_to_correct = editable(rows, team_changes(folder, rec, rows))
+            return APPLIED
+        rows_to_correct = editable(rows, team)
         wanted, changes = corrected_rows(workshop, form, rows_to_correct, store.last_ranks(folder, "contributions"))
         added = [row for row in wanted if row["id"] not in {r["id"] for r in rows}]
         written_now = dict(rec.written) | dict(written(wanted))
@@ -810,7 +923,7 @@ def apply_correction(workshop: Workshop, folder: Path, token: str, form: FlaskFo
             store.update_rows(folder, "contributions", changes)
         rec = replace(rec, written=tuple(written_now.items()))
         book.replace(token, rec.with_applied(sent) if sent else rec)
-        return True
+        return APPLIED
 
 
 def corrected_rows(
@@ -895,6 +1008,7 @@ def withdraw(slug: str, token: str) -> HttpResponse:
         return redirect(url_for(".receipt", slug=slug, token=token), code=303)
     rows = receipt_rows(folder, rec)
     context = receipt_context(workshop, folder, rec, rows)
+    context["closed"] = not workshop.is_open  # no button that could only be refused
     return no_store(show_form("participant/withdraw.html", form, workshop, token=token, **context))
 
 
