@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 from pipeline import schemas
-from pipeline.workshop import CSV_FILES, FORMATS_DIR, LEGACY_FORMAT, WORKSHOP_FILE, AtelierError, write_datapackage
+from pipeline.workshop import (
+    CSV_FILES,
+    FORMATS_DIR,
+    LEGACY_FORMAT,
+    SLUG,
+    SLUG_RULE,
+    WORKSHOP_FILE,
+    AtelierError,
+    write_datapackage,
+)
 
-SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 DEFAULT_FORMAT = LEGACY_FORMAT
 
 
@@ -42,8 +49,7 @@ def new_atelier(data_dir: Path, slug: str, day: dt.date, format_name: str = DEFA
     """
     if not SLUG.fullmatch(slug):
         raise AtelierError(
-            f"« {slug} » n'est pas un nom de dossier valide : minuscules sans accents, chiffres et tirets, "
-            "par exemple « moulins-2026 »."
+            f"« {slug} » n'est pas un nom de dossier valide : {SLUG_RULE}."
         )
     formats = {f.name: f for f in ready_formats()}
     if format_name not in formats:

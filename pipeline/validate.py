@@ -25,7 +25,9 @@ from pipeline.workshop import (
     KINDS,
     LEGACY_FORMAT,
     Workshop,
+    SLUG,
     atelier_name,
+    slug_problem,
     datapackage,
     read_workshop_yaml,
     ready_format,
@@ -82,6 +84,9 @@ def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> l
     folder = Path(folder)
     if not folder.is_dir():
         return [Problem(str(folder), None, None, "ce dossier n'existe pas.")]
+    name = folder.resolve().name
+    if not SLUG.fullmatch(name):  # it would name the data package, the URLs and the release tags
+        return [Problem(str(folder), None, None, slug_problem(name))]
     now = now or dt.datetime.now(dt.timezone.utc)
     problems: list[Problem] = []
     data = check_workshop(folder, problems)
@@ -159,7 +164,9 @@ def check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | No
     try:
         data = read_workshop_yaml(path)
     except AtelierError as e:
-        problems.append(Problem(name, None, None, str(e).split(" : ", 1)[-1]))
+        said = str(e).split(" : ", 1)[-1]
+        at = re.match(r"ligne (\d+), (.*)", said, re.S)  # the line, as a line: GitHub annotates it
+        problems.append(Problem(name, int(at[1]), None, at[2]) if at else Problem(name, None, None, said))
         return None
     lines = _LazyLines(path)  # parsed again for line numbers only when there is a problem to place
     validator = _workshop_validator()
@@ -339,6 +346,14 @@ def _yaml_lines(path: Path) -> dict[tuple[Any, ...], int]:
     return lines
 
 
+# The schema's patterns (schemas/workshop.schema.json), said as what to write.
+_PATTERN_HINTS = {
+    r"^\d{2}:\d{2}$": "écrivez l'heure sous la forme HH:MM, par exemple 09:30",
+    "^[a-z0-9][a-z0-9_-]*$": "un identifiant s'écrit en minuscules sans accents, chiffres, « - » et « _ », sans espace",
+    "^[A-Za-z0-9][A-Za-z0-9_-]*$": "un identifiant s'écrit en lettres sans accents, chiffres, « - » et « _ », sans espace",
+}
+
+
 def _json_schema_message(error: jsonschema.ValidationError) -> str:
     kind, expected, value = error.validator, error.validator_value, error.instance
     if kind == "required":
@@ -356,6 +371,8 @@ def _json_schema_message(error: jsonschema.ValidationError) -> str:
         if isinstance(value, (dict, list)):
             found = "une liste" if isinstance(value, list) else "un objet (clé: valeur)"
             return f"{found} ; il faut {names.get(expected, expected)}."
+        if expected == "object" and "min" in error.schema.get("properties", {}):  # a target, `range` in the schema
+            return f"« {_yaml_text(value)} » devrait être un objet (clé: valeur) ; écrivez par exemple {{min: 3, max: 5}}."
         return f"« {_yaml_text(value)} » devrait être {names.get(expected, expected)}."
     if kind == "maxLength":
         return f"le texte fait {len(value)} caractères, au-delà de la limite de {expected}."
@@ -371,8 +388,11 @@ def _json_schema_message(error: jsonschema.ValidationError) -> str:
     if kind == "format" and expected == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
         return f"« {value} » n'existe pas dans le calendrier ; vérifiez le jour et le mois (AAAA-MM-JJ)."
     if kind in ("pattern", "format"):
-        hint = " ; écrivez la date sous la forme AAAA-MM-JJ, par exemple 2016-06-30" if error.schema.get("format") == "date" else f" (motif {error.schema.get('pattern', expected)})"
-        return f"« {value} » n'a pas le format attendu{hint}."
+        if error.schema.get("format") == "date":
+            hint = "écrivez la date sous la forme AAAA-MM-JJ, par exemple 2016-06-30"
+        else:
+            hint = _PATTERN_HINTS.get(error.schema.get("pattern", ""), "comparez-la aux valeurs voisines du fichier")
+        return f"« {value} » n'a pas le format attendu ; {hint}."
     return error.message
 
 
