@@ -258,7 +258,8 @@ def normalize(folders: tuple[Path, ...]) -> None:
 
     Lit un fichier en UTF-8 avec BOM ou en Windows-1252, séparé par « ; », des
     tabulations ou des virgules, en fins de ligne Windows ; l'écrit en UTF-8,
-    séparé par des virgules. Les colonnes sont reprises par leur nom : une
+    séparé par des virgules, sans ses lignes vides, VRAI/FAUX/oui/non écrits
+    true/false et une qualité accentuée (« élue ») écrite comme le schéma (elu). Les colonnes sont reprises par leur nom : une
     colonne renommée ou en trop est refusée, sans rien écrire.
     """
     from pipeline.tables import normalize as rewrite

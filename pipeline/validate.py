@@ -482,6 +482,8 @@ def _check_tables(folder: Path, read: dict[str, Table | None], problems: list[Pr
             row = getattr(error, "row_number", None)
             if error.type == "missing-cell":
                 continue  # summarised above, one line per row
+            if error.type != "blank-row" and "blank-row" in by_row.get(row or 0, set()):
+                continue  # a row of empty cells (« ,,,, » from a spreadsheet): one sentence, not a duplicate « id »
             if error.type == "primary-key" and "unique-error" in by_row.get(row or 0, set()):
                 continue  # the unique-error on « id » already says it
             if error.type == "constraint-error" and "missing-cell" in by_row.get(row or 0, set()):
@@ -509,6 +511,11 @@ def _table_message(error: Any, schema: dict[str, Any], starts: list[int]) -> tup
     descriptor = schema.get(field or "", {})
     if error.type == "type-error":
         kind = descriptor.get("type", "string")
+        if kind == "boolean":
+            return field, (
+                f"« {cell} » n'est pas un booléen : écrivez true (oui) ou false (non) ; "
+                "« atelier normalize » convertit VRAI, FAUX, oui, non, 1 et 0."
+            )
         return field, f"« {cell} » n'est pas {TYPE_NAMES.get(kind, kind)}."
     if error.type == "constraint-error":
         match = CONSTRAINT.search(note)
@@ -517,6 +524,8 @@ def _table_message(error: Any, schema: dict[str, Any], starts: list[int]) -> tup
             return field, "valeur obligatoire manquante."
         if constraint == "enum":
             allowed = descriptor.get("constraints", {}).get("enum", [])
+            if field == "role" and allowed == list(schemas.role_labels()):  # each value with what it means
+                allowed = [value if label == value else f"{value} ({label})" for value, label in schemas.role_labels().items()]
             return field, f"« {cell} » n'est pas une valeur permise ; valeurs possibles : {', '.join(allowed)}."
         if constraint == "maxLength":
             return field, f"le texte fait {len(str(cell))} caractères, au-delà de la limite de {limit}."

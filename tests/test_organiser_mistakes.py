@@ -235,3 +235,53 @@ def test_values_with_a_format_say_how_to_write_them(atelier, yaml_text, message)
     done = atelier_cli("validate", str(atelier))
     assert done.exit_code == 1
     assert message in done.output and "motif" not in done.output
+
+
+def test_a_target_written_as_text_gets_the_objects_example(tmp_path):
+    assert atelier_cli("new", "cafe", "--format", "world-cafe", "--data", str(tmp_path)).exit_code == 0
+    path = tmp_path / "cafe" / "atelier.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "help: \"Ce qui a été dit à la table, une idée par ligne.\"}" in text
+    path.write_text(text.replace("une idée par ligne.\"}", "une idée par ligne.\", target: 3 à 5}", 1), encoding="utf-8")
+    done = atelier_cli("validate", str(tmp_path / "cafe"))
+    assert done.exit_code == 1
+    assert "« 3 à 5 » devrait être un objet (clé: valeur) ; écrivez par exemple {min: 3, max: 5}." in done.output
+
+
+# ---------------------------------------------------------------- 7. what a spreadsheet writes, normalize fixes
+
+def test_rows_of_empty_cells_are_one_sentence_each_and_normalize_drops_them(atelier):
+    path = atelier / "participants.csv"
+    path.write_bytes(path.read_bytes() + b",,,,,,\n,,,,,,\n")
+    lines = len(path.read_bytes().splitlines())
+    done = atelier_cli("validate", str(atelier))
+    assert done.exit_code == 1
+    assert done.output == (
+        f"{path}: ligne {lines - 1} : ligne vide ; supprimez-la.\n"
+        f"{path}: ligne {lines} : ligne vide ; supprimez-la.\n"
+        f"{atelier} : 2 problème(s).\n"
+    )
+    assert atelier_cli("normalize", str(atelier)).output == f"{path} : réenregistré.\n"
+    assert not path.read_bytes().endswith(b",,\n")
+    assert atelier_cli("validate", str(atelier)).output == f"{atelier} : valide.\n"
+
+
+def test_normalize_reads_spreadsheet_booleans_and_accented_roles(atelier):
+    path = atelier / "participants.csv"
+    text = path.read_text(encoding="utf-8")
+    spreadsheet = {",chercheur,true,": ",Chercheurs,VRAI,", ",elu,false,": ",élue,non,", ",habitant,false,": ",Habitante,FAUX,"}
+    assert all(text.count(old) == 1 for old in spreadsheet), text
+    edited = text
+    for old, new in spreadsheet.items():
+        edited = edited.replace(old, new)
+    path.write_text(edited, encoding="utf-8")
+    refused = atelier_cli("validate", str(atelier))
+    assert refused.exit_code == 1
+    assert (
+        "champ « listed » : « VRAI » n'est pas un booléen : écrivez true (oui) ou false (non) ; "
+        "« atelier normalize » convertit VRAI, FAUX, oui, non, 1 et 0." in refused.output
+    )
+    assert "champ « role » : « élue » n'est pas une valeur permise ; valeurs possibles : elu (élu·e), " in refused.output
+    assert atelier_cli("normalize", str(atelier)).exit_code == 0
+    assert path.read_text(encoding="utf-8") == text
+    assert atelier_cli("validate", str(atelier)).output == f"{atelier} : valide.\n"
