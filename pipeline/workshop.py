@@ -513,6 +513,20 @@ class Atelier:
     def published(self) -> tuple[Contribution, ...]:
         return tuple(c for c in self.contributions if c.status == "published")
 
+    def shown(self) -> tuple[Contribution, ...]:
+        """The points the compte-rendu prints, in its order: what `atelier summary` and the report both count.
+
+        A published point is shown when its column is declared in atelier.yaml and
+        every point above it is published too (`points`): a published answer
+        under a hidden point is left out with it.
+        """
+        return tuple(
+            point.contribution
+            for phase, question, group, rubric in self.workshop.columns()
+            for top in self.points(question.id, phase.id, rubric.id, group.id if group else None)
+            for _depth, point in top.walk()
+        )
+
 
 def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(value or ())

@@ -285,3 +285,24 @@ def test_normalize_reads_spreadsheet_booleans_and_accented_roles(atelier):
     assert atelier_cli("normalize", str(atelier)).exit_code == 0
     assert path.read_text(encoding="utf-8") == text
     assert atelier_cli("validate", str(atelier)).output == f"{atelier} : valide.\n"
+
+
+# ---------------------------------------------------------------- 6. one count of the points shown
+
+def test_summary_and_report_count_the_same_points(atelier):
+    from pipeline.compose import compose
+    from pipeline.workshop import load_atelier
+
+    loaded = load_atelier(atelier)
+    assert any(c.id == "x2a" and c.status == "published" for c in loaded.contributions)  # under the hidden x2
+    report = compose(loaded)
+    printed = [item.id for item in report.items()]
+    assert "x2a" not in printed
+    assert sorted(printed) == sorted(c.id for c in loaded.shown())
+    assert report.synthesis.contributions == len(printed)
+    said = atelier_cli("summary", str(atelier))
+    assert said.exit_code == 0
+    assert f"Points publiés : {len(printed)} sur {len(loaded.contributions)}\n" in said.output
+    # the practice column of sous-groupe 1, question 1 holds s1 only once x2a is left out with its parent
+    practice = [c for c in loaded.shown() if (c.question, c.phase, c.group, c.section) == ("q1", "sous-groupe", "1", "practice")]
+    assert [c.id for c in practice] == ["s1"]
