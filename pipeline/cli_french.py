@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 
+import click
+
 FRENCH = {
     "Usage:": "Utilisation :",
     "Options": "Options",
@@ -83,8 +85,16 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return gettext(singular if count == 1 else plural)
 
 
+class FrenchHelp(click.HelpFormatter):
+    """Help pages with French headings: « Options : », « Commandes : »."""
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{heading} :\n")
+
+
 def install() -> None:
     """Make every click module speak French (idempotent)."""
+    click.Context.formatter_class = FrenchHelp
     for name in _MODULES:
         module = importlib.import_module(f"click.{name}")
         if hasattr(module, "_"):

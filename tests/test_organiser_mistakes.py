@@ -135,6 +135,18 @@ def test_a_folder_name_that_cannot_name_an_atelier(atelier, name, suggestion):
     assert not (atelier.parent / "cr.pdf").exists()
 
 
+def test_the_review_of_a_copied_folder_with_a_capital_names_the_rule(tmp_path, monkeypatch):
+    repo = init_repo(tmp_path / "depot")
+    folder = write_atelier(repo / "data" / "cafe", workshop=SMALL_WORKSHOP, participants=SMALL_PARTICIPANTS)
+    commit_all(repo, "Atelier")
+    shutil.copytree(folder, repo / "data" / "Cafe-Bis")
+    monkeypatch.chdir(repo)
+    done = atelier_cli("review", "--base", "HEAD", "--fail-on-invalid")
+    assert done.exit_code == 1, done.output
+    assert "❌ **Validation" in done.output and "Traceback" not in done.output
+    assert "« Cafe-Bis » ne peut pas nommer un atelier" in done.output and "« cafe-bis »" in done.output
+
+
 def test_the_form_skips_a_folder_that_cannot_name_an_atelier_and_says_why(tmp_path, caplog):
     make_data(tmp_path, "bon", title="Atelier en bon état")
     shutil.copytree(make_data(tmp_path, "mal-nomme", title="Atelier mal nommé"), tmp_path / "data" / "Forum Eau")
@@ -156,7 +168,7 @@ def test_clicks_own_messages_are_french(atelier, tmp_path):
     assert missing.output == "Erreur : il manque l'option '-o' / '--output'. (« atelier export -h » décrit la commande)\n"
     helped = atelier_cli("kit", "-h")
     assert "-h, --help" in helped.output and "Affiche cette aide et s'arrête." in helped.output
-    assert "Utilisation : atelier kit" in helped.output and "[obligatoire]" in atelier_cli("build", "-h").output
+    assert "Utilisation : atelier kit" in helped.output and "\nOptions :\n" in helped.output and "[obligatoire]" in atelier_cli("build", "-h").output
     for english in ("Show this message", "Usage:", "[required]"):
         assert english not in helped.output
     date = atelier_cli("new", "x", "--date", "2026-02-30", "--data", str(tmp_path))
