@@ -156,7 +156,7 @@ def validate(folders: tuple[Path, ...], output_format: str) -> None:
 
     Code de sortie : 0 valide, 1 invalide, 2 erreur d'utilisation.
     """
-    from pipeline.validate import font_warnings, validate_atelier
+    from pipeline.validate import font_warnings, people_warnings, validate_atelier
 
     if not folders:
         folders = tuple(sorted(p.parent for p in DATA_DIR.glob("*/atelier.yaml")))
@@ -165,7 +165,7 @@ def validate(folders: tuple[Path, ...], output_format: str) -> None:
     invalid = 0
     for folder in folders:
         problems = validate_atelier(folder)
-        cautions = font_warnings(folder)
+        cautions = people_warnings(folder) + font_warnings(folder)
         if output_format == "github":
             # GitHub shows at most 10 error and 10 warning annotations per step; the full list follows as text.
             for problem in problems[:10] + cautions[:10]:

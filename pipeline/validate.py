@@ -106,6 +106,42 @@ def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> l
     return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
 
 
+def people_warnings(folder: str | Path) -> list[Problem]:
+    """Each participant who seems to have signed twice (same name, accents and capitals aside), as a warning.
+
+    `participants.csv: ligne 7 : « camille martin » a déjà signé ligne 2 ; si c'est la même personne
+    (deux séances), elle est comptée et nommée deux fois : passez une des deux lignes en « withdrawn ».`
+    """
+    try:
+        table = tables.read_table(Path(folder), "participants")
+    except TableError:
+        return []  # validate_atelier says why
+    first: dict[str, int] = {}
+    found = []
+    for line, row in table.rows():
+        if row.get("status") != "present":
+            continue
+        key = " ".join(_plain_name(row.get("name", "")).split())
+        if not key:
+            continue
+        if key in first:
+            found.append(Problem(
+                table.file, line, "name",
+                f"« {row['name']} » a déjà signé ligne {first[key]} ; si c'est la même personne (venue à deux séances), "
+                "elle est comptée et nommée deux fois : passez une des deux lignes en « withdrawn ».",
+                warning=True,
+            ))
+        else:
+            first[key] = line
+    return found
+
+
+def _plain_name(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+
+
 def font_warnings(folder: str | Path) -> list[Problem]:
     """Each character of the printed texts that no project font draws, as a warning.
 

@@ -299,6 +299,22 @@ def test_normalize_reads_spreadsheet_booleans_and_accented_roles(atelier):
     assert atelier_cli("validate", str(atelier)).output == f"{atelier} : valide.\n"
 
 
+def test_a_person_who_signed_twice_is_a_warning_not_an_error(atelier):
+    path = atelier / "participants.csv"
+    rows = path.read_text(encoding="utf-8").splitlines()
+    first = next(n for n, r in enumerate(rows, 1) if r.startswith("p1,"))
+    again = rows[first - 1].replace("p1,Camille Martin,", "p9,camille  MARTIN,", 1)
+    path.write_text("\n".join([*rows, again]) + "\n", encoding="utf-8")
+    done = atelier_cli("validate", str(atelier))
+    assert done.exit_code == 0, done.output
+    assert done.output == (
+        f"Avertissement : {path}: ligne {len(rows) + 1}, champ « name » : « camille  MARTIN » a déjà signé ligne {first} ; "
+        "si c'est la même personne (venue à deux séances), elle est comptée et nommée deux fois : "
+        "passez une des deux lignes en « withdrawn ».\n"
+        f"{atelier} : valide.\n"
+    )
+
+
 # ---------------------------------------------------------------- 6. one count of the points shown
 
 def test_summary_and_report_count_the_same_points(atelier):
