@@ -351,8 +351,13 @@ def serve(data_dir: Path, host: str, port: int) -> None:
     except ConfigurationError as e:
         raise Failure(str(e)) from None
     click.echo(f"Formulaire des participants : http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    from pipeline.workshop import SLUG, slug_problem
+
     for slug in sorted(p.parent.name for p in data_dir.glob("*/atelier.yaml")):
-        click.echo(f"Animation de {slug} : http://{host}:{port}/{slug}/animation/")
+        if SLUG.fullmatch(slug):
+            click.echo(f"Animation de {slug} : http://{host}:{port}/{slug}/animation/")
+        else:
+            click.echo(f"Avertissement : {slug_problem(slug, data_dir / slug)} Il n'est pas servi.", err=True)
     if code:
         click.echo(f"Code d'animation de cette session : {code}")
     run_simple(host, port, app, threaded=True)

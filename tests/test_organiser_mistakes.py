@@ -160,6 +160,24 @@ def test_the_form_skips_a_folder_that_cannot_name_an_atelier_and_says_why(tmp_pa
     assert client.get("/Forum%20Eau/").status_code == 404
 
 
+def test_serve_says_which_folder_it_does_not_serve(tmp_path, monkeypatch):
+    import werkzeug.serving
+
+    make_data(tmp_path, "bon")
+    shutil.copytree(tmp_path / "data" / "bon", tmp_path / "data" / "Forum Eau")
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *args, **kwargs: None)
+    monkeypatch.setenv("FLASK_SECRET_KEY", "clé de test")
+    monkeypatch.setenv("FLASK_FACILITATOR_SECRET", "code de test")
+    done = atelier_cli("serve", "--data", str(tmp_path / "data"), "--port", "5999")
+    assert done.exit_code == 0, done.output
+    assert "Animation de bon : http://127.0.0.1:5999/bon/animation/\n" in done.output
+    assert (
+        f"Avertissement : {tmp_path / 'data' / 'Forum Eau'} : « Forum Eau » ne peut pas nommer un atelier "
+        in done.output
+    )
+    assert "Animation de Forum Eau" not in done.output
+
+
 # ---------------------------------------------------------------- 8. French words only
 
 def test_clicks_own_messages_are_french(atelier, tmp_path):
