@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 import click
 
-from pipeline.workshop import AtelierError
+from pipeline import cli_french
+from pipeline.workshop import AtelierError, own_file
+
+cli_french.install()
 
 DATA_DIR = Path("data")
 
@@ -45,7 +49,8 @@ class Commands(click.Group):
         except click.UsageError as e:
             hint = f" (« {e.ctx.command_path} -h » décrit la commande)" if e.ctx is not None else ""
             # Our own refusals are French sentences; click's « Invalid value for … » prefix is not.
-            message = e.message if isinstance(e, click.BadParameter) else e.format_message()
+            own = isinstance(e, click.BadParameter) and not isinstance(e, click.MissingParameter)
+            message = e.message if own else e.format_message()
             click.echo(f"Erreur : {message}{hint}", err=True)
             sys.exit(e.exit_code)
         except click.ClickException as e:
@@ -63,7 +68,21 @@ class Commands(click.Group):
             raise Failure(str(e)) from None
         except OSError as e:
             where = f"{e.filename} : " if e.filename else ""
-            raise Failure(f"{where}{e.strerror or e} ; rien n'a été écrit de plus.") from None
+            said = SYSTEM_ERRORS.get(e.errno or 0, "le système a refusé l'opération")
+            raise Failure(f"{where}{said} ; rien n'a été écrit de plus.") from None
+
+
+# What the system says when a file cannot be read or written, in French (the strerror is English).
+SYSTEM_ERRORS = {
+    errno.ENOENT: "ce fichier ou son dossier n'existe pas",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.EISDIR: "c'est un dossier, pas un fichier",
+    errno.EACCES: "accès refusé (droits du fichier ou du dossier)",
+    errno.EPERM: "opération interdite (droits du fichier ou du dossier)",
+    errno.EROFS: "le disque est en lecture seule",
+    errno.ENOSPC: "le disque est plein",
+    errno.EEXIST: "ce fichier existe déjà",
+}
 
 
 class Folder(click.ParamType):
@@ -73,12 +92,47 @@ class Folder(click.ParamType):
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Path:
         path = Path(str(value))
+        if path.is_file():
+            self.fail(f"« {value} » est un fichier ; indiquez le dossier de l'atelier, « {path.parent} ».", param, ctx)
         if not path.is_dir():
             self.fail(f"le dossier « {value} » n'existe pas.", param, ctx)
         return path
 
 
 EXISTING_DIR = Folder()
+
+
+class Output(click.ParamType):
+    """A file a command writes (-o, --html): never one of an atelier's own files, nor a folder.
+
+    Refusals (exit code 2): « « participants.csv » est un fichier de l'atelier : … choisissez un autre nom »,
+    « « x » est un dossier : … », « « x » est un fichier, pas un dossier : … ».
+    """
+
+    name = "FICHIER"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        path = Path(str(value))
+        if own_file(path):
+            self.fail(
+                f"« {value} » est un fichier de l'atelier : l'écrire effacerait ses données ; "
+                "choisissez un autre nom, hors du dossier de l'atelier par exemple.",
+                param,
+                ctx,
+            )
+        if path.is_dir():
+            self.fail(f"« {value} » est un dossier ; indiquez le fichier à écrire, par exemple « {path / 'sortie'}{path.suffix} ».", param, ctx)
+        if path.resolve().parent.is_file():
+            self.fail(f"« {path.parent} » est un fichier, pas un dossier ; choisissez un autre chemin.", param, ctx)
+        return path  # a missing folder is created, as build and kit always did
+
+
+OUTPUT = Output()
+
+
+def shown(folder: Path) -> Path:
+    """How messages name a folder: as given, or by its real path when given as `.` or `..`."""
+    return folder.resolve() if folder.name in ("", "..") else folder
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,7 +156,7 @@ def validate(folders: tuple[Path, ...], output_format: str) -> None:
 
     Code de sortie : 0 valide, 1 invalide, 2 erreur d'utilisation.
     """
-    from pipeline.validate import font_warnings, validate_atelier
+    from pipeline.validate import font_warnings, people_warnings, validate_atelier
 
     if not folders:
         folders = tuple(sorted(p.parent for p in DATA_DIR.glob("*/atelier.yaml")))
@@ -111,7 +165,7 @@ def validate(folders: tuple[Path, ...], output_format: str) -> None:
     invalid = 0
     for folder in folders:
         problems = validate_atelier(folder)
-        cautions = font_warnings(folder)
+        cautions = people_warnings(folder) + font_warnings(folder)
         if output_format == "github":
             # GitHub shows at most 10 error and 10 warning annotations per step; the full list follows as text.
             for problem in problems[:10] + cautions[:10]:
@@ -122,9 +176,9 @@ def validate(folders: tuple[Path, ...], output_format: str) -> None:
             click.echo(f"Avertissement : {caution}", err=True)
         if problems:
             invalid += 1
-            click.echo(f"{folder} : {len(problems)} problème(s).", err=True)
+            click.echo(f"{shown(folder)} : {len(problems)} problème(s).", err=True)
         else:
-            click.echo(f"{folder} : valide.")
+            click.echo(f"{shown(folder)} : valide.")
     sys.exit(1 if invalid else 0)
 
 
@@ -204,7 +258,8 @@ def normalize(folders: tuple[Path, ...]) -> None:
 
     Lit un fichier en UTF-8 avec BOM ou en Windows-1252, séparé par « ; », des
     tabulations ou des virgules, en fins de ligne Windows ; l'écrit en UTF-8,
-    séparé par des virgules. Les colonnes sont reprises par leur nom : une
+    séparé par des virgules, sans ses lignes vides, VRAI/FAUX/oui/non écrits
+    true/false et une qualité accentuée (« élue ») écrite comme le schéma (elu). Les colonnes sont reprises par leur nom : une
     colonne renommée ou en trop est refusée, sans rien écrire.
     """
     from pipeline.tables import normalize as rewrite
@@ -223,7 +278,7 @@ def normalize(folders: tuple[Path, ...]) -> None:
     "-o",
     "--output",
     "out",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=OUTPUT,
     required=True,
     help="Fichier à écrire ; son extension choisit le format : .zip (paquet de données complet), "
     ".xlsx (classeur, une feuille par table) ou .csv (une table, pour un tableur).",
@@ -250,7 +305,9 @@ def export_command(folder: Path, out: Path, table: str) -> None:
             f"« {out.name} » : extension inconnue ; choisissez .zip, .xlsx ou .csv.", param_hint="--output"
         )
     try:
-        out.write_bytes(make())
+        data = make()
+        out.parent.mkdir(parents=True, exist_ok=True)  # as build and kit do
+        out.write_bytes(data)
     except AtelierError as e:
         raise Failure(str(e)) from None
     click.echo(f"{out} : écrit.")
@@ -294,8 +351,13 @@ def serve(data_dir: Path, host: str, port: int) -> None:
     except ConfigurationError as e:
         raise Failure(str(e)) from None
     click.echo(f"Formulaire des participants : http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    from pipeline.workshop import SLUG, slug_problem
+
     for slug in sorted(p.parent.name for p in data_dir.glob("*/atelier.yaml")):
-        click.echo(f"Animation de {slug} : http://{host}:{port}/{slug}/animation/")
+        if SLUG.fullmatch(slug):
+            click.echo(f"Animation de {slug} : http://{host}:{port}/{slug}/animation/")
+        else:
+            click.echo(f"Avertissement : {slug_problem(slug, data_dir / slug)} Il n'est pas servi.", err=True)
     if code:
         click.echo(f"Code d'animation de cette session : {code}")
     run_simple(host, port, app, threaded=True)
@@ -310,14 +372,14 @@ def serve(data_dir: Path, host: str, port: int) -> None:
     "-o",
     "--output",
     "out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT,
     required=True,
     help="Fichier PDF à écrire (PDF/A-3b, données de l'atelier jointes).",
 )
 @click.option(
     "--html",
     "html_out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT,
     default=None,
     help="Écrit aussi la page HTML mise en page, pour la relire.",
 )
@@ -350,7 +412,7 @@ def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
     "-o",
     "--output",
     "out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT,
     required=True,
     help="Fichier PDF du kit à écrire (A4, à imprimer).",
 )
@@ -369,7 +431,7 @@ def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
 @click.option(
     "--html",
     "html_out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT,
     default=None,
     help="Écrit aussi la page HTML du kit, pour la relire.",
 )
@@ -385,7 +447,7 @@ def kit(folder: Path, out: Path, url: str | None, attendees: int | None, html_ou
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)
-        raise click.ClickException(f"{folder} : {len(problems)} problème(s) ; le kit n'a pas été imprimé.")
+        raise Failure(f"{folder} : {len(problems)} problème(s) ; le kit n'a pas été imprimé.")
     if url is None:
         click.echo("Attention : pas d'adresse de formulaire (--url) ; le kit est imprimé sans QR code.", err=True)
     try:
@@ -431,7 +493,7 @@ def _repo_and_data(data_dir: Path) -> tuple[Path, str]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT,
     default=None,
     help="Écrit le résumé dans ce fichier au lieu de la sortie standard.",
 )
@@ -464,6 +526,7 @@ def review(
     if output is None:
         click.echo(result.markdown, nl=False)
     else:
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(result.markdown, encoding="utf-8")
     if fail_on_invalid and not result.valid:
         sys.exit(1)

@@ -537,7 +537,7 @@ def compose(atelier: Atelier, version: str | int | None = None) -> Report:
         atelier.unlisted_count(),
     )
 
-    shown = frozenset(item.id for item in printed_items(chapters))
+    shown = frozenset(c.id for c in atelier.shown())  # the points printed below, as `atelier summary` counts them
     files = published_files(atelier, shown)
     changed = last_change(atelier)
     synthesis = Synthesis(

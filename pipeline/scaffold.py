@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -15,6 +14,8 @@ from pipeline.workshop import (
     FORMATS_DIR,
     LEGACY_FORMAT,
     PHASE_FILES,
+    SLUG,
+    SLUG_RULE,
     TABLE_FILES,
     WORKSHOP_FILE,
     AtelierError,
@@ -23,7 +24,6 @@ from pipeline.workshop import (
     write_datapackage,
 )
 
-SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 DEFAULT_FORMAT = LEGACY_FORMAT
 
 
@@ -53,8 +53,7 @@ def new_atelier(data_dir: Path, slug: str, day: dt.date, format_name: str = DEFA
     """
     if not SLUG.fullmatch(slug):
         raise AtelierError(
-            f"« {slug} » n'est pas un nom de dossier valide : minuscules sans accents, chiffres et tirets, "
-            "par exemple « moulins-2026 »."
+            f"« {slug} » n'est pas un nom de dossier valide : {SLUG_RULE}."
         )
     reserved = reserved_slug_problem(slug)
     if reserved:

@@ -9,17 +9,18 @@ from pipeline.workshop import Atelier
 
 
 def summarize(atelier: Atelier) -> str:
-    """Title, day, questions and counts of published points per column, in the déroulé's order."""
+    """Title, day, questions and counts of the points the compte-rendu prints, per column, in the déroulé's order."""
     w = atelier.workshop
+    shown = atelier.shown()  # what the compte-rendu prints, counted alike
     state = "ouvert" if w.is_open else "clos"
     lines = [
         w.title,
         f"{date_fr(w.date)}, {w.place} — formulaire {state}",
         f"Participants : {sum(1 for p in atelier.participants if p.status == 'present')} "
         f"(dont {len(atelier.listed_participants())} nommés dans la liste des présents)",
-        f"Points publiés : {len(atelier.published())} sur {len(atelier.contributions)}",
+        f"Points publiés : {len(shown)} sur {len(atelier.contributions)}",
     ]
-    counts = Counter((c.question, c.phase, c.group, c.section) for c in atelier.published())
+    counts = Counter((c.question, c.phase, c.group, c.section) for c in shown)
     for q in w.questions:
         lines.append(f"\n{q.id} — {q.title}")
         for phase in w.phases:

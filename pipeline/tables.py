@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Iterator
 
@@ -189,7 +190,7 @@ def normalize(folder: Path) -> list[str]:
     """Rewrite the tables of `folder` as atelier writes them: UTF-8 without BOM, `,`, LF, minimal quoting.
 
     Reads what a spreadsheet may have written (BOM, `;` or tab separator,
-    Windows-1252, CR LF); an empty or missing file gets its header.  Columns
+    Windows-1252, CR LF, rows of empty cells); an empty or missing file gets its header.  Columns
     are matched by name; a renamed or extra column is not guessed: it raises
     TableError and nothing is written.  Returns the files rewritten.
     """
@@ -207,7 +208,8 @@ def normalize(folder: Path) -> list[str]:
             text = _decode(data[len(BOM):] if data.startswith(BOM) else data)
             first = text.split("\n", 1)[0]
             separator = max(",;\t|", key=first.count) if first else ","
-            records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=separator) if r]
+            reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+            records = [r for r in reader if any(cell.strip() for cell in r)]  # a spreadsheet's « ,,,, » rows dropped
             header = tuple(records[0]) if records else tuple(expected)
             if sorted(header) != sorted(expected):  # renamed or extra columns are not guessed
                 check_header(header, tuple(expected), str(path), str(folder))
@@ -216,7 +218,7 @@ def normalize(folder: Path) -> list[str]:
             writer.writerow(expected)
             for record in records[1:]:
                 cells = dict(zip(header, record))
-                writer.writerow([cells.get(n, "").replace("\r\n", "\n") for n in expected])
+                writer.writerow([spreadsheet_value(resource, n, cells.get(n, "").replace("\r\n", "\n")) for n in expected])
             new = out.getvalue().encode("utf-8")
             if new != data:
                 planned.append((path, new))
@@ -232,6 +234,47 @@ def _workshop_or_none(folder: Path) -> Workshop | None:
         return workshop_from_data(atelier_name(folder), read_workshop_yaml(folder / "atelier.yaml"))
     except (AtelierError, KeyError, TypeError, ValueError, AttributeError):
         return None
+
+
+# What French spreadsheets write in a true/false column, read as the schema's true/false.
+SPREADSHEET_BOOLEANS = {
+    "true": True, "vrai": True, "oui": True, "yes": True, "1": True,
+    "false": False, "faux": False, "non": False, "no": False, "0": False,
+}
+
+
+def spreadsheet_value(resource: str, name: str, value: str) -> str:
+    """A cell as the schema writes it: VRAI/oui → true in a boolean column, « élue » → elu in the role column.
+
+    Anything else is kept as written, for `atelier validate` to explain.
+    """
+    booleans, allowed = _cell_rule(resource, name)
+    if booleans:
+        meaning = SPREADSHEET_BOOLEANS.get(value.strip().casefold())
+        if meaning is not None:
+            return booleans[0] if meaning else booleans[1]
+    if allowed and value not in allowed:
+        plain = _plain(value)
+        for choice in allowed:  # élu, Élue, élus, habitante… : the value with an accent, a capital, a feminine or plural
+            if plain in (choice, choice + "e", choice + "s", choice + "es"):
+                return choice
+    return value
+
+
+@cache
+def _cell_rule(resource: str, name: str) -> tuple[tuple[str, str] | None, tuple[str, ...]]:
+    """(the schema's true and false, or None when not boolean; the allowed values, or ()) of a column."""
+    descriptor = schemas.field(resource, name)
+    booleans = None
+    if descriptor.get("type") == "boolean":
+        booleans = ((descriptor.get("trueValues") or ["true"])[0], (descriptor.get("falseValues") or ["false"])[0])
+    return booleans, tuple(map(str, descriptor.get("constraints", {}).get("enum", ())))
+
+
+def _plain(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKD", text.strip()).encode("ascii", "ignore").decode().casefold()
 
 
 def _decode(data: bytes) -> str:

@@ -26,7 +26,9 @@ from pipeline.workshop import (
     KINDS,
     LEGACY_FORMAT,
     Workshop,
+    SLUG,
     atelier_name,
+    slug_problem,
     datapackage,
     phase_tables,
     read_workshop_yaml,
@@ -85,6 +87,9 @@ def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> l
     folder = Path(folder)
     if not folder.is_dir():
         return [Problem(str(folder), None, None, "ce dossier n'existe pas.")]
+    name = folder.resolve().name
+    if not SLUG.fullmatch(name):  # it would name the data package, the URLs and the release tags
+        return [Problem(str(folder), None, None, slug_problem(name))]
     now = now or dt.datetime.now(dt.timezone.utc)
     problems: list[Problem] = []
     data = check_workshop(folder, problems)
@@ -105,6 +110,42 @@ def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> l
         _check_votes(read.get("votes"), read["contributions"], workshop, day, now, problems)
         _check_actions(read.get("actions"), read["contributions"], workshop, day, now, problems)
     return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.field or "", p.message))
+
+
+def people_warnings(folder: str | Path) -> list[Problem]:
+    """Each participant who seems to have signed twice (same name, accents and capitals aside), as a warning.
+
+    `participants.csv: ligne 7 : « camille martin » a déjà signé ligne 2 ; si c'est la même personne
+    (deux séances), elle est comptée et nommée deux fois : passez une des deux lignes en « withdrawn ».`
+    """
+    try:
+        table = tables.read_table(Path(folder), "participants")
+    except TableError:
+        return []  # validate_atelier says why
+    first: dict[str, int] = {}
+    found = []
+    for line, row in table.rows():
+        if row.get("status") != "present":
+            continue
+        key = " ".join(_plain_name(row.get("name", "")).split())
+        if not key:
+            continue
+        if key in first:
+            found.append(Problem(
+                table.file, line, "name",
+                f"« {row['name']} » a déjà signé ligne {first[key]} ; si c'est la même personne (venue à deux séances), "
+                "elle est comptée et nommée deux fois : passez une des deux lignes en « withdrawn ».",
+                warning=True,
+            ))
+        else:
+            first[key] = line
+    return found
+
+
+def _plain_name(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
 
 
 def font_warnings(folder: str | Path) -> list[Problem]:
@@ -169,7 +210,9 @@ def check_workshop(folder: Path, problems: list[Problem]) -> dict[str, Any] | No
     try:
         data = read_workshop_yaml(path)
     except AtelierError as e:
-        problems.append(Problem(name, None, None, str(e).split(" : ", 1)[-1]))
+        said = str(e).split(" : ", 1)[-1]
+        at = re.match(r"ligne (\d+), (.*)", said, re.S)  # the line, as a line: GitHub annotates it
+        problems.append(Problem(name, int(at[1]), None, at[2]) if at else Problem(name, None, None, said))
         return None
     lines = _LazyLines(path)  # parsed again for line numbers only when there is a problem to place
     validator = _workshop_validator()
@@ -367,6 +410,14 @@ def _yaml_lines(path: Path) -> dict[tuple[Any, ...], int]:
     return lines
 
 
+# The schema's patterns (schemas/workshop.schema.json), said as what to write.
+_PATTERN_HINTS = {
+    r"^\d{2}:\d{2}$": "écrivez l'heure sous la forme HH:MM, par exemple 09:30",
+    "^[a-z0-9][a-z0-9_-]*$": "un identifiant s'écrit en minuscules sans accents, chiffres, « - » et « _ », sans espace",
+    "^[A-Za-z0-9][A-Za-z0-9_-]*$": "un identifiant s'écrit en lettres sans accents, chiffres, « - » et « _ », sans espace",
+}
+
+
 def _json_schema_message(error: jsonschema.ValidationError) -> str:
     kind, expected, value = error.validator, error.validator_value, error.instance
     if kind == "required":
@@ -384,6 +435,8 @@ def _json_schema_message(error: jsonschema.ValidationError) -> str:
         if isinstance(value, (dict, list)):
             found = "une liste" if isinstance(value, list) else "un objet (clé: valeur)"
             return f"{found} ; il faut {names.get(expected, expected)}."
+        if expected == "object" and "min" in error.schema.get("properties", {}):  # a target, `range` in the schema
+            return f"« {_yaml_text(value)} » devrait être un objet (clé: valeur) ; écrivez par exemple {{min: 3, max: 5}}."
         return f"« {_yaml_text(value)} » devrait être {names.get(expected, expected)}."
     if kind == "maxLength":
         return f"le texte fait {len(value)} caractères, au-delà de la limite de {expected}."
@@ -399,8 +452,11 @@ def _json_schema_message(error: jsonschema.ValidationError) -> str:
     if kind == "format" and expected == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
         return f"« {value} » n'existe pas dans le calendrier ; vérifiez le jour et le mois (AAAA-MM-JJ)."
     if kind in ("pattern", "format"):
-        hint = " ; écrivez la date sous la forme AAAA-MM-JJ, par exemple 2016-06-30" if error.schema.get("format") == "date" else f" (motif {error.schema.get('pattern', expected)})"
-        return f"« {value} » n'a pas le format attendu{hint}."
+        if error.schema.get("format") == "date":
+            hint = "écrivez la date sous la forme AAAA-MM-JJ, par exemple 2016-06-30"
+        else:
+            hint = _PATTERN_HINTS.get(error.schema.get("pattern", ""), "comparez-la aux valeurs voisines du fichier")
+        return f"« {value} » n'a pas le format attendu ; {hint}."
     return error.message
 
 
@@ -496,6 +552,8 @@ def _check_tables(folder: Path, read: dict[str, Table | None], problems: list[Pr
             row = getattr(error, "row_number", None)
             if error.type == "missing-cell":
                 continue  # summarised above, one line per row
+            if error.type != "blank-row" and "blank-row" in by_row.get(row or 0, set()):
+                continue  # a row of empty cells (« ,,,, » from a spreadsheet): one sentence, not a duplicate « id »
             if error.type == "primary-key" and "unique-error" in by_row.get(row or 0, set()):
                 continue  # the unique-error on « id » already says it
             if error.type == "constraint-error" and "missing-cell" in by_row.get(row or 0, set()):
@@ -523,6 +581,11 @@ def _table_message(error: Any, schema: dict[str, Any], starts: list[int]) -> tup
     descriptor = schema.get(field or "", {})
     if error.type == "type-error":
         kind = descriptor.get("type", "string")
+        if kind == "boolean":
+            return field, (
+                f"« {cell} » n'est pas un booléen : écrivez true (oui) ou false (non) ; "
+                "« atelier normalize » convertit VRAI, FAUX, oui, non, 1 et 0."
+            )
         return field, f"« {cell} » n'est pas {TYPE_NAMES.get(kind, kind)}."
     if error.type == "constraint-error":
         match = CONSTRAINT.search(note)
@@ -531,6 +594,8 @@ def _table_message(error: Any, schema: dict[str, Any], starts: list[int]) -> tup
             return field, "valeur obligatoire manquante."
         if constraint == "enum":
             allowed = descriptor.get("constraints", {}).get("enum", [])
+            if field == "role" and allowed == list(schemas.role_labels()):  # each value with what it means
+                allowed = [value if label == value else f"{value} ({label})" for value, label in schemas.role_labels().items()]
             return field, f"« {cell} » n'est pas une valeur permise ; valeurs possibles : {', '.join(allowed)}."
         if constraint == "maxLength":
             return field, f"le texte fait {len(str(cell))} caractères, au-delà de la limite de {limit}."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -34,6 +35,12 @@ def reserved_slug_problem(slug: str) -> str | None:
         f"« {slug} » est un nom réservé par le formulaire en ligne (ses adresses /{slug}/… ne mèneraient "
         f"jamais à l'atelier) : renommez le dossier, par exemple « {slug}-atelier »."
     )
+
+
+OWN_FILES = (WORKSHOP_FILE, *TABLE_FILES.values(), PACKAGE_FILE)  # what an atelier folder holds; no command overwrites them
+# An atelier's folder name is its slug: in URLs, release tags and its data package's name (frictionless: ^[-a-z0-9._/]+$).
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+SLUG_RULE = "minuscules sans accents, chiffres et tirets, par exemple « moulins-2026 »"
 
 
 class AtelierError(Exception):
@@ -575,6 +582,20 @@ class Atelier:
     def published(self) -> tuple[Contribution, ...]:
         return tuple(c for c in self.contributions if c.status == "published")
 
+    def shown(self) -> tuple[Contribution, ...]:
+        """The points the compte-rendu prints, in its order: what `atelier summary` and the report both count.
+
+        A published point is shown when its column is declared in atelier.yaml and
+        every point above it is published too (`points`): a published answer
+        under a hidden point is left out with it.
+        """
+        return tuple(
+            point.contribution
+            for phase, question, group, rubric in self.workshop.columns()
+            for top in self.points(question.id, phase.id, rubric.id, group.id if group else None)
+            for _depth, point in top.walk()
+        )
+
 
 def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(value or ())
@@ -619,10 +640,11 @@ _YAML_PROBLEMS = (
 
 
 def _yaml_problem(problem: str) -> str:
+    """The French explanation and fix of PyYAML's problem; its English text is never shown to an organiser."""
     for english, french in _YAML_PROBLEMS:
         if english in problem:
-            return f"{french} ({problem})."
-    return f"{problem}."
+            return f"{french}."
+    return "la ligne ne suit pas la syntaxe YAML ; comparez-la aux lignes voisines (indentation, « : », guillemets)."
 
 
 def read_workshop_yaml(path: Path) -> dict[str, Any]:
@@ -632,7 +654,11 @@ def read_workshop_yaml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise AtelierError(f"{path.name} : fichier introuvable dans {path.parent}.") from None
     except UnicodeDecodeError as e:
-        raise AtelierError(f"{path.name} : le fichier n'est pas en UTF-8 (octet {e.start}).") from None
+        line = e.object[: e.start].count(b"\n") + 1
+        raise AtelierError(
+            f"{path.name} : ligne {line}, le fichier n'est pas en UTF-8 ; réenregistrez-le en UTF-8 "
+            "(dans l'éditeur : « Enregistrer sous », encodage UTF-8)."
+        ) from None
     data = parse_yaml(text, path.name)
     if not isinstance(data, dict):
         raise AtelierError(f"{path.name} : le fichier doit décrire un objet (clé: valeur), pas {type(data).__name__}.")
@@ -640,8 +666,39 @@ def read_workshop_yaml(path: Path) -> dict[str, Any]:
 
 
 def atelier_name(folder: str | Path) -> str:
-    """The atelier's slug: its folder's real name, whatever the path says (`.`, `./`, `data/x/`)."""
-    return Path(folder).resolve().name
+    """The atelier's slug: its folder's real name, whatever the path says (`.`, `./`, `data/x/`).
+
+    Raises AtelierError when that name cannot be a slug (SLUG): « Forum Eau : ce nom de dossier ne peut
+    pas nommer un atelier (minuscules sans accents, chiffres et tirets, …) ; renommez le dossier, … ».
+    """
+    name = Path(folder).resolve().name
+    if not SLUG.fullmatch(name):
+        raise AtelierError(slug_problem(name, Path(folder)))
+    return name
+
+
+def slug_problem(name: str, folder: Path | None = None) -> str:
+    """Why `name` cannot name an atelier, and how to rename its folder (French)."""
+    where = f"{folder} : " if folder is not None and str(folder) != name else ""
+    return (
+        f"{where}« {name} » ne peut pas nommer un atelier ({SLUG_RULE}, 63 caractères au plus) ; "
+        f"renommez le dossier, par exemple en « {suggested_slug(name)} »."
+    )
+
+
+def suggested_slug(name: str) -> str:
+    """A valid slug close to `name`: « Forum Eau » → « forum-eau », « été » → « ete »."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    slug = re.sub(r"[^a-z0-9_]+", "-", plain).strip("-_")[:63].rstrip("-_")
+    return slug or "mon-atelier"
+
+
+def own_file(path: str | Path) -> bool:
+    """Whether `path` is one of an atelier's own files (OWN_FILES in a folder that holds atelier.yaml)."""
+    real = Path(path).resolve()
+    return real.name in OWN_FILES and (real.parent / WORKSHOP_FILE).is_file()
 FORMATS_DIR = Path(__file__).resolve().parent / "formats"
 LEGACY_FORMAT = "moulins"  # how an atelier.yaml without « phases » is read
 

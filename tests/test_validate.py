@@ -192,8 +192,12 @@ def test_participant_rules(make_atelier):
         participants=[participant("p1", role="maire"), participant("p2", listed="oui"), participant("p3", name="")]
     )
     assert check(folder) == [
-        ["participants.csv", 2, "role", "« maire » n'est pas une valeur permise ; valeurs possibles : elu, technicien, chercheur, associatif, entreprise, habitant, animateur, autre."],
-        ["participants.csv", 3, "listed", "« oui » n'est pas un booléen (true ou false)."],
+        # each role with what it means, and which true/false words normalize converts (findings of issue 12)
+        ["participants.csv", 2, "role", "« maire » n'est pas une valeur permise ; valeurs possibles : elu (élu·e), "
+         "technicien (agent ou chargé·e de mission), chercheur (recherche, enseignement), associatif (association, réseau), "
+         "entreprise (entreprise, agriculteur), habitant (habitant·e, citoyen·ne), animateur (équipe d'animation), autre."],
+        ["participants.csv", 3, "listed", "« oui » n'est pas un booléen : écrivez true (oui) ou false (non) ; "
+         "« atelier normalize » convertit VRAI, FAUX, oui, non, 1 et 0."],
         ["participants.csv", 4, "name", "valeur obligatoire manquante."],
     ]
 
@@ -259,8 +263,8 @@ def test_unreadable_yaml(make_atelier):
     folder = make_atelier()
     (folder / "atelier.yaml").write_text("title: [oups\n", encoding="utf-8")
     [problem] = check(folder)
-    assert problem[:3] == ["atelier.yaml", None, None]
-    assert problem[3].startswith("ligne 2, YAML illisible")
+    assert problem[:3] == ["atelier.yaml", 2, None]  # the line as a line: `--format github` annotates it
+    assert problem[3].startswith("YAML illisible")
 
 
 def test_cli_exit_codes_and_text(make_atelier):

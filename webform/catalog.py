@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import re
 import stat
 import threading
 from dataclasses import dataclass
@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.validate import check_workshop
-from pipeline.workshop import WORKSHOP_FILE, AtelierError, Workshop, workshop_from_data
+from pipeline.workshop import SLUG, WORKSHOP_FILE, AtelierError, Workshop, slug_problem, workshop_from_data
 
-SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
+LOG = logging.getLogger(__name__)
+
 
 
 class BrokenAtelier(AtelierError):
@@ -92,6 +93,9 @@ class Catalog:
         found = []
         if self.data_dir.is_dir():
             for folder in sorted(self.data_dir.iterdir()):
+                if not SLUG.fullmatch(folder.name) and (folder / WORKSHOP_FILE).is_file():
+                    LOG.warning("%s ; cet atelier n'est pas servi.", slug_problem(folder.name, folder))
+                    continue
                 try:
                     workshop = self.workshop(folder.name)
                 except BrokenAtelier:
