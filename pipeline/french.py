@@ -65,9 +65,22 @@ def zone_named(name: object) -> ZoneInfo:
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """« 1 point ajouté », « 12 points ajoutés » — French plural for 0 and 1 is singular."""
-    word = singular if count <= 1 else (plural_form or _pluralize(singular))
-    return f"{count} {word}"
+    """« 0 point ajouté », « 1 point ajouté », « 12 points ajoutés », « 2 000 points » (narrow no-break space).
+
+    The one plural rule of the pipeline (report, kit, review, summary, release):
+    French uses the singular for 0 and 1, like Babel's `fr` rule on the web pages.
+    """
+    return f"{number(count)} {plural_word(count, singular, plural_form)}"
+
+
+def plural_word(count: int, singular: str, plural_form: str | None = None) -> str:
+    """The word alone, agreeing with `count`: plural_word(0, "faiblesse") → « faiblesse »."""
+    return singular if abs(count) <= 1 else (plural_form or _pluralize(singular))
+
+
+def number(count: int) -> str:
+    """« 12 », « 2 000 »: thousands apart by a narrow no-break space, as French prints them."""
+    return f"{count:,}".replace(",", NNBSP)
 
 
 def _pluralize(words: str) -> str:

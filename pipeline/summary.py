@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pipeline.french import date_fr
+from pipeline.french import date_fr, plural
 from pipeline.workshop import Atelier
 
 
@@ -32,7 +32,7 @@ def summarize(atelier: Atelier) -> str:
                     n = counts[(q.id, phase.id, group.id if group else None, r.id)]
                     if r.box and not n:
                         continue
-                    parts.append(f"{n} {r.singular if n == 1 else r.plural}")
+                    parts.append(plural(n, r.singular, r.plural))
                 names = w.column_name(phase.id, group.id if group else None, phase.rubrics[0].id)
                 where = " — ".join(names[:-1] if len(phase.rubrics) > 1 else names)  # the rubrics follow
                 lines.append(f"  {where} : " + ", ".join(parts))

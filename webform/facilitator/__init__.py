@@ -125,7 +125,7 @@ class Column:
     section: str
 
     def label(self, workshop: Workshop) -> str:
-        return " · ".join((self.question, *workshop.column_name(self.phase, self.group, self.section)))
+        return " · ".join((workshop.question_label(self.question), *workshop.column_name(self.phase, self.group, self.section)))
 
 
 def columns(workshop: Workshop) -> Iterator[Column]:

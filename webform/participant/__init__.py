@@ -278,8 +278,9 @@ def chosen_sheet(workshop: Workshop, args: Any) -> tuple[Phase, Question, Group]
     phase = workshop.phase(wanted["temps"])
     if phase is None or phase not in phases:
         return _(
-            "Le temps « %(phase)s » n'a pas de fiche de groupe ; temps possibles : %(ids)s.",
+            "Le temps « %(phase)s » n'a pas de fiche de %(group)s ; temps possibles : %(ids)s.",
             phase=wanted["temps"][:40],
+            group=workshop.terms.word("group", language()),
             ids=", ".join(p.id for p in phases) or "aucun",
         )
     found = workshop.column_problem(wanted["question"], phase.id, wanted["groupe"], phase.rubrics[0].id)
@@ -391,7 +392,11 @@ def sheet(slug: str) -> HttpResponse:
     chosen = chosen_sheet(workshop, request.args)
     if not isinstance(chosen, tuple):
         if request.method == "POST":
-            reason = chosen or _("choisissez d'abord la fiche à remplir (temps, question et groupe).")
+            reason = chosen or _(
+                "choisissez d'abord la fiche à remplir (temps, %(question)s et %(group)s).",
+                question=workshop.terms.word("question", language()),
+                group=workshop.terms.word("group", language()),
+            )
             raise refuse(400, _("Rien n'a été enregistré : %(reason)s", reason=reason))
         page = render_template(
             "participant/sheet_choice.html", workshop=workshop, choices=sheet_choices(workshop), lang=language(), problem=chosen
