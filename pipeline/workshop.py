@@ -429,7 +429,7 @@ class Workshop:
         if not group:
             one_of = t.agree("group", "l'un de ceux", "l'une de celles")
             return "group", (
-                f"{t.group.capitalize()} {t.agree('group', 'manquant', 'manquante')} pour un point du temps « {phase} » ; "
+                f"{t.group} {t.agree('group', 'manquant', 'manquante')} pour un point du temps « {phase} » ; "
                 f"indiquez {one_of} de {t.the('question')} {question} : {_ids(allowed)}."
             )
         if not any(g.id == group for g in allowed):

@@ -85,9 +85,9 @@ def test_facilitator_session_by_keyboard_with_accessibility_audit(server, page):
         assert page.input_value("#text") == ""
         assert page.input_value("#group") == "2" and page.input_value("#section") == "sous-groupe/driver"
     assert page.inner_text(".recents").split("\n") == [
-        "q1 · Sous-groupe 2 · Moteurs Demande des habitants",
-        "q1 · Sous-groupe 2 · Moteurs ↳ et des techniciens",
-        "q1 · Sous-groupe 2 · Moteurs Volonté des élus",
+        "Question 1 · Sous-groupe 2 · Moteurs Demande des habitants",
+        "Question 1 · Sous-groupe 2 · Moteurs ↳ et des techniciens",
+        "Question 1 · Sous-groupe 2 · Moteurs Volonté des élus",
     ]
     audit(page, "saisie avec derniers post-its")
     shot(page, "animation-saisie")

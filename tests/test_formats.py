@@ -461,10 +461,10 @@ def test_messages_agree_with_the_gender_of_the_terms(run: Run):
     unknown = w.column_problem(q.id, phase.id, "table-9", phase.rubrics[0].id)
     assert missing and unknown
     if t.group_gender == "f":
-        assert missing[1].startswith(f"{t.group.capitalize()} manquante pour")
+        assert missing[1].startswith(f"{t.group} manquante pour")
         assert f"n'est pas une {t.group} de" in unknown[1]
     else:
-        assert missing[1].startswith(f"{t.group.capitalize()} manquant pour")
+        assert missing[1].startswith(f"{t.group} manquant pour")
         assert f"n'est pas un {t.group} de" in unknown[1]
     the = "le " if t.question_gender == "m" else "la "
     assert f"de {the}{t.question} {q.id}" in unknown[1]

@@ -176,10 +176,10 @@ def test_sheet_shows_the_indent_rule_and_only_its_question_s_targets(client):
 @pytest.mark.parametrize(
     "query, message",
     [
-        ("temps=sous-groupe&question=q2&groupe=3", f"« 3 » n'est pas un sous-groupe de la question q2 au temps « sous-groupe »{NNBSP}; groupes possibles{NNBSP}: 1 (Sous-groupe 1), 2 (Sous-groupe 2)."),
-        ("temps=sous-groupe&question=q1&groupe=abc", f"« abc » n'est pas un sous-groupe de la question q1 au temps « sous-groupe »{NNBSP}; groupes possibles{NNBSP}: 1 (Sous-groupe 1), 2 (Sous-groupe 2), 3 (Sous-groupe 3)."),
+        ("temps=sous-groupe&question=q2&groupe=3", f"« 3 » n'est pas un sous-groupe de la question q2 au temps « sous-groupe »{NNBSP}; sous-groupes possibles{NNBSP}: 1 (Sous-groupe 1), 2 (Sous-groupe 2)."),
+        ("temps=sous-groupe&question=q1&groupe=abc", f"« abc » n'est pas un sous-groupe de la question q1 au temps « sous-groupe »{NNBSP}; sous-groupes possibles{NNBSP}: 1 (Sous-groupe 1), 2 (Sous-groupe 2), 3 (Sous-groupe 3)."),
         ("temps=sous-groupe&question=q9&groupe=1", f"la question « q9 » n'existe pas dans atelier.yaml (questions{NNBSP}: q1, q2)."),
-        ("temps=brainstorming&question=q1&groupe=1", f"Le temps « brainstorming » n'a pas de fiche de groupe{NNBSP}; temps possibles{NNBSP}: sous-groupe."),
+        ("temps=brainstorming&question=q1&groupe=1", f"Le temps « brainstorming » n'a pas de fiche de sous-groupe{NNBSP}; temps possibles{NNBSP}: sous-groupe."),
     ],
 )
 def test_an_undeclared_sheet_is_refused_naming_the_ids_that_exist(client, folder, query, message):
