@@ -49,6 +49,23 @@ def field_names(resource: str) -> tuple[str, ...]:
 
 
 @cache
+def enum_labels(resource: str, name: str) -> dict[str, str]:
+    """Each value of an enum field with the words a person reads, from the field's description.
+
+    The schemas explain each value as « value (explanation) »: « published
+    (publié) », « withdrawn (retiré par son auteur) »; a value without one is
+    shown as it is.
+    """
+    found_field = field(resource, name)
+    description = found_field.get("description", "")
+    labels = {}
+    for value in found_field["constraints"]["enum"]:
+        found = re.search(rf"\b{re.escape(value)} \(([^)]*)\)", description)
+        labels[value] = found.group(1) if found else value
+    return labels
+
+
+@cache
 def role_labels() -> dict[str, str]:
     """Each « Qualité » value with the words a person reads, from the participants schema.
 
@@ -56,10 +73,4 @@ def role_labels() -> dict[str, str]:
     (agent ou chargé·e de mission), … »; the explanation is what a person ticks
     on the émargement sheet and what the liste des présents prints.
     """
-    role = field("participants", "role")
-    description = role.get("description", "")
-    labels = {}
-    for value in role["constraints"]["enum"]:
-        found = re.search(rf"\b{re.escape(value)} \(([^)]*)\)", description)
-        labels[value] = found.group(1) if found else value
-    return labels
+    return enum_labels("participants", "role")
