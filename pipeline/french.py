@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+
 PARIS = ZoneInfo("Europe/Paris")
 NNBSP = "\u202f"  # espace fine insécable, before : ; ! ? and inside « »
 MONTHS = (
@@ -73,9 +75,14 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{number(count)} {plural_word(count, singular, plural_form)}"
 
 
-def plural_word(count: int, singular: str, plural_form: str | None = None) -> str:
-    """The word alone, agreeing with `count`: plural_word(0, "faiblesse") → « faiblesse »."""
-    return singular if abs(count) <= 1 else (plural_form or _pluralize(singular))
+def plural_word(count: int, singular: str, plural_form: str | None = None, language: str = "fr") -> str:
+    """The word alone, agreeing with `count`: plural_word(0, "faiblesse") → « faiblesse ».
+
+    The rule is CLDR's, through Babel, as the web pages' ngettext: French
+    takes the singular for 0 and 1, English only for 1.
+    """
+    one = Locale.parse(language).plural_form(abs(count)) == "one"
+    return singular if one else (plural_form or _pluralize(singular))
 
 
 def number(count: int) -> str:

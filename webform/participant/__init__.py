@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response as HttpResponse
 from wtforms.fields.choices import SelectChoice  # type: ignore[import-untyped]
 
 from pipeline import store
+from pipeline.french import plural_word
 from pipeline.workshop import Group, Phase, Question, Workshop, format_datetime
 from webform.forms import ROLE_LABELS, parse
 from webform.points import Line, format_points, ids_then_new, nest
@@ -196,16 +197,21 @@ def target_hints(workshop: Workshop, phase: Phase, question: Question) -> dict[s
     hints = {}
     for section, target in workshop.targets(phase, question).items():
         rubric = phase.rubric(section)
-        noun = rubric.plural if rubric and rubric.plural else section
+
+        def noun(count: int) -> str:  # « 1 moteur », « 0 frein », « 5 moteurs »: the language's plural rule
+            if rubric is None:
+                return section
+            return plural_word(count, rubric.singular, rubric.plural, language())
+
         if target.min is not None and target.max is not None:
             if target.min == target.max:
-                hints[section] = _("Objectif : %(n)d %(noun)s.", n=target.min, noun=noun)
+                hints[section] = _("Objectif : %(n)d %(noun)s.", n=target.min, noun=noun(target.min))
             else:
-                hints[section] = _("Objectif : %(min)d à %(max)d %(noun)s.", min=target.min, max=target.max, noun=noun)
+                hints[section] = _("Objectif : %(min)d à %(max)d %(noun)s.", min=target.min, max=target.max, noun=noun(target.max))
         elif target.min is not None:
-            hints[section] = _("Objectif : au moins %(min)d %(noun)s.", min=target.min, noun=noun)
+            hints[section] = _("Objectif : au moins %(min)d %(noun)s.", min=target.min, noun=noun(target.min))
         elif target.max is not None:
-            hints[section] = _("Objectif : au plus %(max)d %(noun)s.", max=target.max, noun=noun)
+            hints[section] = _("Objectif : au plus %(max)d %(noun)s.", max=target.max, noun=noun(target.max))
     return hints
 
 
