@@ -193,6 +193,8 @@ def test_decisions_on_unknown_or_withdrawn_points(client, folder):
     assert answer.status_code == 303
     [message] = flashes(client, answer)
     assert message.endswith(f"a été retiré par son auteur{NNBSP}; l'animation ne peut plus le publier, le masquer ni le modifier.")
+    # Said to the team about the point, not about a file (finding 11): the library's « contributions.csv : » is left out.
+    assert message.startswith("Le point «") and "contributions.csv" not in message
     assert snapshot(folder) == before
 
 
@@ -306,6 +308,7 @@ def test_transcription_errors_are_french_and_write_nothing(client, folder, data,
         return text.replace(NNBSP, " ").replace(NBSP, " ")
 
     assert plain(message) in plain(text_of(answer.text))
+    assert ".csv" not in text_of(answer.text)  # the team is told about its point, not about files
     assert snapshot(folder) == before
     if data["text"].strip():
         assert f'value="{data["text"]}"' in answer.text or data["text"] == "a\x07b"  # the text typed is kept
