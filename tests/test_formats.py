@@ -424,6 +424,8 @@ def test_pages_and_kit_use_the_format_s_terms(run: Run):
             assert "groupe" not in run.pages[where].casefold(), where
         assert f'<label class="etiquette" for="group">{t.group.capitalize()}</label>' in run.pages["saisie"]
     assert f"{t.questions.capitalize()}" in run.pages["home"]
+    if "idee" in run.pages and t.question != "question":
+        assert t.question.capitalize() in run.pages["idee"] and "Question" not in run.pages["idee"]
     assert f"Affiche de chaque {t.question}" in run.kit
     if not any(p.for_participants and not p.grouped and "idée" in p.columns[0].singular for p in run.workshop.phases):
         assert "idées" not in run.kit

@@ -244,6 +244,7 @@ def question_choices(workshop: Workshop, phases: tuple[Phase, ...] = ()) -> list
 def idea_form(workshop: Workshop, data: dict[str, Any] | None = None) -> FlaskForm:
     form = services().forms.idea(data=data) if data is not None else services().forms.idea()
     form.question.choices = question_choices(workshop, pooled_phases(workshop))
+    form.question.label.text = workshop.terms.word("question", language()).capitalize()  # « Thème »
     form.column.choices = column_choices(workshop)
     if request.method == "GET" and len(form.question.choices) == 1:
         form.question.data = form.question.choices[0].value
