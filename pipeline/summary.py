@@ -16,7 +16,7 @@ def summarize(atelier: Atelier) -> str:
         w.title,
         f"{date_fr(w.date)}, {w.place} — formulaire {state}",
         f"Participants : {sum(1 for p in atelier.participants if p.status == 'present')} "
-        f"(dont {len(atelier.listed_participants())} nommés dans la liste des présents)",
+        f"(dont {plural(len(atelier.listed_participants()), 'nommé')} dans la liste des présents)",
         f"Points publiés : {len(atelier.published())} sur {len(atelier.contributions)}",
     ]
     counts = Counter((c.question, c.phase, c.group, c.section) for c in atelier.published())

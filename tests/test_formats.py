@@ -478,3 +478,22 @@ def test_counts_are_singular_for_0_and_1(run: Run):
     assert wrong == []
     assert re.search(r"\b[01] points? publiés\b", run.pdf) is None
     assert "(et 1 précisions)" not in run.pdf
+    if any(p.for_participants and not p.grouped for p in run.workshop.phases):
+        assert "(et 1 précision)" in run.pdf  # each posted idea has one précision: the chart's words agree
+    summary = CliRunner().invoke(main, ["summary", str(run.folder)]).output
+    assert not re.search(r"\b[01] \w+s\b", summary.replace("Participants", "")), summary
+    for phase in run.workshop.phases:  # a rubric without points is counted in the singular: « 0 faiblesse »
+        for rubric in phase.rubrics:
+            if f" {rubric.plural}" in summary:
+                assert not re.search(rf"\b[01] {re.escape(rubric.plural)}\b", summary)
+
+
+def test_terms_agree_in_gender_and_elide():
+    from pipeline.workshop import Terms
+
+    table = Terms(group="table", groups="tables", group_gender="f", question="thème", questions="thèmes", question_gender="m")
+    assert (table.a("group"), table.the("group"), table.to("group")) == ("une table", "la table", "à la table")
+    assert (table.a("question"), table.the("question"), table.to("question")) == ("un thème", "le thème", "au thème")
+    goal = Terms(question="objectif", question_gender="m")
+    assert (goal.the("question"), goal.to("question")) == ("l'objectif", "à l'objectif")
+    assert Terms().a("group", "en") == "a group" and Terms(group_en="atelier").a("group", "en") == "an atelier"
