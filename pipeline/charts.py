@@ -6,6 +6,7 @@ from markupsafe import Markup, escape
 
 from pipeline.compose import Count, CountRow, PhaseCounts
 from pipeline.fonts import FAMILIES
+from pipeline.french import plural
 
 # Column colours, in the rubrics' order; the same on every chart.
 COLOURS = ("#3f6e9a", "#7a5c99", "#2f7d4f", "#b4533a", "#8a6d1f", "#1f6f78")
@@ -65,7 +66,7 @@ def alt_text(phase: PhaseCounts) -> str:
         said = []
         for row in rows:
             counts = ", ".join(
-                f"{c.label.lower()} {c.top}" + (f" (et {c.total - c.top} précisions)" if c.total > c.top else "")
+                f"{c.label.lower()} {c.top}" + (f" (et {plural(c.total - c.top, 'précision')})" if c.total > c.top else "")
                 for c in row.counts
             )
             said.append(f"{row.label}\u202f: {counts}" if phase.grouped else counts)

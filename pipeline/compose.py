@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from pipeline import schemas
-from pipeline.french import date_fr, datetime_fr
+from pipeline.french import date_fr, datetime_fr, plural_word
 from pipeline.published import atelier_start, fingerprint, fingerprinted, last_change, published_files
 from pipeline.workshop import Atelier, Group, Phase, Point, Question, Rubric, Target, Workshop
 
@@ -338,13 +338,13 @@ def amount_text(target: Target, singular: str, plural: str) -> str | None:
     """« 3 à 5 moteurs », « au moins 2 atouts »; None when the target has no bound."""
     low, high = target.min, target.max
     if low is not None and high is not None and low != high:
-        return f"{low} à {high} {plural if high > 1 else singular}"
+        return f"{low} à {high} {plural_word(high, singular, plural)}"
     if low is not None and high is not None:
-        return f"{low} {plural if low > 1 else singular}"
+        return f"{low} {plural_word(low, singular, plural)}"
     if low is not None:
-        return f"au moins {low} {plural if low > 1 else singular}"
+        return f"au moins {low} {plural_word(low, singular, plural)}"
     if high is not None:
-        return f"au plus {high} {plural if high > 1 else singular}"
+        return f"au plus {high} {plural_word(high, singular, plural)}"
     return None
 
 

@@ -21,12 +21,14 @@ from openpyxl.styles import Font  # type: ignore[import-untyped]
 from openpyxl.writer.excel import ExcelWriter  # type: ignore[import-untyped]
 
 from pipeline import schemas, store, tables
+from pipeline.french import PARIS
 from pipeline.workshop import (
     CSV_FILES,
     PACKAGE_FILE,
     TABLE_FILES,
     WORKSHOP_FILE,
     AtelierError,
+    Workshop,
     atelier_name,
     datapackage_text,
     parse_datetime,
@@ -163,15 +165,75 @@ def _entry(name: str, stamp: tuple[int, ...]) -> zipfile.ZipInfo:
 SPREADSHEET_SEPARATOR = ";"  # what a French spreadsheet (Excel, LibreOffice in French) expects
 
 
+def _workshop(folder: Path) -> Workshop | None:
+    """The atelier's format when its atelier.yaml can be read (else the exports show the stored codes)."""
+    try:
+        return workshop_from_data(atelier_name(folder), read_workshop_yaml(folder / WORKSHOP_FILE))
+    except (AtelierError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+Cell = str | int | dt.datetime
+
+
+def readable_row(row: dict[str, str], resource: str, workshop: Workshop | None) -> list[Cell]:
+    """A stored row as people read it in a spreadsheet, in the schema's column order.
+
+    Codes become their labels (statut « publié », qualité « élu·e », « oui » /
+    « non », the question's number, the phase's, group's and rubric's labels
+    from atelier.yaml); dates are naive datetimes in the atelier's time zone;
+    integers are ints; an empty cell is "".  The data of record keeps the codes.
+    """
+    zone = workshop.zone if workshop else PARIS
+    cells: list[Cell] = []
+    for name in schemas.field_names(resource):
+        text = row.get(name) or ""
+        kind = schemas.field(resource, name).get("type")
+        value: Cell = text
+        if not text:
+            pass
+        elif kind == "datetime":
+            try:
+                value = parse_datetime(text).astimezone(zone).replace(tzinfo=None)
+            except ValueError:
+                pass
+        elif kind == "integer" and text.lstrip("-").isdigit():
+            value = int(text)
+        elif kind == "boolean":
+            value = "oui" if text in schemas.field(resource, name).get("trueValues", ("true",)) else "non"
+        elif name in ("status", "role"):
+            value = schemas.enum_labels(resource, name).get(text, text)
+        elif workshop is not None and resource == "contributions":
+            phase = workshop.phase(row.get("phase", ""))
+            if name == "question":
+                value = workshop.question_label(text)
+            elif name == "phase" and phase:
+                value = phase.text()
+            elif name == "group":
+                value = workshop.group_label(text)
+            elif name == "section" and phase and phase.rubric(text):
+                value = phase.rubric(text).label  # type: ignore[union-attr]
+        cells.append(value)
+    return cells
+
+
+def _csv_cell(value: Cell) -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime(SPREADSHEET_DATETIME)
+    return spreadsheet_text(value) if isinstance(value, str) else str(value)
+
+
+SPREADSHEET_DATETIME = "%d/%m/%Y %H:%M"  # what a French spreadsheet reads as a date and time
+XLSX_DATETIME = "dd/mm/yyyy hh:mm"
+
+
 def column_titles(folder: Path, resource: str) -> list[str]:
     """A table's French column titles: the schema's, with the atelier's own words for a question
     and a group (« Thème », « Table »…) when its atelier.yaml can be read."""
     titles = {n: schemas.field(resource, n).get("title", n) for n in schemas.field_names(resource)}
     if resource == "contributions":
-        try:
-            terms = workshop_from_data(atelier_name(folder), read_workshop_yaml(folder / WORKSHOP_FILE)).terms
-        except (AtelierError, KeyError, TypeError, ValueError, AttributeError):
-            terms = None
+        workshop = _workshop(folder)
+        terms = workshop.terms if workshop else None
         if terms is not None:
             titles["question"] = terms.question.capitalize()
             titles["group"] = terms.group.capitalize()
@@ -187,20 +249,21 @@ def export_spreadsheet_csv(folder: Path, resource: str) -> bytes:
     for « é »).  LibreOffice proposes « ; » in its import dialog in French and
     reads the BOM too.  Every cell is quoted (a « ; » or a line break inside a
     text stays in its cell), every formula-like cell starts with « ' », and
-    CR LF ends the rows.  This file is for reading in a spreadsheet; the data
+    CR LF ends the rows.  Values read as people read them (`readable_row`),
+    dates as « 29/11/2026 14:42 » in the atelier's zone.  This file is for reading in a spreadsheet; the data
     of record, to edit and send back, is the zip's (see the README).
     """
     if resource not in resources(folder):
         raise AtelierError(f"ressource « {resource} » inconnue ; les ressources sont {', '.join(resources(folder))}.")
     folder = Path(folder)
-    names = schemas.field_names(resource)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=SPREADSHEET_SEPARATOR, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow([spreadsheet_text(title) for title in column_titles(folder, resource)])
     with store.locked(folder, shared=True):
         rows = _tables(folder)[resource]
+    workshop = _workshop(folder)
     for row in rows:
-        writer.writerow([spreadsheet_text(row.get(n) or "") for n in names])
+        writer.writerow([_csv_cell(value) for value in readable_row(row, resource, workshop)])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -225,7 +288,9 @@ class _DatedZip(zipfile.ZipFile):
 def export_xlsx(folder: Path) -> bytes:
     """The tables in one workbook, one sheet each, headed by the schemas' French titles.
 
-    Every cell is a string cell, which no spreadsheet evaluates.  A
+    Cells read as in `readable_row`: dates are date cells in the atelier's
+    time zone, « Rang » and « Numéro affiché » are numbers, and every text is a
+    string cell, which no spreadsheet evaluates.  A
     formula-like text keeps its exact text and gets the « quotePrefix »
     style: that is how Excel itself records text typed after a « ' », so the
     cell stays text even when someone edits it, and nobody sees a « ' » that
@@ -236,25 +301,29 @@ def export_xlsx(folder: Path) -> bytes:
     with store.locked(folder, shared=True):
         tables = _tables(folder)
     stamp = _data_time(folder, tables)
+    workshop = _workshop(folder)
     workbook = Workbook()
     workbook.remove(workbook.active)
     bold = Font(bold=True)
     for resource, rows in tables.items():
         sheet = workbook.create_sheet(resource)
-        names = schemas.field_names(resource)
         for column, title in enumerate(column_titles(folder, resource), 1):
             cell = sheet.cell(row=1, column=column, value=title)
             cell.font = bold
         for line, row in enumerate(rows, 2):
-            for column, name in enumerate(names, 1):
-                text = row.get(name) or ""
-                if not text:
+            for column, value in enumerate(readable_row(row, resource, workshop), 1):
+                if value == "":
                     continue  # an empty cell, as the schema's missing value
                 cell = sheet.cell(row=line, column=column)
+                if not isinstance(value, str):  # a number or a date, as the spreadsheet's own
+                    cell.value = value
+                    if isinstance(value, dt.datetime):
+                        cell.number_format = XLSX_DATETIME
+                    continue
                 # XML cannot hold these; the store refuses them, a hand edit might not have.
-                cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+                cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
                 cell.data_type = "s"  # openpyxl made « =… » a formula: make it text again
-                if is_formula_like(text):
+                if is_formula_like(value):
                     cell.quotePrefix = True
         sheet.freeze_panes = "A2"
         sheet.auto_filter.ref = sheet.dimensions

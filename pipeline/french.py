@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+
 PARIS = ZoneInfo("Europe/Paris")
 NNBSP = "\u202f"  # espace fine insécable, before : ; ! ? and inside « »
 MONTHS = (
@@ -65,9 +67,27 @@ def zone_named(name: object) -> ZoneInfo:
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """« 1 point ajouté », « 12 points ajoutés » — French plural for 0 and 1 is singular."""
-    word = singular if count <= 1 else (plural_form or _pluralize(singular))
-    return f"{count} {word}"
+    """« 0 point ajouté », « 1 point ajouté », « 12 points ajoutés », « 2 000 points » (narrow no-break space).
+
+    The one plural rule of the pipeline (report, kit, review, summary, release):
+    French uses the singular for 0 and 1, like Babel's `fr` rule on the web pages.
+    """
+    return f"{number(count)} {plural_word(count, singular, plural_form)}"
+
+
+def plural_word(count: int, singular: str, plural_form: str | None = None, language: str = "fr") -> str:
+    """The word alone, agreeing with `count`: plural_word(0, "faiblesse") → « faiblesse ».
+
+    The rule is CLDR's, through Babel, as the web pages' ngettext: French
+    takes the singular for 0 and 1, English only for 1.
+    """
+    one = Locale.parse(language).plural_form(abs(count)) == "one"
+    return singular if one else (plural_form or _pluralize(singular))
+
+
+def number(count: int) -> str:
+    """« 12 », « 2 000 »: thousands apart by a narrow no-break space, as French prints them."""
+    return f"{count:,}".replace(",", NNBSP)
 
 
 def _pluralize(words: str) -> str:

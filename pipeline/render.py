@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 from weasyprint import HTML, Attachment  # type: ignore[import-untyped]
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
 
-from pipeline import charts
+from pipeline import charts, french as french_words
 from pipeline.compose import Report, compose
 from pipeline.fonts import printable, project_fonts_only
 from pipeline.tagging import add_alt_texts, finish_tags
@@ -185,6 +185,8 @@ def environment(typography: bool = True) -> jinja2.Environment:
     env.filters["point_count"] = lambda items: sum(1 for item in items for _ in item.walk())
     env.filters["column_lines"] = column_lines
     env.globals["phase_chart"] = charts.phase_chart
+    env.globals["plural"] = french_words.plural  # « 0 point publié », « 2 points publiés »
+    env.globals["plural_word"] = french_words.plural_word
     env.globals["chart_scale"] = charts.highest
     env.globals["chart_alt"] = charts.alt_text
     env.globals["SHORT_GRID"] = SHORT_GRID

@@ -51,23 +51,23 @@ def field_names(resource: str) -> tuple[str, ...]:
 
 
 @cache
-def role_labels() -> dict[str, str]:
-    """Each « Qualité » value with the words a person reads (élu·e, agent ou chargé·e de mission…)."""
-    return enum_labels("participants", "role")
-
-
-@cache
 def enum_labels(resource: str, name: str) -> dict[str, str]:
     """Each value of an enum field with the words a person reads, from the field's description.
 
-    The schema lists each value with its explanation, « elu (élu·e), technicien
-    (agent ou chargé·e de mission), … »; the explanation is what a person ticks
-    on the émargement sheet, what the liste des présents and the plan d'actions print.
+    The schemas explain each value as « value (explanation) »: « published
+    (publié) », « withdrawn (retiré par son auteur) »; a value without one is
+    shown as it is.
     """
-    role = field(resource, name)
-    description = role.get("description", "")
+    found_field = field(resource, name)
+    description = found_field.get("description", "")
     labels = {}
-    for value in role["constraints"]["enum"]:
+    for value in found_field["constraints"]["enum"]:
         found = re.search(rf"\b{re.escape(value)} \(([^)]*)\)", description)
         labels[value] = found.group(1) if found else value
     return labels
+
+
+@cache
+def role_labels() -> dict[str, str]:
+    """Each « Qualité » value with the words a person reads (élu·e, agent ou chargé·e de mission…)."""
+    return enum_labels("participants", "role")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pipeline.french import date_fr
+from pipeline.french import date_fr, plural
 from pipeline.workshop import Atelier
 
 
@@ -17,7 +17,7 @@ def summarize(atelier: Atelier) -> str:
         w.title,
         f"{date_fr(w.date)}, {w.place} — formulaire {state}",
         f"Participants : {sum(1 for p in atelier.participants if p.status == 'present')} "
-        f"(dont {len(atelier.listed_participants())} nommés dans la liste des présents)",
+        f"(dont {plural(len(atelier.listed_participants()), 'nommé')} dans la liste des présents)",
         f"Points publiés : {len(shown)} sur {len(atelier.contributions)}",
     ]
     counts = Counter((c.question, c.phase, c.group, c.section) for c in shown)
@@ -33,7 +33,7 @@ def summarize(atelier: Atelier) -> str:
                     n = counts[(q.id, phase.id, group.id if group else None, r.id)]
                     if r.box and not n:
                         continue
-                    parts.append(f"{n} {r.singular if n == 1 else r.plural}")
+                    parts.append(plural(n, r.singular, r.plural))
                 names = w.column_name(phase.id, group.id if group else None, phase.rubrics[0].id)
                 where = " — ".join(names[:-1] if len(phase.rubrics) > 1 else names)  # the rubrics follow
                 lines.append(f"  {where} : " + ", ".join(parts))

@@ -240,12 +240,63 @@ class Session:
 
 @dataclass(frozen=True)
 class Terms:
-    """What the pages call a question and a group (thème, objectif, table, atelier…)."""
+    """What the pages call a question and a group (thème, objectif, table, atelier…).
+
+    Each French word comes with its gender (`question_gender`, `group_gender`:
+    « m » or « f »), so that sentences built on it agree: « un thème », « une
+    table », « table manquante », « à la table ».  English pages use the
+    `*_en` words.  `which` below is « question » or « group ».
+    """
 
     question: str = "question"
     questions: str = "questions"
     group: str = "groupe"
     groups: str = "groupes"
+    question_gender: str = "f"
+    group_gender: str = "m"
+    question_en: str = "question"
+    questions_en: str = "questions"
+    group_en: str = "group"
+    groups_en: str = "groups"
+
+    def word(self, which: str, language: str = "fr", many: bool = False) -> str:
+        """« table », « tables » (many), « group » in English."""
+        name = which + ("s" if many else "") + ("_en" if language == "en" else "")
+        return str(getattr(self, name))
+
+    def feminine(self, which: str) -> bool:
+        return getattr(self, which + "_gender") == "f"
+
+    def agree(self, which: str, masculine: str, feminine: str) -> str:
+        """The form that agrees with the word: agree("group", "manquant", "manquante")."""
+        return feminine if self.feminine(which) else masculine
+
+    def a(self, which: str, language: str = "fr") -> str:
+        """« un thème », « une table », « a group »."""
+        if language == "en":
+            return ("an " if self.word(which, "en")[:1] in "aeiou" else "a ") + self.word(which, "en")
+        return self.agree(which, "un ", "une ") + self.word(which)
+
+    def the(self, which: str, language: str = "fr") -> str:
+        """« le thème », « la table », « l'objectif », « the group »."""
+        if language == "en":
+            return "the " + self.word(which, "en")
+        word = self.word(which)
+        if _elides(word):
+            return "l'" + word
+        return self.agree(which, "le ", "la ") + word
+
+    def to(self, which: str, language: str = "fr") -> str:
+        """« au groupe », « à la table », « à l'objectif », « to the group »."""
+        if language == "en":
+            return "to the " + self.word(which, "en")
+        the = self.the(which)
+        return "au " + the[3:] if the.startswith("le ") else "à " + the
+
+
+def _elides(word: str) -> bool:
+    """« l'objectif », « l'atelier » (a vowel or a mute h is not told apart: h words elide)."""
+    return word[:1].lower() in "aeéèêiîoôuyh"
 
 
 @dataclass(frozen=True)
@@ -321,6 +372,13 @@ class Workshop:
     def group_label(self, group_id: str | None, language: str = "fr") -> str:
         found = self.group(group_id)
         return found.text(language) if found else f"{self.terms.group.capitalize()} {group_id}"
+
+    def question_label(self, question_id: str, language: str = "fr") -> str:
+        """« Thème 2 », « Question 1 »: how pages name a question (its number in atelier.yaml), the id if undeclared."""
+        for number, q in enumerate(self.questions, start=1):
+            if q.id == question_id:
+                return f"{self.terms.word('question', language).capitalize()} {number}"
+        return question_id
 
     def column_name(self, phase_id: str, group_id: str | None, section: str, language: str = "fr") -> tuple[str, ...]:
         """How pages name a column after its question: (« Brainstorming »,), (« Sous-groupe 2 », « Moteurs »).
@@ -410,12 +468,17 @@ class Workshop:
                 return "group", f"« {group} » : le temps « {phase} » se fait sans {self.terms.group} ; laissez ce champ vide."
             return None
         allowed = self.groups_for(p, q)
+        t = self.terms
         if not group:
-            return "group", f"{self.terms.group} manquant pour un point du temps « {phase} » ; indiquez l'un de ceux de la question {question} : {_ids(allowed)}."
+            one_of = t.agree("group", "l'un de ceux", "l'une de celles")
+            return "group", (
+                f"{t.group} {t.agree('group', 'manquant', 'manquante')} pour un point du temps « {phase} » ; "
+                f"indiquez {one_of} de {t.the('question')} {question} : {_ids(allowed)}."
+            )
         if not any(g.id == group for g in allowed):
             return "group", (
-                f"« {group} » n'est pas un {self.terms.group} de la question {question} au temps « {phase} » ; "
-                f"groupes possibles : {_ids(allowed)}."
+                f"« {group} » n'est pas {t.a('group')} de {t.the('question')} {question} au temps « {phase} » ; "
+                f"{t.groups} possibles : {_ids(allowed)}."
             )
         return None
 

@@ -85,9 +85,9 @@ def test_facilitator_session_by_keyboard_with_accessibility_audit(server, page):
         assert page.input_value("#text") == ""
         assert page.input_value("#group") == "2" and page.input_value("#section") == "sous-groupe/driver"
     assert page.inner_text(".recents").split("\n") == [
-        "q1 · Sous-groupe 2 · Moteurs Demande des habitants",
-        "q1 · Sous-groupe 2 · Moteurs ↳ et des techniciens",
-        "q1 · Sous-groupe 2 · Moteurs Volonté des élus",
+        "Question 1 · Sous-groupe 2 · Moteurs Demande des habitants",
+        "Question 1 · Sous-groupe 2 · Moteurs ↳ et des techniciens",
+        "Question 1 · Sous-groupe 2 · Moteurs Volonté des élus",
     ]
     audit(page, "saisie avec derniers post-its")
     shot(page, "animation-saisie")
@@ -193,3 +193,27 @@ def test_the_wall_reloads_itself_without_javascript(server, page):
         assert "Pas pendant la pause" not in plain.inner_text("main")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("server", [{}], indirect=True)
+def test_header_links_are_never_broken_inside_a_word_at_360_px(server, page):
+    """Finding 9: « English » and « Français » stayed whole beside a long atelier title on every animation page."""
+    base, folder = server
+    text = (folder / "atelier.yaml").read_text(encoding="utf-8")
+    title = "Diagnostic partagé du territoire intercommunal de la vallée (AFOM) et ateliers"
+    (folder / "atelier.yaml").write_text(text.replace("title: Atelier d’essai", f"title: {title}").replace(
+        "title: Atelier d'essai", f"title: {title}"), encoding="utf-8")
+    page.goto(base + "/essai/animation/connexion")
+    page.fill("#secret", SECRET)
+    page.press("#secret", "Enter")
+    page.wait_for_url("**/animation/")
+    assert title in page.inner_text(".entete")
+    # One rectangle per line the word's text takes (a flex item's own box is one block whatever its lines).
+    lines = "(el) => { const r = document.createRange(); r.selectNodeContents(el); return r.getClientRects().length; }"
+    for lang, word in (("fr", "English"), ("en", "Français")):
+        for path in ("", "mur", "moderation", "saisie", "exports", "apercu"):
+            page.goto(f"{base}/essai/animation/{path}?lang={lang}")
+            link = page.locator(".entete .langue")
+            assert link.inner_text() == word
+            assert link.evaluate(lines) == 1, f"{word} coupé sur /animation/{path}"
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360, path

@@ -69,7 +69,7 @@ def test_summary(make_atelier):
     assert "Points publiés : 2 sur 3" in result.output
     assert "20 novembre 2026, Salle des fêtes de Saint-Essai — formulaire ouvert" in result.output
     assert "  Brainstorming : 1 idée\n" in result.output
-    assert "  Sous-groupe 2 : 0 pratiques, 0 réflexions, 1 moteur, 0 freins\n" in result.output
+    assert "  Sous-groupe 2 : 0 pratique, 0 réflexion, 1 moteur, 0 frein\n" in result.output
 
 
 def test_datapackage_regenerates_from_schemas(make_atelier):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -111,8 +112,32 @@ def test_the_spreadsheet_csv_disarms_formulas_and_only_there(folder):
 def test_the_spreadsheet_csv_quotes_every_cell(folder):
     data = export.export_spreadsheet_csv(folder, "participants").decode("utf-8")
     assert data.splitlines()[1] == (
-        '"p-1";"\'=cmd|\' /C calc\'!A0";"Communauté de communes";"technicien";"true";"2026-11-20T09:00:00Z";"present"'
+        '"p-1";"\'=cmd|\' /C calc\'!A0";"Communauté de communes";"agent ou chargé·e de mission";"oui";"20/11/2026 10:00";'
+        '"émargement valable"'
     )
+
+
+def test_the_spreadsheet_exports_say_labels_local_times_and_numbers(folder):
+    """Finding 8: what people read (statut « publié », the format's labels, oui/non), dates in the atelier's zone."""
+    rows = spreadsheet_rows(export.export_spreadsheet_csv(folder, "contributions"))
+    first = dict(zip(rows[0], rows[1]))
+    assert first["Question"] == "Question 1"
+    assert first["Temps de l'atelier"] == "Brainstorming"
+    assert first["Rubrique"] == "Idée"
+    assert first["Statut"] == "publié"
+    assert first["Créé le"] == "20/11/2026 11:00"  # 10:00 UTC is 11:00 in Paris in November
+    assert first["Rang"] == "1"
+    text = export.export_spreadsheet_csv(folder, "contributions").decode("utf-8")
+    for code in ('"published"', '"brainstorming"', '"idea"', "T10:00:00Z"):
+        assert code not in text
+    sheet = openpyxl.load_workbook(io.BytesIO(export.export_xlsx(folder)))["contributions"]
+    header = [c.value for c in sheet[1]]
+    line = dict(zip(header, [c.value for c in sheet[2]]))
+    assert line["Rang"] == 1 and sheet.cell(row=2, column=header.index("Rang") + 1).data_type == "n"
+    assert line["Créé le"] == dt.datetime(2026, 11, 20, 11, 0)
+    assert line["Statut"] == "publié" and line["Rubrique"] == "Idée"
+    people = openpyxl.load_workbook(io.BytesIO(export.export_xlsx(folder)))["participants"]
+    assert [c.value for c in people[2]][3:] == ["agent ou chargé·e de mission", "oui", dt.datetime(2026, 11, 20, 10, 0), "émargement valable"]
 
 
 def test_the_spreadsheet_csv_of_an_unknown_table_is_refused(folder):
@@ -136,9 +161,17 @@ def test_the_xlsx_holds_every_row_as_text(folder):
         if resource == "contributions":
             titles |= {"question": "Question", "group": "Sous-groupe"}
         assert cells[0] == list(titles.values())
-        expected = [[r[n] or None for n in names] for r in store.read_table(folder, resource)]
-        assert cells[1:] == expected  # "1" stays the text "1": nothing is converted
-        assert {c.data_type for row in sheet.iter_rows(min_row=2) for c in row if c.value is not None} == {"s"}
+        texts = [n for n in names if schemas.field(resource, n).get("type") == "string"]
+        expected = [[r[n] or None for n in texts] for r in store.read_table(folder, resource)]
+        if resource == "contributions":  # the codes of the format read as its labels (finding 8)
+            labels = {"question": "Question 1", "phase": "Brainstorming", "section": "Idée", "status": "publié"}
+            expected = [[labels.get(n, v) for n, v in zip(texts, row)] for row in expected]
+        else:
+            expected = [[{"technicien": "agent ou chargé·e de mission", "present": "émargement valable"}.get(v, v) for v in row] for row in expected]
+        assert [[row[names.index(n)] for n in texts] for row in cells[1:]] == expected
+        text_cells = {c.data_type for row in sheet.iter_rows(min_row=2) for c in row if c.value is not None and c.column_letter in
+                      {sheet.cell(row=1, column=names.index(n) + 1).column_letter for n in texts}}
+        assert text_cells == {"s"}
     # Formula-like text keeps its exact text and is marked as typed text.
     sheet = workbook["contributions"]
     column = schemas.field_names("contributions").index("text")

@@ -138,6 +138,8 @@ def fill(tmp_path: Path, folder: Path) -> tuple[dict[str, str], str]:
     for phase in (p for p in workshop.phases if p.kind == "actions"):
         sent = submit(team, f"/{slug}/animation/actions/{phase.id}", {"title": "Une action", "porteur": "La mairie", "statut": "decidee"})
         assert sent.status_code == 303, text_of(sent.text)
+    pages["saisie"] = team.get(f"/{slug}/animation/saisie").text  # the markup: labels, optgroups
+    pages["moderation"] = text_of(team.get(f"/{slug}/animation/moderation").text)
     return pages, text_of(team.get(f"/{slug}/animation/mur").text)
 
 
@@ -335,7 +337,7 @@ def test_an_undeclared_rubric_or_group_is_refused_by_validate_and_the_official_c
         ],
     )
     assert [(p.line, p.field, p.message) for p in validate_atelier(folder)] == [
-        (3, "group", "« 7 » n'est pas un sous-groupe de la question q1 au temps « sous-groupe » ; groupes possibles : "
+        (3, "group", "« 7 » n'est pas un sous-groupe de la question q1 au temps « sous-groupe » ; sous-groupes possibles : "
                      "1 (Sous-groupe 1), 2 (Sous-groupe 2), 3 (Sous-groupe 3)."),
         (4, "section", "« atouts » n'est pas une rubrique du temps « sous-groupe » ; rubriques possibles : "
                        "practice (pratiques en cours / exemples), reflection (réflexions), driver (moteurs), "
@@ -422,3 +424,92 @@ def test_a_questions_and_answers_phase(tmp_path):
     qa = re.search(r'<dl class="qa">(.*?)</dl>', page, re.S).group(1)
     entries = [(tag, re.sub(r"<[^>]+>", "", text)) for tag, text in re.findall(r"<(dt|dd)[^>]*>(.*?)</\1>", qa, re.S)]
     assert entries == [("dt", "Qui paiera les navettes\u202f?"), ("dd", "La communauté de communes.")]
+
+
+# ---- the format's words, agreed in French (findings 10, 11, 12 of the integration's test) ----
+
+
+def test_pages_and_kit_use_the_format_s_terms(run: Run):
+    t = run.workshop.terms
+    groups = [p for p in run.workshop.phases if p.grouped and p.for_participants]
+    if groups:
+        assert f"Remplir la fiche de votre {t.group}" in run.pages["home"]
+        assert f"une fois par {t.group}" in run.pages["fiche"] and f"une fois par {t.group}" in run.pages["fiche-remplie"]
+        assert f"Fiche de {t.group}" in run.pages["fiche"]
+    if "groupe" not in t.group:
+        for where in ("home", "fiche", "fiche-remplie"):
+            assert "groupe" not in run.pages[where].casefold(), where
+        assert f'<label class="etiquette" for="group">{t.group.capitalize()}</label>' in run.pages["saisie"]
+    assert f"{t.questions.capitalize()}" in run.pages["home"]
+    if "idee" in run.pages and t.question != "question":
+        assert t.question.capitalize() in run.pages["idee"] and "Question" not in run.pages["idee"]
+    assert f"Affiche de chaque {t.question}" in run.kit
+    if not any(p.for_participants and not p.grouped and "idée" in p.columns[0].singular for p in run.workshop.phases):
+        assert "idées" not in run.kit
+
+
+def test_the_team_s_pages_name_questions_and_phases_not_their_ids(run: Run):
+    w = run.workshop
+    t = w.terms
+    saisie = html.unescape(run.pages["saisie"])
+    for number, q in enumerate(w.questions, start=1):
+        label = f"{t.question.capitalize()} {number}"
+        assert f"{label} — {q.title}" in saisie
+        assert f">{q.id} — " not in saisie
+        for phase in w.phases:
+            if q in w.phase_questions(phase):
+                assert f"{label} · {phase.text()}" in run.wall
+        assert f"{q.id} · " not in run.wall
+    assert "moderation: post" not in run.pages["moderation"]
+    # The saisie offers under each question only the groups atelier.yaml declares for it.
+    for number, q in enumerate(w.questions, start=1):
+        block = re.search(rf'<optgroup label="{t.question.capitalize()} {number} — [^"]*">(.*?)</optgroup>', saisie, re.S)
+        declared = {g.id for p in w.phases if q in w.phase_questions(p) for g in w.groups_for(p, q)}
+        offered = set(re.findall(r'value="([^"]+)"', block.group(1))) if block else set()
+        assert offered == declared, q.id
+
+
+def test_messages_agree_with_the_gender_of_the_terms(run: Run):
+    w = run.workshop
+    t = w.terms
+    phase = next((p for p in w.phases if p.grouped), None)
+    if phase is None:
+        return
+    q = w.phase_questions(phase)[0]
+    missing = w.column_problem(q.id, phase.id, "", phase.rubrics[0].id)
+    unknown = w.column_problem(q.id, phase.id, "table-9", phase.rubrics[0].id)
+    assert missing and unknown
+    if t.group_gender == "f":
+        assert missing[1].startswith(f"{t.group} manquante pour")
+        assert f"n'est pas une {t.group} de" in unknown[1]
+    else:
+        assert missing[1].startswith(f"{t.group} manquant pour")
+        assert f"n'est pas un {t.group} de" in unknown[1]
+    the = "le " if t.question_gender == "m" else "la "
+    assert f"de {the}{t.question} {q.id}" in unknown[1]
+
+
+def test_counts_are_singular_for_0_and_1(run: Run):
+    wrong = re.findall(r".{40}\b[01] (?:points|précisions|pages|participants|fiches|tables|groupes|sous-groupes)\b.{20}", run.kit)
+    assert wrong == []
+    assert re.search(r"\b[01] points? publiés\b", run.pdf) is None
+    assert "(et 1 précisions)" not in run.pdf
+    if any(p.for_participants and not p.grouped for p in run.workshop.phases):
+        assert "(et 1 précision)" in run.pdf  # each posted idea has one précision: the chart's words agree
+    summary = CliRunner().invoke(main, ["summary", str(run.folder)]).output
+    assert not re.search(r"\b[01] \w+s\b", summary.replace("Participants", "")), summary
+    for phase in run.workshop.phases:  # a rubric without points is counted in the singular: « 0 faiblesse »
+        for rubric in phase.rubrics:
+            if f" {rubric.plural}" in summary:
+                assert not re.search(rf"\b[01] {re.escape(rubric.plural)}\b", summary)
+
+
+def test_terms_agree_in_gender_and_elide():
+    from pipeline.workshop import Terms
+
+    table = Terms(group="table", groups="tables", group_gender="f", question="thème", questions="thèmes", question_gender="m")
+    assert (table.a("group"), table.the("group"), table.to("group")) == ("une table", "la table", "à la table")
+    assert (table.a("question"), table.the("question"), table.to("question")) == ("un thème", "le thème", "au thème")
+    goal = Terms(question="objectif", question_gender="m")
+    assert (goal.the("question"), goal.to("question")) == ("l'objectif", "à l'objectif")
+    assert Terms().a("group", "en") == "a group" and Terms(group_en="atelier").a("group", "en") == "an atelier"

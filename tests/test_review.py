@@ -282,7 +282,7 @@ def test_a_huge_change_stays_under_the_comment_limit(repo, monkeypatch):
     assert len(text) < reviewing.COMMENT_LIMIT
     assert len(text.encode("utf-8")) < 1024 * 1024
     assert text.count("<details>") == text.count("</details>") >= 1
-    assert f"**En bref{NB}:** 2000 points ajoutés." in text
+    assert f"**En bref{NB}:** 2{NB}000 points ajoutés." in text
     # Thousands of look-alike points: the warnings do not crowd out the list of points.
     assert "#### Doublons probables (" in text and "#### Points ajoutés (2000)" in text
     assert "- `n1` 1 Une contribution très longue" in text

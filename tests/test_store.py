@@ -95,7 +95,7 @@ REFUSALS = [
         "contributions",
         {"phase": "sous-groupe", "section": "driver", "group": "9"},
         LINE + "champ « group » : « 9 » n'est pas un sous-groupe de la question q1 au temps « sous-groupe » ; "
-        "groupes possibles : 1 (Sous-groupe 1), 2 (Sous-groupe 2).",
+        "sous-groupes possibles : 1 (Sous-groupe 1), 2 (Sous-groupe 2).",
     ),
     (
         "contributions",

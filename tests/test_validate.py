@@ -55,7 +55,7 @@ CONTRIBUTION_RULES = [
     ),
     (
         {"phase": "sous-groupe", "group": 4, "section": "driver"},
-        [2, "group", "« 4 » n'est pas un sous-groupe de la question q1 au temps « sous-groupe » ; groupes possibles : 1 (Sous-groupe 1), 2 (Sous-groupe 2), 3 (Sous-groupe 3)."],
+        [2, "group", "« 4 » n'est pas un sous-groupe de la question q1 au temps « sous-groupe » ; sous-groupes possibles : 1 (Sous-groupe 1), 2 (Sous-groupe 2), 3 (Sous-groupe 3)."],
     ),
     (
         {"phase": "sous-groupe", "group": 1, "section": "idea"},

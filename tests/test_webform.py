@@ -179,10 +179,10 @@ def test_sheet_shows_the_indent_rule_and_only_its_question_s_targets(client):
 @pytest.mark.parametrize(
     "query, message",
     [
-        ("temps=sous-groupe&question=q2&groupe=3", f"« 3 » n'est pas un sous-groupe de la question q2 au temps « sous-groupe »{NNBSP}; groupes possibles{NNBSP}: 1 (Sous-groupe 1), 2 (Sous-groupe 2)."),
-        ("temps=sous-groupe&question=q1&groupe=abc", f"« abc » n'est pas un sous-groupe de la question q1 au temps « sous-groupe »{NNBSP}; groupes possibles{NNBSP}: 1 (Sous-groupe 1), 2 (Sous-groupe 2), 3 (Sous-groupe 3)."),
+        ("temps=sous-groupe&question=q2&groupe=3", f"« 3 » n'est pas un sous-groupe de la question q2 au temps « sous-groupe »{NNBSP}; sous-groupes possibles{NNBSP}: 1 (Sous-groupe 1), 2 (Sous-groupe 2)."),
+        ("temps=sous-groupe&question=q1&groupe=abc", f"« abc » n'est pas un sous-groupe de la question q1 au temps « sous-groupe »{NNBSP}; sous-groupes possibles{NNBSP}: 1 (Sous-groupe 1), 2 (Sous-groupe 2), 3 (Sous-groupe 3)."),
         ("temps=sous-groupe&question=q9&groupe=1", f"la question « q9 » n'existe pas dans atelier.yaml (questions{NNBSP}: q1, q2)."),
-        ("temps=brainstorming&question=q1&groupe=1", f"Le temps « brainstorming » n'a pas de fiche de groupe{NNBSP}; temps possibles{NNBSP}: sous-groupe."),
+        ("temps=brainstorming&question=q1&groupe=1", f"Le temps « brainstorming » n'a pas de fiche de sous-groupe{NNBSP}; temps possibles{NNBSP}: sous-groupe."),
     ],
 )
 def test_an_undeclared_sheet_is_refused_naming_the_ids_that_exist(client, folder, query, message):
@@ -289,10 +289,10 @@ CASES = [
     ("idee", VALID_IDEA, {"text": "\u200b \u2060"}, "text", "Votre idée", f"Ce texte ne contient que des espaces ou des caractères invisibles{NNBSP}: écrivez-le en lettres visibles."),
     ("emargement", VALID_EMARGEMENT, {"name": "Anne\u202eDupont"}, "name", "Prénom et nom", f"Ce texte contient un caractère invisible qui inverse le sens de lecture (U+202E){NNBSP}: retirez-le."),
     ("idee", VALID_IDEA, {"text": ""}, "text", "Votre idée", REQUIRED),
-    ("idee", VALID_IDEA, {"text": "é" * 2001}, "text", "Votre idée", "Au plus 2000 caractères (vous en avez écrit 2001)."),
+    ("idee", VALID_IDEA, {"text": "é" * 2001}, "text", "Votre idée", f"Au plus 2{NNBSP}000 caractères (vous en avez écrit 2{NNBSP}001)."),
     ("idee", VALID_IDEA, {"question": "q9"}, "question-0", "Question", "Choisissez une des valeurs proposées."),
     ("idee", VALID_IDEA, {"question": ""}, "question-0", "Question", REQUIRED),
-    ("idee", VALID_IDEA, {"details": "ok\n" + "y" * 2001}, "details", "Précisions (facultatif)", f"Ligne 2{NNBSP}: au plus 2000 caractères (vous en avez écrit 2001)."),
+    ("idee", VALID_IDEA, {"details": "ok\n" + "y" * 2001}, "details", "Précisions (facultatif)", f"Ligne 2{NNBSP}: au plus 2{NNBSP}000 caractères (vous en avez écrit 2{NNBSP}001)."),
     ("idee", VALID_IDEA, {"details": "\n".join(["p"] * 61)}, "details", "Précisions (facultatif)", "Au plus 60 points (vous en avez écrit 61)."),
     ("idee", VALID_IDEA, {"text": "ligne\rperdue"}, "text", "Votre idée", f"Ce texte contient un caractère invisible interdit (U+000D){NNBSP}: retirez-le."),
     ("idee", VALID_IDEA, {"details": "a\x00b"}, "details", "Précisions (facultatif)", f"Ce texte contient un caractère invisible interdit (U+0000){NNBSP}: retirez-le."),

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from flask_babel import format_number  # type: ignore[import-untyped]
 from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from wtforms import BooleanField, Field, Form, RadioField, SelectField, StringField, TextAreaField  # type: ignore[import-untyped]
@@ -76,10 +77,10 @@ class Length:
         count = len(field.data or "")
         if self.max is not None and count > self.max:
             raise ValidationError(
-                _l("Au plus %(max)d caractères (vous en avez écrit %(count)d).", max=self.max, count=count)
+                _l("Au plus %(max)s caractères (vous en avez écrit %(count)s).", max=format_number(self.max), count=format_number(count))
             )
         if self.min is not None and 0 < count < self.min:
-            raise ValidationError(_l("Au moins %(min)d caractères.", min=self.min))
+            raise ValidationError(_l("Au moins %(min)s caractères.", min=format_number(self.min)))
 
 
 class OneOf:
@@ -167,10 +168,10 @@ class TextareaRules:
                 if longest is not None and len(line.text) > longest:
                     raise ValidationError(
                         _l(
-                            "Ligne %(line)d : au plus %(max)d caractères (vous en avez écrit %(count)d).",
+                            "Ligne %(line)d : au plus %(max)s caractères (vous en avez écrit %(count)s).",
                             line=line.number,
-                            max=longest,
-                            count=len(line.text),
+                            max=format_number(longest),
+                            count=format_number(len(line.text)),
                         )
                     )
 

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Iterator
 
 from pipeline import export
+from pipeline.french import plural
 from pipeline.workshop import AtelierError, atelier_name, format_datetime, parse_datetime
 
 JOB_FILE = "job.json"
@@ -262,7 +263,7 @@ def _build(copy: Path, folder: Path) -> tuple[str | None, int | None]:
     problems = validate_atelier(copy)
     if problems:
         shown = " ".join(_shown(str(p), copy) for p in problems[:5])
-        more = f" (et {len(problems) - 5}\u00a0autres)" if len(problems) > 5 else ""
+        more = f" (et {plural(len(problems) - 5, 'autre')})" if len(problems) > 5 else ""
         return f"Les données de l'atelier ne sont pas valides\u202f: {shown}{more}", None
     tmp = folder / f"{PDF_FILE}.tmp"
     build_pdf(copy, tmp, draft=True)

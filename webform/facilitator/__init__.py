@@ -119,6 +119,17 @@ def current_atelier(workshop: Workshop, folder: Path) -> Atelier:
     return atelier_from_tables(folder, workshop, read)
 
 
+_FILE_PREFIX = re.compile(r"^[\w.-]+\.(?:csv|yaml|json)\s?[:\u202f]\s*")
+
+
+def said_to_team(error: Exception) -> str:
+    """A moderation or saisie refusal as the team reads it on a page: without the « contributions.csv : » that
+    names the file for organisers at a terminal (the team acts on points, not on files), first letter up.
+    Errors about atelier.yaml keep its name: someone has to edit that file."""
+    text = _FILE_PREFIX.sub("", str(error), count=1)
+    return text[:1].upper() + text[1:]
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of the compte-rendu: (question, phase, group, rubric), as atelier.yaml declares it."""
@@ -129,7 +140,7 @@ class Column:
     section: str
 
     def label(self, workshop: Workshop) -> str:
-        return " · ".join((self.question, *workshop.column_name(self.phase, self.group, self.section)))
+        return " · ".join((workshop.question_label(self.question), *workshop.column_name(self.phase, self.group, self.section)))
 
 
 def columns(workshop: Workshop) -> Iterator[Column]:
@@ -224,7 +235,7 @@ def set_status(slug: str) -> HttpResponse:
     try:
         changed = opening.set_status(folder, status)
     except AtelierError as e:
-        flash(str(e), "erreur")
+        flash(str(e), "erreur")  # about atelier.yaml, which someone must fix: named
         return back(".dashboard", slug)
     if status == "open":
         flash(_("Le formulaire est ouvert : les participants peuvent répondre.") if changed else _("Le formulaire était déjà ouvert."))
@@ -381,7 +392,7 @@ def publish(slug: str, point_id: str) -> HttpResponse:
     try:
         outcome = moderation.publish(folder, point_id)
     except AtelierError as e:
-        flash(str(e), "erreur")
+        flash(said_to_team(e), "erreur")
         return back(".queue", slug)
     more = len(outcome.changed) - 1
     if more > 0:
@@ -404,7 +415,7 @@ def hide(slug: str, point_id: str) -> HttpResponse:
     try:
         outcome = moderation.hide(folder, point_id)
     except AtelierError as e:
-        flash(str(e), "erreur")
+        flash(said_to_team(e), "erreur")
         return back(".queue", slug)
     message = _("Masqué : « %(text)s ». Il ne figurera pas au compte-rendu.", text=short(row["text"]))
     return decided(slug, outcome, message, row, len(rows))
@@ -425,7 +436,7 @@ def edit(slug: str, point_id: str) -> HttpResponse:
         try:
             outcome = moderation.edit(folder, point_id, form.text.data)
         except AtelierError as e:
-            form.text.errors.append(str(e))
+            form.text.errors.append(said_to_team(e))
         else:
             return decided(slug, outcome, _("Corrigé : « %(text)s ».", text=short(form.text.data)))
     return form_page("facilitator/edit.html", form, workshop, row=row, column=column_of(row))
@@ -449,7 +460,7 @@ def merge(slug: str, point_id: str) -> HttpResponse:
         try:
             outcome = moderation.merge(folder, form.keep.data, point_id, form.text.data or None)
         except AtelierError as e:
-            form.keep.errors.append(str(e))
+            form.keep.errors.append(said_to_team(e))
         else:
             kept = rows[form.keep.data]
             message = _(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import get_locale  # type: ignore[import-untyped]
+from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from wtforms import (  # type: ignore[import-untyped]
@@ -68,15 +70,24 @@ class _Column(FlaskForm):
 
     def set_workshop(self, workshop: Workshop) -> None:
         self.workshop = workshop
-        self.question.choices = [SelectChoice(q.id, f"{q.id} — {q.title}") for q in workshop.questions]
+        lang = str(get_locale() or "fr")
+        terms = workshop.terms
+        self.question.label.text = terms.word("question", lang).capitalize()
+        self.group.label.text = terms.word("group", lang).capitalize()
+        self.question.choices = [SelectChoice(q.id, f"{workshop.question_label(q.id, lang)} — {q.title}") for q in workshop.questions]
         self.section.choices = {
             phase.text(): [(f"{phase.id}/{r.id}", r.label) for r in phase.rubrics]
             for phase in workshop.phases
             if phase.kind in ("ideas", "sheet", "synthesis", "qa")
         }
-        self.group.choices = [SelectChoice("", _l("— (sans groupe)"))] + [
-            SelectChoice(g.id, g.label) for g in workshop.groups
-        ]
+        # Under each question, only the groups atelier.yaml declares for it (one optgroup per question).
+        self.group.choices = {_("Temps sans %(group)s", group=terms.word("group", lang)): [("", _("— (sans %(group)s)", group=terms.word("group", lang)))]}
+        for q in workshop.questions:
+            declared = {g.id: g for p in workshop.phases for g in workshop.groups_for(p, q) if q in workshop.phase_questions(p)}
+            if declared:
+                self.group.choices[f"{workshop.question_label(q.id, lang)} — {q.title[:60]}"] = [
+                    (g.id, g.text(lang)) for g in declared.values()
+                ]
 
     def _column(self) -> tuple[str, str]:
         value = self.section.data or ""

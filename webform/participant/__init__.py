@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response as HttpResponse
 from wtforms.fields.choices import SelectChoice  # type: ignore[import-untyped]
 
 from pipeline import store, votes
+from pipeline.french import plural_word
 from pipeline.votes import VoteError
 from pipeline.workshop import Group, Phase, Question, Workshop, format_datetime
 from webform.forms import ROLE_LABELS, parse
@@ -217,16 +218,21 @@ def target_hints(workshop: Workshop, phase: Phase, question: Question) -> dict[s
     hints = {}
     for section, target in workshop.targets(phase, question).items():
         rubric = phase.rubric(section)
-        noun = rubric.plural if rubric and rubric.plural else section
+
+        def noun(count: int) -> str:  # « 1 moteur », « 0 frein », « 5 moteurs »: the language's plural rule
+            if rubric is None:
+                return section
+            return plural_word(count, rubric.singular, rubric.plural, language())
+
         if target.min is not None and target.max is not None:
             if target.min == target.max:
-                hints[section] = _("Objectif : %(n)d %(noun)s.", n=target.min, noun=noun)
+                hints[section] = _("Objectif : %(n)d %(noun)s.", n=target.min, noun=noun(target.min))
             else:
-                hints[section] = _("Objectif : %(min)d à %(max)d %(noun)s.", min=target.min, max=target.max, noun=noun)
+                hints[section] = _("Objectif : %(min)d à %(max)d %(noun)s.", min=target.min, max=target.max, noun=noun(target.max))
         elif target.min is not None:
-            hints[section] = _("Objectif : au moins %(min)d %(noun)s.", min=target.min, noun=noun)
+            hints[section] = _("Objectif : au moins %(min)d %(noun)s.", min=target.min, noun=noun(target.min))
         elif target.max is not None:
-            hints[section] = _("Objectif : au plus %(max)d %(noun)s.", max=target.max, noun=noun)
+            hints[section] = _("Objectif : au plus %(max)d %(noun)s.", max=target.max, noun=noun(target.max))
     return hints
 
 
@@ -259,6 +265,7 @@ def question_choices(workshop: Workshop, phases: tuple[Phase, ...] = ()) -> list
 def idea_form(workshop: Workshop, data: dict[str, Any] | None = None) -> FlaskForm:
     form = services().forms.idea(data=data) if data is not None else services().forms.idea()
     form.question.choices = question_choices(workshop, pooled_phases(workshop))
+    form.question.label.text = workshop.terms.word("question", language()).capitalize()  # « Thème »
     form.column.choices = column_choices(workshop)
     if request.method == "GET" and len(form.question.choices) == 1:
         form.question.data = form.question.choices[0].value
@@ -299,8 +306,9 @@ def chosen_sheet(workshop: Workshop, args: Any) -> tuple[Phase, Question, Group]
     phase = workshop.phase(wanted["temps"])
     if phase is None or phase not in phases:
         return _(
-            "Le temps « %(phase)s » n'a pas de fiche de groupe ; temps possibles : %(ids)s.",
+            "Le temps « %(phase)s » n'a pas de fiche de %(group)s ; temps possibles : %(ids)s.",
             phase=wanted["temps"][:40],
+            group=workshop.terms.word("group", language()),
             ids=", ".join(p.id for p in phases) or "aucun",
         )
     found = workshop.column_problem(wanted["question"], phase.id, wanted["groupe"], phase.rubrics[0].id)
@@ -412,7 +420,11 @@ def sheet(slug: str) -> HttpResponse:
     chosen = chosen_sheet(workshop, request.args)
     if not isinstance(chosen, tuple):
         if request.method == "POST":
-            reason = chosen or _("choisissez d'abord la fiche à remplir (temps, question et groupe).")
+            reason = chosen or _(
+                "choisissez d'abord la fiche à remplir (temps, %(question)s et %(group)s).",
+                question=workshop.terms.word("question", language()),
+                group=workshop.terms.word("group", language()),
+            )
             raise refuse(400, _("Rien n'a été enregistré : %(reason)s", reason=reason))
         page = render_template(
             "participant/sheet_choice.html", workshop=workshop, choices=sheet_choices(workshop), lang=language(), problem=chosen
