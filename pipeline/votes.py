@@ -68,6 +68,7 @@ class VoteState:
     opened_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     ballots: dict[str, dict[str, int]] = field(default_factory=dict)  # last set of each ballot
+    versions: dict[str, int] = field(default_factory=dict)  # how many sets each ballot has had (its version)
     voided: set[str] = field(default_factory=set)
     paper: dict[str, int] = field(default_factory=dict)
     merged: dict[str, str] = field(default_factory=dict)  # duplicate → kept point
@@ -104,6 +105,7 @@ def states(rows: Iterable[Mapping[str, str]]) -> dict[str, VoteState]:
             state.revealed = True
         elif event == "ballot":
             state.ballots[row["ballot"]] = parse_choices(row["choices"])
+            state.versions[row["ballot"]] = state.versions.get(row["ballot"], 0) + 1
             state.changes.append(at)
         elif event == "void":
             state.voided.add(row["ballot"])
@@ -185,15 +187,25 @@ def _vote_phase(workshop: Workshop, phase_id: str) -> Phase:
     return phase
 
 
+STALE_BALLOT = (
+    "votre vote a été modifié depuis l'ouverture de cette page (dans un autre onglet ou par un envoi plus récent) ; "
+    "c'est ce vote plus récent qui compte. Vérifiez-le ci-dessus et renvoyez ces gommettes si vous voulez le remplacer."
+)
+
+
 def cast_ballot(folder: Path, workshop: Workshop, phase_id: str, ballot: str, choices: Mapping[str, int],
-                allowed: Iterable[str], now: dt.datetime | None = None) -> bool:
+                allowed: Iterable[str], now: dt.datetime | None = None, version: int | None = None) -> bool:
     """Record `ballot`'s whole new set of choices; False when it already was exactly that (a replay).
 
     Under the folder's store lock: the vote must be open (else VoteError
     « le vote est fermé… »), the choices within the rule (`check_ballot`),
     and only a set that differs from the ballot's last one is appended.  So
     a doubled tap or a replayed POST never counts twice.  `allowed`: the ids
-    of the votable points (`votable`).
+    of the votable points (`votable`).  `version`: how many sets the ballot
+    had when its form was shown (`VoteState.versions`, 0 for a new ballot);
+    a form older than the ballot (a replayed old POST, a second tab) can
+    never undo a newer set: VoteError 409 `STALE_BALLOT`, nothing written.
+    None: not checked.
     """
     phase = _vote_phase(workshop, phase_id)
     wanted = {k: v for k, v in choices.items() if v}
@@ -211,6 +223,8 @@ def cast_ballot(folder: Path, workshop: Workshop, phase_id: str, ballot: str, ch
             raise VoteError("ce bulletin a été annulé par l'animation ; il ne peut plus être modifié.", code=403)
         if state.ballots.get(ballot, {}) == wanted and (ballot in state.ballots or not wanted):
             return False
+        if version is not None and version != state.versions.get(ballot, 0):
+            raise VoteError(STALE_BALLOT, code=409)
         _append(folder, phase_id, "ballot", ballot=ballot, choices=choices_text(wanted), now=now)
     return True
 

@@ -309,3 +309,45 @@ def test_a_group_proposes_an_action_once_however_often_it_is_sent(tmp_path, clie
     wrong = submit(client, f"/{SLUG}/action/plan", {"proposition": token[::-1], "group": "99", "title": "X"})
     assert wrong.status_code == 400 and "Choisissez un des groupes proposés." in text_of(wrong.text)
     assert validate_atelier(folder) == []
+
+
+def ballot_rows(folder: Path) -> list[dict[str, str]]:
+    return [r for r in csv.DictReader((folder / "votes.csv").open(encoding="utf-8")) if r["event"] == "ballot"]
+
+
+def test_an_old_form_sent_again_never_undoes_a_newer_ballot(client, folder):
+    """Finding 1: the first POST replayed after a change through the private link is refused, the typed choices shown."""
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    first = {"csrf_token": csrf, "bulletin": token, "version": "0", "p-pa": "1", "p-pb": "1"}
+    link = client.post(f"/{SLUG}/vote/{PHASE}", data=first).headers["Location"]
+    page = client.get(link).text
+    assert 'name="version" value="1"' in page
+    assert client.post(link, data={"csrf_token": csrf, "version": "1", "p-pc": "4"}).status_code == 303
+    stale_change = client.post(link, data={"csrf_token": csrf, "version": "1", "p-pd": "3"})  # the private page, shown before
+    replay = client.post(f"/{SLUG}/vote/{PHASE}", data=first)  # the first POST, resent from the same browser
+    for refused, typed in ((stale_change, ('name="p-pd" value="3"',)), (replay, ('name="p-pa" value="1"', 'name="p-pb" value="1"'))):
+        assert refused.status_code == 409, refused.text
+        assert "votre vote a été modifié depuis l'ouverture de cette page" in text_of(refused.text)
+        assert all(t in refused.text for t in typed)
+        assert 'name="version" value="2"' in refused.text  # sent again from here, it replaces the ballot
+    assert f'href="{link}"' in replay.text  # the device's ballot, named by its link
+    assert tally_of(folder)["pc"] == (4, 0, 1) and len(ballot_rows(folder)) == 2
+    assert client.post(link, data={"csrf_token": csrf, "version": "2", "p-pd": "3"}).status_code == 303
+    assert tally_of(folder)["pd"] == (3, 0, 1)
+
+
+def test_two_tabs_of_one_browser_make_one_ballot(client, folder):
+    """Finding 2: two blank ballots opened before voting, each sent: one ballot, the older form refused."""
+    open_vote(folder)
+    csrf, tab1 = blank_ballot(client)
+    _csrf, tab2 = blank_ballot(client)
+    one = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": tab1, "version": "0", "p-pa": "5"})
+    assert one.status_code == 303
+    two = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": tab2, "version": "0", "p-pb": "5"})
+    assert two.status_code == 409 and 'name="p-pb" value="5"' in two.text
+    assert len(ballot_rows(folder)) == 1 and tally_of(folder)["pa"] == (5, 0, 1) and tally_of(folder)["pb"][0] == 0
+    # Even a blank page handed out before the cookie existed (another token) changes the device's ballot, never adds one.
+    other = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": "x" * 43, "version": "1", "p-pc": "5"})
+    assert other.status_code == 303 and other.headers["Location"] == one.headers["Location"]
+    assert len({r["ballot"] for r in ballot_rows(folder)}) == 1 and tally_of(folder)["pc"] == (5, 0, 1)
