@@ -351,3 +351,31 @@ def test_two_tabs_of_one_browser_make_one_ballot(client, folder):
     other = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": "x" * 43, "version": "1", "p-pc": "5"})
     assert other.status_code == 303 and other.headers["Location"] == one.headers["Location"]
     assert len({r["ballot"] for r in ballot_rows(folder)}) == 1 and tally_of(folder)["pc"] == (5, 0, 1)
+
+
+def test_the_summary_of_an_atelier_with_a_vote_and_a_plan(tmp_path, client, folder):
+    """Finding 5: `atelier summary` of a fresh constats-propositions atelier, then with ballots, paper and actions."""
+    from click.testing import CliRunner
+
+    from pipeline import actions
+    from pipeline.cli import main
+    from pipeline.scaffold import new_atelier
+
+    fresh = new_atelier(tmp_path / "fresh", "s1", dt.date(2026, 11, 20), "constats-propositions")
+    said = CliRunner().invoke(main, ["summary", str(fresh)])
+    assert said.exit_code == 0, said.output
+    assert "Vote « Priorités » — pas encore ouvert : 0 bulletin en ligne, 0 gommette en ligne, 0 sur papier" in said.output
+    assert "Plan d'actions « Plan d’actions » : 0 action\n" in said.output
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "3", "p-pc": "2"})
+    atelier = load_atelier(folder)
+    votes.record_paper(folder, atelier.workshop, PHASE, {"pc": 1}, ["pa", "pb", "pc", "pd"])
+    open_vote(folder, "close")
+    actions.add(folder, "plan", {"title": "Lancer le marché", "statut": "decidee"})
+    actions.add(folder, "plan", {"title": "Étudier un tiers-lieu", "statut": "proposee"})
+    said = CliRunner().invoke(main, ["summary", str(folder)]).output
+    assert "Vote « Priorités » — fermé : 1 bulletin en ligne, 5 gommettes en ligne, 1 sur papier, 4 points soumis au vote" in said
+    assert "  1ᵉʳ ex æquo : Un marché de producteurs le samedi (3 gommettes)\n" in said
+    assert "  1ᵉʳ ex æquo : Un tiers-lieu agricole (3 gommettes)" in said
+    assert "Plan d'actions « Plan d’actions » : 2 actions (décidée : 1, proposée : 1)" in said
