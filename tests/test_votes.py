@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from vote_helpers import HIDDEN_TOKEN, PHASE, SLUG, vote_atelier
+from vote_helpers import HIDDEN_TOKEN, PHASE, PLAN, SLUG, vote_atelier
 from webform_helpers import CSRF_INPUT, NNBSP, make_app, text_of
 
 from pipeline import votes
@@ -379,3 +379,57 @@ def test_the_summary_of_an_atelier_with_a_vote_and_a_plan(tmp_path, client, fold
     assert "  1ᵉʳ ex æquo : Un marché de producteurs le samedi (3 gommettes)\n" in said
     assert "  1ᵉʳ ex æquo : Un tiers-lieu agricole (3 gommettes)" in said
     assert "Plan d'actions « Plan d’actions » : 2 actions (décidée : 1, proposée : 1)" in said
+
+
+@pytest.mark.parametrize("where", [f"/{SLUG}/action/{PLAN}", f"/{SLUG}/animation/actions/{PLAN}"])
+def test_an_action_echeance_is_read_in_french_or_refused_with_the_typed_text(tmp_path, folder, where):
+    """Finding 3: « 31/12/2027 » is a date; « 2026-02-30 » or « demain » is refused, shown back, nothing saved."""
+    from facilitator_helpers import facilitator_app, log_in
+    from webform_helpers import NBSP, submit
+
+    client = facilitator_app(tmp_path).test_client()
+    if "animation" in where:
+        log_in(client, SLUG)
+    token = {"proposition": "t" * 43} if "animation" not in where else {}
+    for typed in ("2026-02-30", "31/02/2027", "demain"):
+        refused = submit(client, where, {**token, "group": "2", "title": "Un marché", "echeance": typed})
+        assert refused.status_code == 400, refused.text
+        assert (f"«{NBSP}{typed}{NBSP}» n'est pas une date du calendrier{NNBSP}: écrivez-la JJ/MM/AAAA, "
+                "par exemple 31/12/2027.") in text_of(refused.text)
+        assert f'value="{typed}"' in refused.text and 'value="Un marché"' in refused.text
+    assert load_atelier(folder).actions == ()
+    done = submit(client, where, {**token, "group": "2", "title": "Un marché", "echeance": "31/12/2027"})
+    assert done.status_code == 303
+    assert [a.echeance for a in load_atelier(folder).actions] == [dt.date(2027, 12, 31)]
+
+
+def test_an_action_form_sent_again_with_a_correction_replaces_the_first(client, folder):
+    """Finding 4: Back, correct, send again (same hidden token): the correction is saved, one action, and said."""
+    page = client.get(f"/{SLUG}/action/{PLAN}")
+    data = {"csrf_token": CSRF_INPUT.search(page.text).group(1), "group": "2", "title": "Un marché le samedi",
+            "proposition": re.search(r'name="proposition" value="([^"]+)"', page.text).group(1)}
+    assert client.post(f"/{SLUG}/action/{PLAN}", data=data).status_code == 303
+    actions_id = load_atelier(folder).actions[0].id
+    from pipeline import actions
+
+    actions.set_statut(folder, actions_id, "decidee")  # the team decided it meanwhile
+    again = client.post(f"/{SLUG}/action/{PLAN}", data={**data, "title": "Un marché le dimanche", "porteur": "Mairie"},
+                        follow_redirects=True)
+    assert f"Ce formulaire avait déjà été envoyé{NNBSP}: ce nouvel envoi remplace le premier" in text_of(again.text)
+    assert [(a.title, a.porteur, a.statut) for a in load_atelier(folder).actions] == [("Un marché le dimanche", "Mairie", "decidee")]
+    replay = client.post(f"/{SLUG}/action/{PLAN}", data={**data, "title": "Un marché le dimanche", "porteur": "Mairie"},
+                         follow_redirects=True)
+    assert "Merci" in text_of(replay.text) and len(load_atelier(folder).actions) == 1
+    assert validate_atelier(folder) == []
+
+
+def test_an_action_moyens_may_span_several_lines(client, folder):
+    """Finding 7: the 3-line « Moyens » box keeps its line breaks, in the form, the store and validate."""
+    page = client.get(f"/{SLUG}/action/{PLAN}")
+    data = {"csrf_token": CSRF_INPUT.search(page.text).group(1), "group": "1", "title": "Un marché",
+            "proposition": re.search(r'name="proposition" value="([^"]+)"', page.text).group(1),
+            "moyens": "Un agent à mi-temps\r\nUn local prêté par la mairie"}
+    sent = client.post(f"/{SLUG}/action/{PLAN}", data=data)
+    assert sent.status_code == 303, text_of(sent.text)
+    assert [a.moyens for a in load_atelier(folder).actions] == ["Un agent à mi-temps\nUn local prêté par la mairie"]
+    assert validate_atelier(folder) == []
