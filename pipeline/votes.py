@@ -48,9 +48,28 @@ class VoteError(AtelierError):
 
 
 def parse_choices(text: str) -> dict[str, int]:
-    """« c-1=2 c-2=1 » → {"c-1": 2, "c-2": 1}; counts of zero are left out."""
-    found = {m[1]: int(m[2]) for m in _CHOICE.finditer(text or "")}
+    """« c-1=2 c-2=1 » → {"c-1": 2, "c-2": 1}; counts of zero are left out.
+
+    A point named twice (« c-1=2 c-1=2 », never written by atelier: see
+    `choices_text`) counts every time it is named, so the tally and
+    `atelier validate` read the same gommettes; validate refuses such a row
+    (`repeated_points`).
+    """
+    found: dict[str, int] = {}
+    for m in _CHOICE.finditer(text or ""):
+        found[m[1]] = found.get(m[1], 0) + int(m[2])
     return {k: v for k, v in found.items() if v}
+
+
+def repeated_points(text: str) -> list[str]:
+    """The points a cell of choices names more than once, in order (one set of choices names each point once)."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for m in _CHOICE.finditer(text or ""):
+        if m[1] in seen and m[1] not in repeated:
+            repeated.append(m[1])
+        seen.add(m[1])
+    return repeated
 
 
 def choices_text(choices: Mapping[str, int]) -> str:

@@ -433,3 +433,22 @@ def test_an_action_moyens_may_span_several_lines(client, folder):
     assert sent.status_code == 303, text_of(sent.text)
     assert [a.moyens for a in load_atelier(folder).actions] == ["Un agent à mi-temps\nUn local prêté par la mairie"]
     assert validate_atelier(folder) == []
+
+
+def test_a_ballot_naming_a_point_twice_is_refused_by_validate_and_counted_alike(client, folder):
+    """Finding 8: « pa=5 pa=5 » is refused (file, line, field); the tally reads the same 10 gommettes validate refuses."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    open_vote(folder)
+    with (folder / "votes.csv").open("a", encoding="utf-8") as f:
+        f.write("v-x,priorites,ballot,b-1,pa=5 pa=5,,,2026-11-20T10:00:00Z\n")
+    assert [str(p) for p in validate_atelier(folder)] == [
+        f"{folder}/votes.csv: ligne 3, champ « choices » : 10 gommettes sur ce bulletin, pour 5 par personne.",
+        f"{folder}/votes.csv: ligne 3, champ « choices » : le point « pa » est nommé plusieurs fois ; "
+        "nommez chaque point une seule fois, avec toutes ses gommettes (« pa=10 »).",
+    ]
+    assert tally_of(folder)["pa"] == (10, 0, 1)
+    said = CliRunner().invoke(main, ["validate", str(folder)])
+    assert said.exit_code != 0 and "le point « pa » est nommé plusieurs fois" in said.output
