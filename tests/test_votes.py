@@ -452,3 +452,22 @@ def test_a_ballot_naming_a_point_twice_is_refused_by_validate_and_counted_alike(
     assert tally_of(folder)["pa"] == (10, 0, 1)
     said = CliRunner().invoke(main, ["validate", str(folder)])
     assert said.exit_code != 0 and "le point « pa » est nommé plusieurs fois" in said.output
+
+
+def test_the_command_line_exports_the_vote_and_the_plan_as_spreadsheet_csv(tmp_path, client, folder):
+    """Finding 6: `atelier export … --table votes` (or actions) writes the table, as the web exports do."""
+    from click.testing import CliRunner
+
+    from pipeline import actions, export
+    from pipeline.cli import main
+
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "2"})
+    actions.add(folder, PLAN, {"title": "Lancer le marché", "porteur": "Mairie", "statut": "decidee"})
+    for table, expected in (("votes", "pa=2"), ("actions", "Lancer le marché")):
+        out = tmp_path / f"{table}.csv"
+        said = CliRunner().invoke(main, ["export", str(folder), "-o", str(out), "--table", table])
+        assert said.exit_code == 0, said.output
+        assert expected in out.read_bytes().decode("utf-8-sig")
+        assert out.read_bytes() == export.export_spreadsheet_csv(folder, table)  # what the web export sends
