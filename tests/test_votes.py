@@ -471,3 +471,32 @@ def test_the_command_line_exports_the_vote_and_the_plan_as_spreadsheet_csv(tmp_p
         assert said.exit_code == 0, said.output
         assert expected in out.read_bytes().decode("utf-8-sig")
         assert out.read_bytes() == export.export_spreadsheet_csv(folder, table)  # what the web export sends
+
+
+def test_the_private_page_says_which_gommettes_left_the_results_and_a_voided_ballot(tmp_path, client, folder):
+    """Findings 9 and 10: after a merge the gommettes follow; after a hide they are said gone and given again; a voided ballot is said."""
+    from pipeline import moderation
+
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    link = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "2", "p-pb": "1",
+                                                       "p-pc": "2"}).headers["Location"]
+    moderation.merge(folder, "pa", "pb")
+    moderation.hide(folder, "pc")
+    page = client.get(link).text
+    mine = text_of(page)
+    assert f"Vous avez donné 3 gommettes{NNBSP}; il vous en reste 2." in mine
+    assert "3 × Un marché de producteurs le samedi" in mine
+    assert (f"2 de vos gommettes étaient sur des points retirés ou masqués depuis par l'équipe d'animation{NNBSP}: "
+            "elles ne comptent plus, et vous pouvez les donner à nouveau.") in mine
+    assert 'name="p-pa" value="3"' in page  # sent again as shown, the merged gommettes stay
+    assert client.post(link, data={"csrf_token": csrf, "version": "1", "p-pa": "3", "p-pd": "2"}).status_code == 303
+    assert tally_of(folder)["pa"] == (3, 0, 1) and tally_of(folder)["pd"] == (2, 0, 2)
+    from webform.participant import ballot_id
+
+    atelier = load_atelier(folder)
+    votes.void_ballot(folder, atelier.workshop, PHASE, ballot_id(link.rsplit("/", 1)[1]))
+    page = client.get(link).text
+    assert (f"Ce bulletin a été annulé par l'équipe d'animation{NNBSP}: ses gommettes ne comptent pas dans les "
+            "résultats, et il ne peut plus être modifié.") in text_of(page)
+    assert 'name="p-pa"' not in page and "Modifier mon vote" not in page

@@ -1089,7 +1089,18 @@ def ballot_page(workshop: Workshop, folder: Path, phase: Phase, token: str | Non
     atelier = current_vote_atelier(workshop, folder)
     candidates = votes.votable(workshop, phase, atelier.vote_candidates(phase))
     state = votes.states(atelier.votes).get(phase.id, votes.VoteState(phase.id))
-    mine = state.ballots.get(ballot_id(token), {}) if token else {}
+    given_to = state.ballots.get(ballot_id(token), {}) if token else {}
+    # What counts now: gommettes on a merged point follow it to the kept point (as in the tally);
+    # those on a point withdrawn or hidden since count no more, and may be given again.
+    ids = {p.contribution.id for p in candidates}
+    mine: dict[str, int] = {}
+    gone = 0
+    for point, count in given_to.items():
+        kept = state.kept(point)
+        if kept in ids:
+            mine[kept] = mine.get(kept, 0) + count
+        else:
+            gone += count
     refusal = g.get("refusal")  # (code, sentence, retry-after) of a refused POST: webform.safety
     refused = refusal[1] if refusal else None
     shown = mine
@@ -1118,6 +1129,8 @@ def ballot_page(workshop: Workshop, folder: Path, phase: Phase, token: str | Non
         shown=shown,
         mine=mine,
         given=sum(mine.values()),
+        gone=gone,
+        voided=token is not None and ballot_id(token) in state.voided,
         token=token,
         new_token=g.ballot_token,
         version=state.versions.get(ballot_id(token), 0) if token else 0,
