@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from vote_helpers import HIDDEN_TOKEN, PHASE, PLAN, SLUG, vote_atelier
-from webform_helpers import CSRF_INPUT, NNBSP, make_app, text_of
+from webform_helpers import CSRF_INPUT, NBSP, NNBSP, make_app, text_of
 
 from pipeline import votes
 from pipeline.validate import validate_atelier
@@ -500,3 +500,20 @@ def test_the_private_page_says_which_gommettes_left_the_results_and_a_voided_bal
     assert (f"Ce bulletin a été annulé par l'équipe d'animation{NNBSP}: ses gommettes ne comptent pas dans les "
             "résultats, et il ne peut plus être modifié.") in text_of(page)
     assert 'name="p-pa"' not in page and "Modifier mon vote" not in page
+
+
+def test_a_bad_paper_count_brings_every_typed_count_back(tmp_path, folder):
+    """Finding 11: one wrong count among several: nothing saved, every count as typed, the wrong one named."""
+    from facilitator_helpers import facilitator_app, log_in
+
+    client = facilitator_app(tmp_path).test_client()
+    log_in(client, SLUG)
+    page = f"/{SLUG}/animation/vote/{PHASE}"
+    csrf = CSRF_INPUT.search(client.get(page).text).group(1)
+    sent = client.post(f"{page}/papier", data={"csrf_token": csrf, "papier-pa": "7", "papier-pb": "1", "papier-pc": "trois"})
+    assert sent.status_code == 400
+    assert 'name="papier-pa" value="7"' in sent.text and 'name="papier-pb" value="1"' in sent.text
+    assert 'name="papier-pc" value="trois" aria-invalid="true"' in sent.text
+    assert (f"Un tiers-lieu agricole{NNBSP}: «{NBSP}trois{NBSP}» n'est pas un nombre de gommettes{NNBSP}; "
+            "rien n'a été enregistré.") in text_of(sent.text)
+    assert votes.state_of(folder, PHASE).paper == {}
