@@ -36,7 +36,7 @@ def item_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
         "echeance": echeance.isoformat() if isinstance(echeance, dt.date) else (echeance or ""),
         "moyens": data.get("moyens") or "",
         "statut": data.get("statut") or "proposee",
-        "points": " ".join(data.get("points") or ()),
+        "points": " ".join(dict.fromkeys(data.get("points") or ())),  # each point once, in the order chosen
         "group": data.get("group") or "",
     }
 

@@ -164,7 +164,7 @@ def check_ballot(phase: Phase, choices: Mapping[str, int], allowed: Iterable[str
     unknown = [k for k in choices if k not in allowed]
     if unknown:
         raise VoteError(
-            f"le point « {unknown[0]} » ne fait pas partie du vote (retiré, masqué ou fusionné entre-temps ?) ; "
+            "un des points choisis ne fait plus partie du vote (retiré, masqué ou fusionné entre-temps ?) ; "
             "rechargez la page et votez à nouveau."
         )
     if any(v < 0 for v in choices.values()):
@@ -216,8 +216,8 @@ def cast_ballot(folder: Path, workshop: Workshop, phase_id: str, ballot: str, ch
                 allowed: Iterable[str], now: dt.datetime | None = None, version: int | None = None) -> bool:
     """Record `ballot`'s whole new set of choices; False when it already was exactly that (a replay).
 
-    Under the folder's store lock: the vote must be open (else VoteError
-    « le vote est fermé… »), the choices within the rule (`check_ballot`),
+    Under the folder's store lock: the atelier (else VoteError « l'atelier
+    est clos… ») and the vote must be open (else « le vote est fermé… »), the choices within the rule (`check_ballot`),
     and only a set that differs from the ballot's last one is appended.  So
     a doubled tap or a replayed POST never counts twice.  `allowed`: the ids
     of the votable points (`votable`).  `version`: how many sets the ballot
@@ -227,6 +227,8 @@ def cast_ballot(folder: Path, workshop: Workshop, phase_id: str, ballot: str, ch
     None: not checked.
     """
     phase = _vote_phase(workshop, phase_id)
+    if not workshop.is_open:
+        raise VoteError("l'atelier est clos : il n'accepte plus de gommettes ; celles ci-dessous n'ont pas été comptées.", code=403)
     wanted = {k: v for k, v in choices.items() if v}
     check_ballot(phase, wanted, allowed)
     with store.locked(folder):

@@ -517,3 +517,46 @@ def test_a_bad_paper_count_brings_every_typed_count_back(tmp_path, folder):
     assert (f"Un tiers-lieu agricole{NNBSP}: «{NBSP}trois{NBSP}» n'est pas un nombre de gommettes{NNBSP}; "
             "rien n'a été enregistré.") in text_of(sent.text)
     assert votes.state_of(folder, PHASE).paper == {}
+
+
+def test_the_vote_s_small_faults(tmp_path, folder):
+    """Finding 12: a closed atelier refuses ballots; the wall after the vote; an unknown point; a 429; the plan's form."""
+    from facilitator_helpers import facilitator_app, log_in
+
+    from pipeline import actions, opening
+
+    open_vote(folder)
+    voter = make_app(tmp_path, RATELIMIT_BURST=2, RATELIMIT_PER_MINUTE=6).test_client()
+    csrf, token = blank_ballot(voter)
+    unknown = voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-zz": "1"})
+    assert unknown.status_code == 400 and "« zz »" not in text_of(unknown.text)
+    assert "un des points choisis ne fait plus partie du vote" in text_of(unknown.text)
+    assert voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "1"}).status_code == 303
+    flood = voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "1", "p-pb": "1"})
+    assert flood.status_code == 429 and "Votre texte" not in flood.text and "Ce que vous avez saisi est conservé" in flood.text
+    closing = make_app(tmp_path).test_client()
+    csrf, token = blank_ballot(closing)
+    opening.set_status(folder, "closed")
+    refused = closing.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "2"},
+                           environ_base={"REMOTE_ADDR": "127.0.0.2"})  # another phone than the flood's
+    assert refused.status_code == 403 and 'name="p-pa" value="2"' in refused.text
+    assert "l'atelier est clos : il n'accepte plus de gommettes" in text_of(refused.text)
+    assert list(votes.state_of(folder, PHASE).ballots.values()) == [{"pa": 1}]
+    opening.set_status(folder, "open")
+    team = facilitator_app(tmp_path).test_client()
+    log_in(team, SLUG)
+    open_vote(folder, "close")
+    wall = text_of(team.get(f"/{SLUG}/animation/mur").text)
+    assert "Votes masqués jusqu'à ce que l'équipe d'animation les dévoile." in wall and "jusqu'à la fin du vote" not in wall
+    from webform_helpers import submit
+
+    added = submit(team, f"/{SLUG}/animation/actions/{PLAN}", {"title": "Un marché", "statut": "decidee", "points": ["pa", "pa"]})
+    assert added.status_code == 303
+    assert [a.points for a in load_atelier(folder).actions] == [("pa",)]
+    action_id = load_atelier(folder).actions[0].id
+    forged = team.post(f"/{SLUG}/animation/actions/{PLAN}/{action_id}/statut",
+                       data={"csrf_token": CSRF_INPUT.search(team.get(f"/{SLUG}/animation/actions/{PLAN}").text).group(1),
+                             "statut": "<script>"})
+    assert forged.status_code == 400 and "statut « <script> » inconnu" in text_of(forged.text)
+    assert [a.statut for a in load_atelier(folder).actions] == ["decidee"]
+    assert actions.source_points(load_atelier(folder))

@@ -9,7 +9,7 @@ from flask_babel import gettext as _  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
 
 from pipeline import actions, schemas, votes
-from pipeline.workshop import Atelier, Phase, Workshop
+from pipeline.workshop import Atelier, AtelierError, Phase, Workshop
 from webform.facilitator import back, bp, current_atelier, form_page
 from webform.facilitator.forms import ActionForm, ActionItemForm
 from webform.participant import open_atelier, shows_form_again, submitted
@@ -129,7 +129,10 @@ def action_plan(slug: str, phase_id: str) -> HttpResponse:
 def action_statut(slug: str, phase_id: str, action_id: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
     phase = _phase(workshop, phase_id, "actions")
-    actions.set_statut(folder, action_id, request.form.get("statut", ""))
+    try:
+        actions.set_statut(folder, action_id, request.form.get("statut", ""))
+    except AtelierError as error:  # a statut or an action the page never offered: the request is wrong
+        raise refuse(400, str(error)) from None
     flash(_("Statut de l'action modifié."))
     return back(".action_plan", slug, phase_id=phase.id)
 
