@@ -156,6 +156,14 @@ def votable(workshop: Workshop, phase: Phase, points: Iterable[Point]) -> list[P
     ]
 
 
+def twins(points: Iterable[Point]) -> set[str]:
+    """The ids of the points whose wording another point shares (pages then name their group to tell them apart)."""
+    seen: dict[str, list[str]] = {}
+    for p in points:
+        seen.setdefault(" ".join(p.contribution.text.casefold().split()), []).append(p.contribution.id)
+    return {i for ids in seen.values() if len(ids) > 1 for i in ids}
+
+
 def check_ballot(phase: Phase, choices: Mapping[str, int], allowed: Iterable[str]) -> None:
     """Refuse (VoteError, French) a set of choices the vote's rule does not allow."""
     rule = phase.vote

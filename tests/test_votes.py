@@ -560,3 +560,23 @@ def test_the_vote_s_small_faults(tmp_path, folder):
     assert forged.status_code == 400 and "statut « <script> » inconnu" in text_of(forged.text)
     assert [a.statut for a in load_atelier(folder).actions] == ["decidee"]
     assert actions.source_points(load_atelier(folder))
+
+
+def test_points_of_the_same_wording_are_told_apart_by_their_group(tmp_path, folder):
+    """Finding 12: two groups proposed « Une monnaie locale »: the ballot, the team's tally and the wall name the group."""
+    from facilitator_helpers import facilitator_app, log_in
+    from vote_helpers import proposition
+
+    from pipeline import store
+
+    store.append_rows(folder, "contributions", [proposition("pe", "1", 3, "Une monnaie  locale")])
+    open_vote(folder)
+    client = facilitator_app(tmp_path).test_client()
+    ballot = text_of(client.get(f"/{SLUG}/vote/{PHASE}").text)
+    assert "Une monnaie locale (Groupe 2)" in ballot and "Une monnaie locale (Groupe 1)" in ballot
+    assert "Un tiers-lieu agricole (Groupe" not in ballot  # a wording of its own needs no group
+    log_in(client, SLUG)
+    open_vote(folder, "reveal")
+    for page in (f"/{SLUG}/animation/vote/{PHASE}", f"/{SLUG}/animation/mur"):
+        shown = text_of(client.get(page).text)
+        assert "Une monnaie locale (Groupe 2)" in shown and "(Groupe 1)" in shown, page

@@ -45,6 +45,7 @@ def vote_page(workshop: Workshop, folder: Path, phase: Phase, typed: dict[str, s
         workshop=workshop,
         phase=phase,
         tally=result,
+        twins=votes.twins(r.point for r in result.results),
         state=result.state,
         per_minute=votes.per_minute(result.state)[-10:],
         ballots=sorted(result.state.ballots.items()),

@@ -1125,6 +1125,7 @@ def ballot_page(workshop: Workshop, folder: Path, phase: Phase, token: str | Non
         rule=rule,
         state=state,
         points=candidates,
+        twins=votes.twins(candidates),
         questions=questions,
         shown=shown,
         mine=mine,
