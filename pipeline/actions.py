@@ -36,25 +36,35 @@ def item_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
         "echeance": echeance.isoformat() if isinstance(echeance, dt.date) else (echeance or ""),
         "moyens": data.get("moyens") or "",
         "statut": data.get("statut") or "proposee",
-        "points": " ".join(data.get("points") or ()),
+        "points": " ".join(dict.fromkeys(data.get("points") or ())),  # each point once, in the order chosen
         "group": data.get("group") or "",
     }
 
 
+CONTENT = ("title", "porteur", "partenaires", "echeance", "moyens", "points", "group")  # what a resent form replaces
+
+
 def add(folder: Path, phase_id: str, item: Mapping[str, Any], now: dt.datetime | None = None,
-        action_id: str | None = None) -> bool:
+        action_id: str | None = None) -> str:
     """Append one action to actions.csv (checked against its schema; StoreError in French when refused).
 
-    `action_id`, when given, makes the addition idempotent: a replayed form
-    that names an action already stored adds nothing (False).
+    Returns "added"; with `action_id` (the id a form's token gives), the
+    same form sent again adds nothing: "" when it holds the same action (a
+    replay), "replaced" when it holds other words (Back, a correction, send):
+    they replace the first ones, its statut kept (the team may have decided it).
     """
-    row = {**item, "id": action_id or store.new_id("a"), "phase": phase_id,
-           "created_at": format_datetime(now or dt.datetime.now(dt.timezone.utc))}
+    stamp = format_datetime(now or dt.datetime.now(dt.timezone.utc))
+    row = {**item, "id": action_id or store.new_id("a"), "phase": phase_id, "created_at": stamp}
     with store.locked(folder):
-        if action_id and any(r["id"] == action_id for r in store.read_table(folder, RESOURCE)):
-            return False
-        store.append_rows(folder, RESOURCE, [row])
-    return True
+        first = next((r for r in store.read_table(folder, RESOURCE) if r["id"] == action_id), None) if action_id else None
+        if first is None:
+            store.append_rows(folder, RESOURCE, [row])
+            return "added"
+    changed = {k: str(item.get(k) or "") for k in CONTENT if str(item.get(k) or "") != (first.get(k) or "")}
+    if not changed:
+        return ""
+    store.update_rows(folder, RESOURCE, {row["id"]: {**changed, "updated_at": stamp}})
+    return "replaced"
 
 
 def set_statut(folder: Path, action_id: str, statut: str, now: dt.datetime | None = None) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import click
 
 from pipeline import cli_french
-from pipeline.workshop import AtelierError, own_file
+from pipeline.workshop import TABLE_FILES, AtelierError, own_file
 
 cli_french.install()
 
@@ -285,7 +285,7 @@ def normalize(folders: tuple[Path, ...]) -> None:
 )
 @click.option(
     "--table",
-    type=click.Choice(["contributions", "participants"]),
+    type=click.Choice(list(TABLE_FILES)),  # every table of an atelier, as the web exports
     default="contributions",
     show_default=True,
     help="Table à exporter au format .csv.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from pipeline.french import date_fr, plural
-from pipeline.workshop import Atelier
+from pipeline.workshop import Atelier, Phase
 
 
 def summarize(atelier: Atelier) -> str:
@@ -24,8 +24,8 @@ def summarize(atelier: Atelier) -> str:
     for q in w.questions:
         lines.append(f"\n{q.id} — {q.title}")
         for phase in w.phases:
-            if q not in w.phase_questions(phase):
-                continue
+            if not phase.rubrics or q not in w.phase_questions(phase):
+                continue  # a vote or an action plan has no columns: its own lines follow
             groups = w.groups_for(phase, q) if phase.grouped else (None,)
             for group in groups:
                 parts = []
@@ -37,4 +37,42 @@ def summarize(atelier: Atelier) -> str:
                 names = w.column_name(phase.id, group.id if group else None, phase.rubrics[0].id)
                 where = " — ".join(names[:-1] if len(phase.rubrics) > 1 else names)  # the rubrics follow
                 lines.append(f"  {where} : " + ", ".join(parts))
+    for phase in w.phases:
+        if phase.kind == "vote":
+            lines += _vote_lines(atelier, phase)
+        elif phase.kind == "actions":
+            lines += _plan_lines(atelier, phase)
     return "\n".join(lines)
+
+
+VOTE_STATUS = {"waiting": "pas encore ouvert", "open": "ouvert", "closed": "fermé"}
+
+
+def _vote_lines(atelier: Atelier, phase: Phase) -> list[str]:
+    """« Vote « Priorités » — fermé : 3 bulletins en ligne, 12 gommettes en ligne, 8 sur papier », then the three first points."""
+    from pipeline import votes
+
+    state = votes.states(atelier.votes).get(phase.id, votes.VoteState(phase.id))
+    result = votes.tally(atelier.workshop, phase, atelier.vote_candidates(phase), atelier.contributions, state)
+    lines = [
+        f"\nVote « {phase.title} » — {VOTE_STATUS[state.status]} : {plural(result.ballots, 'bulletin')} en ligne, "
+        f"{plural(result.online, 'gommette')} en ligne, {result.paper} sur papier, "
+        f"{plural(len(result.results), 'point soumis', 'points soumis')} au vote"
+    ]
+    for r in result.results:
+        if not r.total or r.rank > 3:
+            break
+        lines.append(f"  {r.rank}{'ᵉ' if r.rank > 1 else 'ᵉʳ'}{' ex æquo' if r.tied else ''} : "
+                     f"{r.point.contribution.text} ({plural(r.total, 'gommette')})")
+    return lines
+
+
+def _plan_lines(atelier: Atelier, phase: Phase) -> list[str]:
+    """« Plan d'actions « Plan » : 2 actions (proposée : 1, décidée : 1) »."""
+    from pipeline import schemas
+
+    labels = schemas.enum_labels("actions", "statut")
+    items = [a for a in atelier.actions if a.phase == phase.id]
+    statuts = Counter(a.statut for a in items)
+    detail = ", ".join(f"{labels.get(s, s)} : {n}" for s, n in statuts.items())
+    return [f"\nPlan d'actions « {phase.title} » : {plural(len(items), 'action')}" + (f" ({detail})" if detail else "")]

@@ -59,8 +59,8 @@ MULTILINE_CONTROLS = frozenset("\t\n")
 _FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u034f\u2800")
 _UNSEEN = frozenset({"Cf", "Zs", "Zl", "Zp", "Cc"})
 
-# Which columns may span several lines: the text of a point (a textarea); every other is one line.
-MULTILINE_FIELDS = frozenset({("contributions", "text")})
+# Which columns may span several lines: the text of a point and an action's moyens (textareas); every other is one line.
+MULTILINE_FIELDS = frozenset({("contributions", "text"), ("actions", "moyens")})
 
 
 @dataclass(frozen=True)

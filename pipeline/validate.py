@@ -725,7 +725,7 @@ def _check_votes(
     problems: list[Problem],
 ) -> None:
     """votes.csv: each line names a vote phase, its ballots stay within the rule, its points exist."""
-    from pipeline.votes import parse_choices
+    from pipeline.votes import parse_choices, repeated_points
 
     name = table.file if table else ""
     points = {row.get("id", ""): row for _line, row in _rows(contributions)}
@@ -746,6 +746,9 @@ def _check_votes(
             if row.get(key) and row[key] not in points:
                 problems.append(Problem(name, line, key, f"le point « {row[key]} » n'existe pas dans contributions.csv."))
         choices = parse_choices(row.get("choices", ""))
+        for point in repeated_points(row.get("choices", "")):
+            problems.append(Problem(name, line, "choices", f"le point « {point} » est nommé plusieurs fois ; "
+                                    f"nommez chaque point une seule fois, avec toutes ses gommettes (« {point}={choices.get(point, 0)} »)."))
         if choices and event not in ("ballot", "paper"):
             problems.append(Problem(name, line, "choices", f"pas de gommettes pour un événement « {event} » ; laissez ce champ vide."))
         for point in choices:

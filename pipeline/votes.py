@@ -48,9 +48,28 @@ class VoteError(AtelierError):
 
 
 def parse_choices(text: str) -> dict[str, int]:
-    """« c-1=2 c-2=1 » → {"c-1": 2, "c-2": 1}; counts of zero are left out."""
-    found = {m[1]: int(m[2]) for m in _CHOICE.finditer(text or "")}
+    """« c-1=2 c-2=1 » → {"c-1": 2, "c-2": 1}; counts of zero are left out.
+
+    A point named twice (« c-1=2 c-1=2 », never written by atelier: see
+    `choices_text`) counts every time it is named, so the tally and
+    `atelier validate` read the same gommettes; validate refuses such a row
+    (`repeated_points`).
+    """
+    found: dict[str, int] = {}
+    for m in _CHOICE.finditer(text or ""):
+        found[m[1]] = found.get(m[1], 0) + int(m[2])
     return {k: v for k, v in found.items() if v}
+
+
+def repeated_points(text: str) -> list[str]:
+    """The points a cell of choices names more than once, in order (one set of choices names each point once)."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for m in _CHOICE.finditer(text or ""):
+        if m[1] in seen and m[1] not in repeated:
+            repeated.append(m[1])
+        seen.add(m[1])
+    return repeated
 
 
 def choices_text(choices: Mapping[str, int]) -> str:
@@ -68,6 +87,7 @@ class VoteState:
     opened_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     ballots: dict[str, dict[str, int]] = field(default_factory=dict)  # last set of each ballot
+    versions: dict[str, int] = field(default_factory=dict)  # how many sets each ballot has had (its version)
     voided: set[str] = field(default_factory=set)
     paper: dict[str, int] = field(default_factory=dict)
     merged: dict[str, str] = field(default_factory=dict)  # duplicate → kept point
@@ -104,6 +124,7 @@ def states(rows: Iterable[Mapping[str, str]]) -> dict[str, VoteState]:
             state.revealed = True
         elif event == "ballot":
             state.ballots[row["ballot"]] = parse_choices(row["choices"])
+            state.versions[row["ballot"]] = state.versions.get(row["ballot"], 0) + 1
             state.changes.append(at)
         elif event == "void":
             state.voided.add(row["ballot"])
@@ -135,6 +156,14 @@ def votable(workshop: Workshop, phase: Phase, points: Iterable[Point]) -> list[P
     ]
 
 
+def twins(points: Iterable[Point]) -> set[str]:
+    """The ids of the points whose wording another point shares (pages then name their group to tell them apart)."""
+    seen: dict[str, list[str]] = {}
+    for p in points:
+        seen.setdefault(" ".join(p.contribution.text.casefold().split()), []).append(p.contribution.id)
+    return {i for ids in seen.values() if len(ids) > 1 for i in ids}
+
+
 def check_ballot(phase: Phase, choices: Mapping[str, int], allowed: Iterable[str]) -> None:
     """Refuse (VoteError, French) a set of choices the vote's rule does not allow."""
     rule = phase.vote
@@ -143,7 +172,7 @@ def check_ballot(phase: Phase, choices: Mapping[str, int], allowed: Iterable[str
     unknown = [k for k in choices if k not in allowed]
     if unknown:
         raise VoteError(
-            f"le point « {unknown[0]} » ne fait pas partie du vote (retiré, masqué ou fusionné entre-temps ?) ; "
+            "un des points choisis ne fait plus partie du vote (retiré, masqué ou fusionné entre-temps ?) ; "
             "rechargez la page et votez à nouveau."
         )
     if any(v < 0 for v in choices.values()):
@@ -185,17 +214,29 @@ def _vote_phase(workshop: Workshop, phase_id: str) -> Phase:
     return phase
 
 
+STALE_BALLOT = (
+    "votre vote a été modifié depuis l'ouverture de cette page (dans un autre onglet ou par un envoi plus récent) ; "
+    "c'est ce vote plus récent qui compte. Vérifiez-le ci-dessus et renvoyez ces gommettes si vous voulez le remplacer."
+)
+
+
 def cast_ballot(folder: Path, workshop: Workshop, phase_id: str, ballot: str, choices: Mapping[str, int],
-                allowed: Iterable[str], now: dt.datetime | None = None) -> bool:
+                allowed: Iterable[str], now: dt.datetime | None = None, version: int | None = None) -> bool:
     """Record `ballot`'s whole new set of choices; False when it already was exactly that (a replay).
 
-    Under the folder's store lock: the vote must be open (else VoteError
-    « le vote est fermé… »), the choices within the rule (`check_ballot`),
+    Under the folder's store lock: the atelier (else VoteError « l'atelier
+    est clos… ») and the vote must be open (else « le vote est fermé… »), the choices within the rule (`check_ballot`),
     and only a set that differs from the ballot's last one is appended.  So
     a doubled tap or a replayed POST never counts twice.  `allowed`: the ids
-    of the votable points (`votable`).
+    of the votable points (`votable`).  `version`: how many sets the ballot
+    had when its form was shown (`VoteState.versions`, 0 for a new ballot);
+    a form older than the ballot (a replayed old POST, a second tab) can
+    never undo a newer set: VoteError 409 `STALE_BALLOT`, nothing written.
+    None: not checked.
     """
     phase = _vote_phase(workshop, phase_id)
+    if not workshop.is_open:
+        raise VoteError("l'atelier est clos : il n'accepte plus de gommettes ; celles ci-dessous n'ont pas été comptées.", code=403)
     wanted = {k: v for k, v in choices.items() if v}
     check_ballot(phase, wanted, allowed)
     with store.locked(folder):
@@ -211,6 +252,8 @@ def cast_ballot(folder: Path, workshop: Workshop, phase_id: str, ballot: str, ch
             raise VoteError("ce bulletin a été annulé par l'animation ; il ne peut plus être modifié.", code=403)
         if state.ballots.get(ballot, {}) == wanted and (ballot in state.ballots or not wanted):
             return False
+        if version is not None and version != state.versions.get(ballot, 0):
+            raise VoteError(STALE_BALLOT, code=409)
         _append(folder, phase_id, "ballot", ballot=ballot, choices=choices_text(wanted), now=now)
     return True
 

@@ -457,7 +457,7 @@ def test_the_team_s_pages_name_questions_and_phases_not_their_ids(run: Run):
         assert f"{label} — {q.title}" in saisie
         assert f">{q.id} — " not in saisie
         for phase in w.phases:
-            if q in w.phase_questions(phase) and phase.kind not in ("vote", "actions"):  # these have their own wall blocks
+            if q in w.phase_questions(phase) and phase.rubrics:  # a vote, a plan: their own sections of the wall
                 assert f"{label} · {phase.text()}" in run.wall
         assert f"{q.id} · " not in run.wall
     assert "moderation: post" not in run.pages["moderation"]

@@ -86,3 +86,25 @@ def test_thirty_people_vote_at_once_and_the_tally_equals_their_ballots(tmp_path)
     changes = sum(bool(first) + (last != first) for first, last in sent)
     assert len(state.changes) == changes
     assert validate_atelier(folder) == []
+
+
+def test_across_workers_an_old_form_never_undoes_a_ballot_and_tabs_make_one_ballot(tmp_path):
+    """Findings 1 and 2 on 4 gunicorn workers: replays of old forms and simultaneous tabs of one browser."""
+    folder = vote_atelier(tmp_path / "data")
+    atelier = load_atelier(folder)
+    votes.set_state(folder, atelier.workshop, PHASE, "open")
+    with gunicorn("webform:create_app()", environment(tmp_path), workers=4) as server, requests.Session() as session:
+        url = f"{server.url}/{SLUG}/vote/{PHASE}"
+        pages = [session.get(url, timeout=20).text for _ in range(4)]  # four tabs opened before voting
+        tabs = [{"csrf_token": CSRF.search(p).group(1), "bulletin": HIDDEN_TOKEN.search(p).group(1), "version": "0",
+                 f"p-{POINTS[i % 4]}": "5"} for i, p in enumerate(pages)]
+        with ThreadPoolExecutor(4) as pool:
+            sent = list(pool.map(lambda data: session.post(url, data=data, allow_redirects=False, timeout=20), tabs))
+        assert sorted(s.status_code for s in sent) == [303] + [409] * 3
+        link = server.url + next(s for s in sent if s.status_code == 303).headers["Location"]
+        assert session.post(link, data={"csrf_token": tabs[0]["csrf_token"], "version": "1", "p-pa": "1", "p-pb": "1"},
+                            allow_redirects=False, timeout=20).status_code == 303
+        for data in tabs:  # every old form again, on whichever worker
+            assert session.post(url, data=data, allow_redirects=False, timeout=20).status_code == 409
+    state = votes.states(load_atelier(folder).votes)[PHASE]
+    assert list(state.ballots.values()) == [{"pa": 1, "pb": 1}] and len(state.changes) == 2

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from vote_helpers import HIDDEN_TOKEN, PHASE, SLUG, vote_atelier
-from webform_helpers import CSRF_INPUT, NNBSP, make_app, text_of
+from vote_helpers import HIDDEN_TOKEN, PHASE, PLAN, SLUG, vote_atelier
+from webform_helpers import CSRF_INPUT, NBSP, NNBSP, make_app, text_of
 
 from pipeline import votes
 from pipeline.validate import validate_atelier
@@ -309,3 +309,274 @@ def test_a_group_proposes_an_action_once_however_often_it_is_sent(tmp_path, clie
     wrong = submit(client, f"/{SLUG}/action/plan", {"proposition": token[::-1], "group": "99", "title": "X"})
     assert wrong.status_code == 400 and "Choisissez un des groupes proposés." in text_of(wrong.text)
     assert validate_atelier(folder) == []
+
+
+def ballot_rows(folder: Path) -> list[dict[str, str]]:
+    return [r for r in csv.DictReader((folder / "votes.csv").open(encoding="utf-8")) if r["event"] == "ballot"]
+
+
+def test_an_old_form_sent_again_never_undoes_a_newer_ballot(client, folder):
+    """Finding 1: the first POST replayed after a change through the private link is refused, the typed choices shown."""
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    first = {"csrf_token": csrf, "bulletin": token, "version": "0", "p-pa": "1", "p-pb": "1"}
+    link = client.post(f"/{SLUG}/vote/{PHASE}", data=first).headers["Location"]
+    page = client.get(link).text
+    assert 'name="version" value="1"' in page
+    assert client.post(link, data={"csrf_token": csrf, "version": "1", "p-pc": "4"}).status_code == 303
+    stale_change = client.post(link, data={"csrf_token": csrf, "version": "1", "p-pd": "3"})  # the private page, shown before
+    replay = client.post(f"/{SLUG}/vote/{PHASE}", data=first)  # the first POST, resent from the same browser
+    for refused, typed in ((stale_change, ('name="p-pd" value="3"',)), (replay, ('name="p-pa" value="1"', 'name="p-pb" value="1"'))):
+        assert refused.status_code == 409, refused.text
+        assert "votre vote a été modifié depuis l'ouverture de cette page" in text_of(refused.text)
+        assert all(t in refused.text for t in typed)
+        assert 'name="version" value="2"' in refused.text  # sent again from here, it replaces the ballot
+    assert f'href="{link}"' in replay.text  # the device's ballot, named by its link
+    assert tally_of(folder)["pc"] == (4, 0, 1) and len(ballot_rows(folder)) == 2
+    assert client.post(link, data={"csrf_token": csrf, "version": "2", "p-pd": "3"}).status_code == 303
+    assert tally_of(folder)["pd"] == (3, 0, 1)
+
+
+def test_two_tabs_of_one_browser_make_one_ballot(client, folder):
+    """Finding 2: two blank ballots opened before voting, each sent: one ballot, the older form refused."""
+    open_vote(folder)
+    csrf, tab1 = blank_ballot(client)
+    _csrf, tab2 = blank_ballot(client)
+    one = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": tab1, "version": "0", "p-pa": "5"})
+    assert one.status_code == 303
+    two = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": tab2, "version": "0", "p-pb": "5"})
+    assert two.status_code == 409 and 'name="p-pb" value="5"' in two.text
+    assert len(ballot_rows(folder)) == 1 and tally_of(folder)["pa"] == (5, 0, 1) and tally_of(folder)["pb"][0] == 0
+    # Even a blank page handed out before the cookie existed (another token) changes the device's ballot, never adds one.
+    other = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": "x" * 43, "version": "1", "p-pc": "5"})
+    assert other.status_code == 303 and other.headers["Location"] == one.headers["Location"]
+    assert len({r["ballot"] for r in ballot_rows(folder)}) == 1 and tally_of(folder)["pc"] == (5, 0, 1)
+
+
+def test_the_summary_of_an_atelier_with_a_vote_and_a_plan(tmp_path, client, folder):
+    """Finding 5: `atelier summary` of a fresh constats-propositions atelier, then with ballots, paper and actions."""
+    from click.testing import CliRunner
+
+    from pipeline import actions
+    from pipeline.cli import main
+    from pipeline.scaffold import new_atelier
+
+    fresh = new_atelier(tmp_path / "fresh", "s1", dt.date(2026, 11, 20), "constats-propositions")
+    said = CliRunner().invoke(main, ["summary", str(fresh)])
+    assert said.exit_code == 0, said.output
+    assert "Vote « Priorités » — pas encore ouvert : 0 bulletin en ligne, 0 gommette en ligne, 0 sur papier" in said.output
+    assert "Plan d'actions « Plan d’actions » : 0 action\n" in said.output
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "3", "p-pc": "2"})
+    atelier = load_atelier(folder)
+    votes.record_paper(folder, atelier.workshop, PHASE, {"pc": 1}, ["pa", "pb", "pc", "pd"])
+    open_vote(folder, "close")
+    actions.add(folder, "plan", {"title": "Lancer le marché", "statut": "decidee"})
+    actions.add(folder, "plan", {"title": "Étudier un tiers-lieu", "statut": "proposee"})
+    said = CliRunner().invoke(main, ["summary", str(folder)]).output
+    assert "Vote « Priorités » — fermé : 1 bulletin en ligne, 5 gommettes en ligne, 1 sur papier, 4 points soumis au vote" in said
+    assert "  1ᵉʳ ex æquo : Un marché de producteurs le samedi (3 gommettes)\n" in said
+    assert "  1ᵉʳ ex æquo : Un tiers-lieu agricole (3 gommettes)" in said
+    assert "Plan d'actions « Plan d’actions » : 2 actions (décidée : 1, proposée : 1)" in said
+
+
+@pytest.mark.parametrize("where", [f"/{SLUG}/action/{PLAN}", f"/{SLUG}/animation/actions/{PLAN}"])
+def test_an_action_echeance_is_read_in_french_or_refused_with_the_typed_text(tmp_path, folder, where):
+    """Finding 3: « 31/12/2027 » is a date; « 2026-02-30 » or « demain » is refused, shown back, nothing saved."""
+    from facilitator_helpers import facilitator_app, log_in
+    from webform_helpers import NBSP, submit
+
+    client = facilitator_app(tmp_path).test_client()
+    if "animation" in where:
+        log_in(client, SLUG)
+    token = {"proposition": "t" * 43} if "animation" not in where else {}
+    for typed in ("2026-02-30", "31/02/2027", "demain"):
+        refused = submit(client, where, {**token, "group": "2", "title": "Un marché", "echeance": typed})
+        assert refused.status_code == 400, refused.text
+        assert (f"«{NBSP}{typed}{NBSP}» n'est pas une date du calendrier{NNBSP}: écrivez-la JJ/MM/AAAA, "
+                "par exemple 31/12/2027.") in text_of(refused.text)
+        assert f'value="{typed}"' in refused.text and 'value="Un marché"' in refused.text
+    assert load_atelier(folder).actions == ()
+    done = submit(client, where, {**token, "group": "2", "title": "Un marché", "echeance": "31/12/2027"})
+    assert done.status_code == 303
+    assert [a.echeance for a in load_atelier(folder).actions] == [dt.date(2027, 12, 31)]
+
+
+def test_an_action_form_sent_again_with_a_correction_replaces_the_first(client, folder):
+    """Finding 4: Back, correct, send again (same hidden token): the correction is saved, one action, and said."""
+    page = client.get(f"/{SLUG}/action/{PLAN}")
+    data = {"csrf_token": CSRF_INPUT.search(page.text).group(1), "group": "2", "title": "Un marché le samedi",
+            "proposition": re.search(r'name="proposition" value="([^"]+)"', page.text).group(1)}
+    assert client.post(f"/{SLUG}/action/{PLAN}", data=data).status_code == 303
+    actions_id = load_atelier(folder).actions[0].id
+    from pipeline import actions
+
+    actions.set_statut(folder, actions_id, "decidee")  # the team decided it meanwhile
+    again = client.post(f"/{SLUG}/action/{PLAN}", data={**data, "title": "Un marché le dimanche", "porteur": "Mairie"},
+                        follow_redirects=True)
+    assert f"Ce formulaire avait déjà été envoyé{NNBSP}: ce nouvel envoi remplace le premier" in text_of(again.text)
+    assert [(a.title, a.porteur, a.statut) for a in load_atelier(folder).actions] == [("Un marché le dimanche", "Mairie", "decidee")]
+    replay = client.post(f"/{SLUG}/action/{PLAN}", data={**data, "title": "Un marché le dimanche", "porteur": "Mairie"},
+                         follow_redirects=True)
+    assert "Merci" in text_of(replay.text) and len(load_atelier(folder).actions) == 1
+    assert validate_atelier(folder) == []
+
+
+def test_an_action_moyens_may_span_several_lines(client, folder):
+    """Finding 7: the 3-line « Moyens » box keeps its line breaks, in the form, the store and validate."""
+    page = client.get(f"/{SLUG}/action/{PLAN}")
+    data = {"csrf_token": CSRF_INPUT.search(page.text).group(1), "group": "1", "title": "Un marché",
+            "proposition": re.search(r'name="proposition" value="([^"]+)"', page.text).group(1),
+            "moyens": "Un agent à mi-temps\r\nUn local prêté par la mairie"}
+    sent = client.post(f"/{SLUG}/action/{PLAN}", data=data)
+    assert sent.status_code == 303, text_of(sent.text)
+    assert [a.moyens for a in load_atelier(folder).actions] == ["Un agent à mi-temps\nUn local prêté par la mairie"]
+    assert validate_atelier(folder) == []
+
+
+def test_a_ballot_naming_a_point_twice_is_refused_by_validate_and_counted_alike(client, folder):
+    """Finding 8: « pa=5 pa=5 » is refused (file, line, field); the tally reads the same 10 gommettes validate refuses."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+
+    open_vote(folder)
+    with (folder / "votes.csv").open("a", encoding="utf-8") as f:
+        f.write("v-x,priorites,ballot,b-1,pa=5 pa=5,,,2026-11-20T10:00:00Z\n")
+    assert [str(p) for p in validate_atelier(folder)] == [
+        f"{folder}/votes.csv: ligne 3, champ « choices » : 10 gommettes sur ce bulletin, pour 5 par personne.",
+        f"{folder}/votes.csv: ligne 3, champ « choices » : le point « pa » est nommé plusieurs fois ; "
+        "nommez chaque point une seule fois, avec toutes ses gommettes (« pa=10 »).",
+    ]
+    assert tally_of(folder)["pa"] == (10, 0, 1)
+    said = CliRunner().invoke(main, ["validate", str(folder)])
+    assert said.exit_code != 0 and "le point « pa » est nommé plusieurs fois" in said.output
+
+
+def test_the_command_line_exports_the_vote_and_the_plan_as_spreadsheet_csv(tmp_path, client, folder):
+    """Finding 6: `atelier export … --table votes` (or actions) writes the table, as the web exports do."""
+    from click.testing import CliRunner
+
+    from pipeline import actions, export
+    from pipeline.cli import main
+
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "2"})
+    actions.add(folder, PLAN, {"title": "Lancer le marché", "porteur": "Mairie", "statut": "decidee"})
+    for table, expected in (("votes", "pa=2"), ("actions", "Lancer le marché")):
+        out = tmp_path / f"{table}.csv"
+        said = CliRunner().invoke(main, ["export", str(folder), "-o", str(out), "--table", table])
+        assert said.exit_code == 0, said.output
+        assert expected in out.read_bytes().decode("utf-8-sig")
+        assert out.read_bytes() == export.export_spreadsheet_csv(folder, table)  # what the web export sends
+
+
+def test_the_private_page_says_which_gommettes_left_the_results_and_a_voided_ballot(tmp_path, client, folder):
+    """Findings 9 and 10: after a merge the gommettes follow; after a hide they are said gone and given again; a voided ballot is said."""
+    from pipeline import moderation
+
+    open_vote(folder)
+    csrf, token = blank_ballot(client)
+    link = client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "2", "p-pb": "1",
+                                                       "p-pc": "2"}).headers["Location"]
+    moderation.merge(folder, "pa", "pb")
+    moderation.hide(folder, "pc")
+    page = client.get(link).text
+    mine = text_of(page)
+    assert f"Vous avez donné 3 gommettes{NNBSP}; il vous en reste 2." in mine
+    assert "3 × Un marché de producteurs le samedi" in mine
+    assert (f"2 de vos gommettes étaient sur des points retirés ou masqués depuis par l'équipe d'animation{NNBSP}: "
+            "elles ne comptent plus, et vous pouvez les donner à nouveau.") in mine
+    assert 'name="p-pa" value="3"' in page  # sent again as shown, the merged gommettes stay
+    assert client.post(link, data={"csrf_token": csrf, "version": "1", "p-pa": "3", "p-pd": "2"}).status_code == 303
+    assert tally_of(folder)["pa"] == (3, 0, 1) and tally_of(folder)["pd"] == (2, 0, 2)
+    from webform.participant import ballot_id
+
+    atelier = load_atelier(folder)
+    votes.void_ballot(folder, atelier.workshop, PHASE, ballot_id(link.rsplit("/", 1)[1]))
+    page = client.get(link).text
+    assert (f"Ce bulletin a été annulé par l'équipe d'animation{NNBSP}: ses gommettes ne comptent pas dans les "
+            "résultats, et il ne peut plus être modifié.") in text_of(page)
+    assert 'name="p-pa"' not in page and "Modifier mon vote" not in page
+
+
+def test_a_bad_paper_count_brings_every_typed_count_back(tmp_path, folder):
+    """Finding 11: one wrong count among several: nothing saved, every count as typed, the wrong one named."""
+    from facilitator_helpers import facilitator_app, log_in
+
+    client = facilitator_app(tmp_path).test_client()
+    log_in(client, SLUG)
+    page = f"/{SLUG}/animation/vote/{PHASE}"
+    csrf = CSRF_INPUT.search(client.get(page).text).group(1)
+    sent = client.post(f"{page}/papier", data={"csrf_token": csrf, "papier-pa": "7", "papier-pb": "1", "papier-pc": "trois"})
+    assert sent.status_code == 400
+    assert 'name="papier-pa" value="7"' in sent.text and 'name="papier-pb" value="1"' in sent.text
+    assert 'name="papier-pc" value="trois" aria-invalid="true"' in sent.text
+    assert (f"Un tiers-lieu agricole{NNBSP}: «{NBSP}trois{NBSP}» n'est pas un nombre de gommettes{NNBSP}; "
+            "rien n'a été enregistré.") in text_of(sent.text)
+    assert votes.state_of(folder, PHASE).paper == {}
+
+
+def test_the_vote_s_small_faults(tmp_path, folder):
+    """Finding 12: a closed atelier refuses ballots; the wall after the vote; an unknown point; a 429; the plan's form."""
+    from facilitator_helpers import facilitator_app, log_in
+
+    from pipeline import actions, opening
+
+    open_vote(folder)
+    voter = make_app(tmp_path, RATELIMIT_BURST=2, RATELIMIT_PER_MINUTE=6).test_client()
+    csrf, token = blank_ballot(voter)
+    unknown = voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-zz": "1"})
+    assert unknown.status_code == 400 and "« zz »" not in text_of(unknown.text)
+    assert "un des points choisis ne fait plus partie du vote" in text_of(unknown.text)
+    assert voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "1"}).status_code == 303
+    flood = voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "1", "p-pb": "1"})
+    assert flood.status_code == 429 and "Votre texte" not in flood.text and "Ce que vous avez saisi est conservé" in flood.text
+    closing = make_app(tmp_path).test_client()
+    csrf, token = blank_ballot(closing)
+    opening.set_status(folder, "closed")
+    refused = closing.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "2"},
+                           environ_base={"REMOTE_ADDR": "127.0.0.2"})  # another phone than the flood's
+    assert refused.status_code == 403 and 'name="p-pa" value="2"' in refused.text
+    assert "l'atelier est clos : il n'accepte plus de gommettes" in text_of(refused.text)
+    assert list(votes.state_of(folder, PHASE).ballots.values()) == [{"pa": 1}]
+    opening.set_status(folder, "open")
+    team = facilitator_app(tmp_path).test_client()
+    log_in(team, SLUG)
+    open_vote(folder, "close")
+    wall = text_of(team.get(f"/{SLUG}/animation/mur").text)
+    assert "Votes masqués jusqu'à ce que l'équipe d'animation les dévoile." in wall and "jusqu'à la fin du vote" not in wall
+    from webform_helpers import submit
+
+    added = submit(team, f"/{SLUG}/animation/actions/{PLAN}", {"title": "Un marché", "statut": "decidee", "points": ["pa", "pa"]})
+    assert added.status_code == 303
+    assert [a.points for a in load_atelier(folder).actions] == [("pa",)]
+    action_id = load_atelier(folder).actions[0].id
+    forged = team.post(f"/{SLUG}/animation/actions/{PLAN}/{action_id}/statut",
+                       data={"csrf_token": CSRF_INPUT.search(team.get(f"/{SLUG}/animation/actions/{PLAN}").text).group(1),
+                             "statut": "<script>"})
+    assert forged.status_code == 400 and "statut « <script> » inconnu" in text_of(forged.text)
+    assert [a.statut for a in load_atelier(folder).actions] == ["decidee"]
+    assert actions.source_points(load_atelier(folder))
+
+
+def test_points_of_the_same_wording_are_told_apart_by_their_group(tmp_path, folder):
+    """Finding 12: two groups proposed « Une monnaie locale »: the ballot, the team's tally and the wall name the group."""
+    from facilitator_helpers import facilitator_app, log_in
+    from vote_helpers import proposition
+
+    from pipeline import store
+
+    store.append_rows(folder, "contributions", [proposition("pe", "1", 3, "Une monnaie  locale")])
+    open_vote(folder)
+    client = facilitator_app(tmp_path).test_client()
+    ballot = text_of(client.get(f"/{SLUG}/vote/{PHASE}").text)
+    assert "Une monnaie locale (Groupe 2)" in ballot and "Une monnaie locale (Groupe 1)" in ballot
+    assert "Un tiers-lieu agricole (Groupe" not in ballot  # a wording of its own needs no group
+    log_in(client, SLUG)
+    open_vote(folder, "reveal")
+    for page in (f"/{SLUG}/animation/vote/{PHASE}", f"/{SLUG}/animation/mur"):
+        shown = text_of(client.get(page).text)
+        assert "Une monnaie locale (Groupe 2)" in shown and "(Groupe 1)" in shown, page

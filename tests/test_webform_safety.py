@@ -154,8 +154,8 @@ def test_a_flood_gets_a_french_429_with_retry_after(tmp_path, folder):
     assert page.headers["Retry-After"] == "10"
     # Issue 11: the form comes back with the idea typed, and says when to send it again.
     assert (
-        f"Trop d'envois depuis votre connexion (toute la salle partage le même Wi-Fi). Votre texte est conservé "
-        f"ci-dessous{NNBSP}: renvoyez-le dans 10{NBSP}secondes."
+        f"Trop d'envois depuis votre connexion (toute la salle partage le même Wi-Fi). Ce que vous avez saisi est "
+        f"conservé ci-dessous{NNBSP}: renvoyez-le dans 10{NBSP}secondes."
     ) in text_of(page.text)
     assert "une de trop</textarea>" in page.text
     assert snapshot(folder) == before

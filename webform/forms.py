@@ -8,6 +8,7 @@ of sous-groupes) is set on each form instance by the view.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -15,8 +16,18 @@ from typing import Any, Callable
 from flask_babel import format_number  # type: ignore[import-untyped]
 from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
-from wtforms import BooleanField, Field, Form, RadioField, SelectField, StringField, TextAreaField  # type: ignore[import-untyped]
+from wtforms import (  # type: ignore[import-untyped]
+    BooleanField,
+    DateField,
+    Field,
+    Form,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice  # type: ignore[import-untyped]
+from wtforms.widgets import TextInput  # type: ignore[import-untyped]
 from wtforms.validators import StopValidation, ValidationError  # type: ignore[import-untyped]
 
 from pipeline import schemas, textrules
@@ -44,6 +55,40 @@ def no_control_characters(multiline: bool) -> Callable[[Form, Field], None]:
             raise ValidationError(_l(violation.template, **violation.params))
 
     return check
+
+
+class FrenchDateField(DateField):
+    """A date typed JJ/MM/AAAA (the French way) or AAAA-MM-JJ (a browser's date picker); `data` is a datetime.date.
+
+    A text that is no date of the calendar (« 31/02/2027 », « demain ») is
+    refused with the typed text named and the expected form, never dropped.
+    """
+
+    widget = TextInput()  # a date input would show nothing of a text it cannot read
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        super().__init__(label, validators, format=["%d/%m/%Y", "%Y-%m-%d"], **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return self.data.strftime("%d/%m/%Y") if self.data else ""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        typed = " ".join(valuelist).strip() if valuelist else ""
+        self.data = None
+        if not typed:
+            return
+        for pattern in self.strptime_format:
+            try:
+                self.data = dt.datetime.strptime(typed, pattern).date()
+                return
+            except ValueError:
+                continue
+        raise ValueError(
+            _l("« %(typed)s » n'est pas une date du calendrier : écrivez-la JJ/MM/AAAA, par exemple 31/12/2027.",
+               typed=typed[:30])
+        )
 
 
 def text_rules(resource: str, name: str) -> Callable[[Form, Field], None]:
@@ -112,6 +157,9 @@ class Optional:
     field_flags = {"optional": True}
 
     def __call__(self, form: Form, field: Field) -> None:
+        typed = any(isinstance(v, str) and v.strip() for v in field.raw_data or ())
+        if typed and field.data is None:
+            return  # something was typed that the field could not read (a date, a number): its error stays
         if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
             field.errors[:] = []
             raise StopValidation()

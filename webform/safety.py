@@ -146,7 +146,7 @@ def limit_submissions() -> None:
                 429,
                 _(
                     "Trop d'envois depuis votre connexion (toute la salle partage le même Wi-Fi). "
-                    "Votre texte est conservé ci-dessous : renvoyez-le dans %(delay)s.",
+                    "Ce que vous avez saisi est conservé ci-dessous : renvoyez-le dans %(delay)s.",
                     delay=delay_words(wait),
                 ),
                 math.ceil(wait),

@@ -284,6 +284,7 @@ def wall(slug: str) -> str:
         workshop=workshop,
         blocks=blocks,
         tallies=tallies,
+        twins=votes.twins,
         plans=plans,
         statuts=schemas.enum_labels("actions", "statut"),
         wanted_question=wanted_question or "",

@@ -9,7 +9,6 @@ from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_babel import lazy_gettext as _l  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from wtforms import (  # type: ignore[import-untyped]
-    DateField,
     PasswordField,
     RadioField,
     SelectField,
@@ -23,6 +22,7 @@ from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 from pipeline import schemas
 from pipeline.workshop import Workshop
 from webform.forms import (
+    FrenchDateField,
     Length,
     OneOf,
     Optional,
@@ -32,6 +32,7 @@ from webform.forms import (
     no_control_characters,
     schema_validators,
     strip,
+    text_rules,
 )
 from webform.points import leading_depth
 
@@ -181,11 +182,11 @@ def _statut_choices() -> list[tuple[str, str]]:
 class ActionItemForm(FlaskForm):
     """One line of the plan d'actions, its rules from schemas/actions.schema.json."""
 
-    title = StringField(_l("Action"), filters=[strip], validators=[*schema_validators("actions", "title"), no_control_characters(False)])
-    porteur = StringField(_l("Porteur (personne ou structure)"), filters=[strip], validators=[*schema_validators("actions", "porteur"), no_control_characters(False)])
-    partenaires = StringField(_l("Partenaires"), filters=[strip], validators=[*schema_validators("actions", "partenaires"), no_control_characters(False)])
-    echeance = DateField(_l("Échéance"), validators=[Optional()])
-    moyens = TextAreaField(_l("Moyens"), filters=[strip, lines], validators=[*schema_validators("actions", "moyens"), no_control_characters(True)])
+    title = StringField(_l("Action"), filters=[strip], validators=[*schema_validators("actions", "title"), text_rules("actions", "title")])
+    porteur = StringField(_l("Porteur (personne ou structure)"), filters=[strip], validators=[*schema_validators("actions", "porteur"), text_rules("actions", "porteur")])
+    partenaires = StringField(_l("Partenaires"), filters=[strip], validators=[*schema_validators("actions", "partenaires"), text_rules("actions", "partenaires")])
+    echeance = FrenchDateField(_l("Échéance"), validators=[Optional()])
+    moyens = TextAreaField(_l("Moyens"), filters=[strip, lines], validators=[*schema_validators("actions", "moyens"), text_rules("actions", "moyens")])
     statut = SelectField(_l("Statut"), choices=_statut_choices, default="proposee", validators=[Required()])
     points = SelectMultipleField(_l("Points d'origine"), choices=[], validate_choice=True)
     group = SelectField(_l("Votre groupe"), choices=[], validate_choice=False, validators=[Optional()])

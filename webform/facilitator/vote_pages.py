@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 
-
-from flask import flash, render_template, request
+from flask import Response, flash, render_template, request
 from flask_babel import gettext as _  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
 
 from pipeline import actions, schemas, votes
-from pipeline.workshop import Atelier, Phase, Workshop
+from pipeline.workshop import Atelier, AtelierError, Phase, Workshop
 from webform.facilitator import back, bp, current_atelier, form_page
 from webform.facilitator.forms import ActionForm, ActionItemForm
 from webform.participant import open_atelier, shows_form_again, submitted
@@ -32,6 +32,12 @@ def vote_tally(atelier: Atelier, phase: Phase) -> votes.Tally:
 def vote(slug: str, phase_id: str) -> str:
     workshop, folder = open_atelier(slug)
     phase = _phase(workshop, phase_id, "vote")
+    return vote_page(workshop, folder, phase)
+
+
+def vote_page(workshop: Workshop, folder: Path, phase: Phase, typed: dict[str, str] | None = None,
+              errors: list[tuple[str, str, str]] | None = None) -> str:
+    """The vote's page; after a refused paper count, the counts as typed (`typed`) and what is wrong (`errors`)."""
     atelier = current_atelier(workshop, folder)
     result = vote_tally(atelier, phase)
     return render_template(
@@ -39,10 +45,14 @@ def vote(slug: str, phase_id: str) -> str:
         workshop=workshop,
         phase=phase,
         tally=result,
+        twins=votes.twins(r.point for r in result.results),
         state=result.state,
         per_minute=votes.per_minute(result.state)[-10:],
         ballots=sorted(result.state.ballots.items()),
         form=ActionForm(),
+        typed=typed or {},
+        errors=errors or [],
+        invalid={anchor for anchor, _label, _message in errors or []},
     )
 
 
@@ -65,12 +75,17 @@ def vote_paper(slug: str, phase_id: str) -> HttpResponse:
     atelier = current_atelier(workshop, folder)
     allowed = [p.contribution.id for p in votes.votable(workshop, phase, atelier.vote_candidates(phase))]
     counts: dict[str, int] = {}
+    typed = {point: request.form.get(f"papier-{point}", "").strip() for point in allowed}
+    errors = []
+    texts = {p.contribution.id: p.contribution.text for p in atelier.vote_candidates(phase)}
     for point in allowed:
-        value = request.form.get(f"papier-{point}", "").strip() or "0"
+        value = typed[point] or "0"
         if not value.isdigit() or len(value) > 4:
-            flash(_("« %(value)s » n'est pas un nombre de gommettes ; rien n'a été enregistré.", value=value[:20]), "erreur")
-            return back(".vote", slug, "papier", phase_id=phase.id)
+            errors.append((f"papier-{point}", texts.get(point, point)[:80], _("« %(value)s » n'est pas un nombre de gommettes ; rien n'a été enregistré.", value=value[:20])))
+            continue
         counts[point] = int(value)
+    if errors:  # every count comes back as typed, the wrong ones named
+        return Response(vote_page(workshop, folder, phase, typed, errors), status=400)
     changed = votes.record_paper(folder, workshop, phase.id, counts, allowed)
     flash(_("Gommettes papier enregistrées.") if changed else _("Les gommettes papier étaient déjà celles-ci."))
     return back(".vote", slug, "papier", phase_id=phase.id)
@@ -115,7 +130,10 @@ def action_plan(slug: str, phase_id: str) -> HttpResponse:
 def action_statut(slug: str, phase_id: str, action_id: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
     phase = _phase(workshop, phase_id, "actions")
-    actions.set_statut(folder, action_id, request.form.get("statut", ""))
+    try:
+        actions.set_statut(folder, action_id, request.form.get("statut", ""))
+    except AtelierError as error:  # a statut or an action the page never offered: the request is wrong
+        raise refuse(400, str(error)) from None
     flash(_("Statut de l'action modifié."))
     return back(".action_plan", slug, phase_id=phase.id)
 

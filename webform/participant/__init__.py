@@ -1027,6 +1027,7 @@ def withdraw(slug: str, token: str) -> HttpResponse:
 # ---- vote with gommettes -------------------------------------------------------------------
 
 BALLOT_FIELD = "bulletin"  # the hidden field carrying a new ballot's private token
+BALLOT_VERSION = "version"  # the hidden field: how many times the ballot had changed when its form was shown
 
 
 def vote_phase(workshop: Workshop, phase_id: str) -> Phase:
@@ -1077,12 +1078,29 @@ def typed_choices() -> dict[str, int]:
     return choices
 
 
-def ballot_page(workshop: Workshop, folder: Path, phase: Phase, token: str | None, status: int = 200) -> HttpResponse:
-    """The ballot: every votable point with its précisions, the gommettes given, what is left."""
+def ballot_page(workshop: Workshop, folder: Path, phase: Phase, token: str | None, status: int = 200,
+                new_token: str | None = None) -> HttpResponse:
+    """The ballot: every votable point with its précisions, the gommettes given, what is left.
+
+    The form carries the ballot's version (`BALLOT_VERSION`), so that an
+    older form sent later can never undo a newer ballot (`votes.cast_ballot`).
+    A blank ballot hands out `new_token` (else a fresh one), kept in `g.ballot_token`.
+    """
     atelier = current_vote_atelier(workshop, folder)
     candidates = votes.votable(workshop, phase, atelier.vote_candidates(phase))
     state = votes.states(atelier.votes).get(phase.id, votes.VoteState(phase.id))
-    mine = state.ballots.get(ballot_id(token), {}) if token else {}
+    given_to = state.ballots.get(ballot_id(token), {}) if token else {}
+    # What counts now: gommettes on a merged point follow it to the kept point (as in the tally);
+    # those on a point withdrawn or hidden since count no more, and may be given again.
+    ids = {p.contribution.id for p in candidates}
+    mine: dict[str, int] = {}
+    gone = 0
+    for point, count in given_to.items():
+        kept = state.kept(point)
+        if kept in ids:
+            mine[kept] = mine.get(kept, 0) + count
+        else:
+            gone += count
     refusal = g.get("refusal")  # (code, sentence, retry-after) of a refused POST: webform.safety
     refused = refusal[1] if refusal else None
     shown = mine
@@ -1094,6 +1112,12 @@ def ballot_page(workshop: Workshop, folder: Path, phase: Phase, token: str | Non
     rule = phase.vote
     assert rule is not None
     questions = {q.id: q for q in workshop.questions}
+    if token:
+        g.ballot_token = None
+    elif refused and TOKEN.fullmatch(request.form.get(BALLOT_FIELD, "")):
+        g.ballot_token = request.form[BALLOT_FIELD]
+    else:
+        g.ballot_token = new_token or secrets.token_urlsafe(32)
     body = render_template(
         "participant/ballot.html",
         workshop=workshop,
@@ -1101,12 +1125,18 @@ def ballot_page(workshop: Workshop, folder: Path, phase: Phase, token: str | Non
         rule=rule,
         state=state,
         points=candidates,
+        twins=votes.twins(candidates),
         questions=questions,
         shown=shown,
         mine=mine,
         given=sum(mine.values()),
+        gone=gone,
+        voided=token is not None and ballot_id(token) in state.voided,
         token=token,
-        new_token=None if token else (request.form.get(BALLOT_FIELD) if refused else secrets.token_urlsafe(32)),
+        new_token=g.ballot_token,
+        version=state.versions.get(ballot_id(token), 0) if token else 0,
+        version_field=BALLOT_VERSION,
+        action=url_for(".my_ballot", slug=workshop.slug, phase_id=phase.id, token=token) if token else None,
         form=FlaskForm(),
         errors=[("", "", refused)] if refused else [],
         lang=language(),
@@ -1124,9 +1154,38 @@ def submit_ballot(workshop: Workshop, folder: Path, phase: Phase, token: str) ->
     """Record the ballot of `token` with the choices of this POST (VoteError when refused); False for a replay."""
     atelier = current_vote_atelier(workshop, folder)
     allowed = [p.contribution.id for p in votes.votable(workshop, phase, atelier.vote_candidates(phase))]
-    changed = votes.cast_ballot(folder, workshop, phase.id, ballot_id(token), typed_choices(), allowed)
+    sent = request.form.get(BALLOT_VERSION, "")
+    if sent and not (sent.isdigit() and len(sent) < 7):
+        raise refuse(400, _("Ce bulletin n'est pas valable : rechargez la page du vote et recommencez."))
+    # A form without a version is an old page's (before versions): its first ballot is version 0.
+    version = int(sent) if sent else (None if request.view_args and "token" in request.view_args else 0)
+    changed = votes.cast_ballot(folder, workshop, phase.id, ballot_id(token), typed_choices(), allowed, version=version)
     services().receipts.replace(token, Receipt(workshop.slug, "vote", "votes", (phase.id, ballot_id(token))))
     return changed
+
+
+def device_ballot(slug: str, phase: Phase) -> tuple[str | None, bool]:
+    """The ballot token this browser's cookie holds for `phase`, and whether a ballot was already cast with it.
+
+    The cookie is set as soon as the blank ballot is shown, so two tabs
+    opened before voting name the same ballot: whatever they send, one
+    device has one ballot, and the older form is refused (`votes.STALE_BALLOT`).
+    """
+    kept = request.cookies.get(ballot_cookie(phase), "")
+    if not TOKEN.fullmatch(kept):
+        return None, False
+    found = services().receipts.find(kept)
+    if found is None:
+        return kept, False
+    if found.slug == slug and found.kind == "vote" and found.ids[:1] == (phase.id,):
+        return kept, True
+    return None, False
+
+
+def keep_ballot_cookie(answer: HttpResponse, slug: str, phase: Phase, token: str) -> HttpResponse:
+    answer.set_cookie(ballot_cookie(phase), token, max_age=7 * 24 * 3600, path=f"/{slug}/vote/",
+                      secure=request.is_secure, httponly=True, samesite="Lax")
+    return answer
 
 
 @bp.route("/<slug>/vote/<phase_id>", methods=["GET", "POST"])
@@ -1134,21 +1193,21 @@ def submit_ballot(workshop: Workshop, folder: Path, phase: Phase, token: str) ->
 def ballot(slug: str, phase_id: str) -> HttpResponse:
     workshop, folder = open_atelier(slug)
     phase = vote_phase(workshop, phase_id)
-    if request.method == "GET" and not g.get("refusal"):
-        kept = request.cookies.get(ballot_cookie(phase), "")
-        found = services().receipts.find(kept) if kept else None
-        if found is not None and found.slug == slug and found.kind == "vote" and found.ids[:1] == (phase.id,):
-            # This browser already has a ballot: the same one again, not a second ballot.
-            return no_store(redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=kept), code=303))
+    kept, cast = device_ballot(slug, phase)
+    if request.method == "GET" and cast and kept:
+        # This browser already has a ballot: the same one again, not a second ballot.
+        return no_store(redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=kept), code=303))
     if request.method == "GET" or g.get("refusal"):
-        return ballot_page(workshop, folder, phase, None)
-    token = ballot_token(None)
+        if cast and kept:  # a second tab's or an old form refused: the device's ballot, with its link
+            return ballot_page(workshop, folder, phase, kept)
+        answer = ballot_page(workshop, folder, phase, None, new_token=kept)
+        return keep_ballot_cookie(answer, slug, phase, g.ballot_token) if request.method == "GET" else answer
+    # A browser that already cast a ballot changes that ballot, never casts a second one.
+    token = kept if cast and kept else ballot_token(None)
     submit_ballot(workshop, folder, phase, token)
     flash(_("Merci ! Vos gommettes sont enregistrées. Gardez ce lien pour modifier votre vote jusqu'à sa clôture."))
     answer = redirect(url_for(".my_ballot", slug=slug, phase_id=phase.id, token=token), code=303)
-    answer.set_cookie(ballot_cookie(phase), token, max_age=7 * 24 * 3600, path=f"/{slug}/vote/",
-                      secure=request.is_secure, httponly=True, samesite="Lax")
-    return answer
+    return keep_ballot_cookie(answer, slug, phase, token)
 
 
 @bp.route("/<slug>/vote/<phase_id>/<token>", methods=["GET", "POST"])
@@ -1200,8 +1259,12 @@ def propose_action(slug: str, phase_id: str) -> HttpResponse:
         if not TOKEN.fullmatch(token):
             raise refuse(400, _("Ce formulaire n'est pas valable : rechargez la page et recommencez."))
         item = {**actions.item_from_form(form.data), "statut": "proposee", "points": "", "group": form.group.data or ""}
-        actions.add(folder, phase.id, item, action_id="a-" + hashlib.sha256(f"action:{token}".encode("ascii")).hexdigest()[:16])
-        flash(_("Merci ! L'action est proposée ; l'équipe d'animation la reprendra dans le plan."))
+        done = actions.add(folder, phase.id, item,
+                           action_id="a-" + hashlib.sha256(f"action:{token}".encode("ascii")).hexdigest()[:16])
+        if done == "replaced":
+            flash(_("Ce formulaire avait déjà été envoyé : ce nouvel envoi remplace le premier, qui n'est pas compté deux fois."))
+        else:
+            flash(_("Merci ! L'action est proposée ; l'équipe d'animation la reprendra dans le plan."))
         return redirect(url_for(".propose_action", slug=slug, phase_id=phase.id), code=303)
     new_token = request.form.get(ACTION_FIELD) if request.method == "POST" else secrets.token_urlsafe(32)
     return no_store(show_form("participant/action.html", form, workshop, phase=phase, new_token=new_token))
