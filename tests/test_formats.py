@@ -437,6 +437,8 @@ def test_pages_and_kit_use_the_format_s_terms(run: Run):
         assert f"une fois par {t.group}" in run.pages["fiche"] and f"une fois par {t.group}" in run.pages["fiche-remplie"]
         assert f"Fiche de {t.group}" in run.pages["fiche"]
     if "groupe" not in t.group:
+        pdf = " ".join(run.pdf.split())
+        assert "aux groupes" not in pdf and "par groupes" not in pdf  # the figures' note, the annex: the format's word
         for where in ("home", "fiche", "fiche-remplie"):
             assert "groupe" not in run.pages[where].casefold(), where
         assert f'<label class="etiquette" for="group">{t.group.capitalize()}</label>' in run.pages["saisie"]

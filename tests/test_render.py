@@ -238,7 +238,7 @@ def test_bookmarks_follow_the_sections(small):
         "  3.2 Question 2 : En quoi la recherche-action peut devenir un appui aux transitions ?",
         "    Sous-groupe 1",
         "4 Annexes",
-        "  4.1 Rappel de l’organisation du temps de travail par groupes",
+        "  4.1 Rappel de l’organisation du temps de travail par sous-groupes",
         "    Question 1 : Le territoire peut-il et/ou doit-il devenir un « nouveau système productif local » ?",
         "  4.2 Liste des présents",
         "À propos de ce document",
