@@ -10,6 +10,7 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 from typing import Iterator
+from unittest import mock
 from xml.sax.saxutils import escape
 
 FONTS_DIR = Path(__file__).resolve().parent / "assets" / "fonts"
@@ -116,12 +117,6 @@ def fontconfig_file() -> Path:
 def project_fonts_only() -> Iterator[None]:
     """Within the block, fontconfig (read anew by WeasyPrint for each document) sees only the
     project's fonts: a character they lack can never be drawn with a font of the host."""
-    previous = os.environ.get("FONTCONFIG_FILE")
-    os.environ["FONTCONFIG_FILE"] = str(fontconfig_file())
-    try:
+    # The standard library sets the variable for the block and restores the environment after it.
+    with mock.patch.dict(os.environ, {"FONTCONFIG_FILE": str(fontconfig_file())}):
         yield
-    finally:
-        if previous is None:
-            del os.environ["FONTCONFIG_FILE"]
-        else:
-            os.environ["FONTCONFIG_FILE"] = previous

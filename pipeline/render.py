@@ -13,6 +13,7 @@ import zlib
 from functools import cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+from unittest import mock
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -275,15 +276,9 @@ def quick_pdf_writing() -> Iterator[None]:
 def _source_date_epoch(moment: dt.datetime) -> Iterator[None]:
     """fontTools stamps subset fonts with the current time unless SOURCE_DATE_EPOCH is set;
     HarfBuzz subsetting (libharfbuzz-subset0) does not, but keep the belt with the braces."""
-    previous = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
-    try:
+    # The standard library sets the variable for the block and restores the environment after it.
+    with mock.patch.dict(os.environ, {"SOURCE_DATE_EPOCH": str(int(moment.timestamp()))}):
         yield
-    finally:
-        if previous is None:
-            del os.environ["SOURCE_DATE_EPOCH"]
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
 def write_pdf(html: str, report: Report, out: Path, *, fetcher: AssetFetcher | None = None) -> Path:
