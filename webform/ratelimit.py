@@ -15,12 +15,13 @@ seconds — a room of 30 people each posting an idea a minute stays under it.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import time
 from pathlib import Path
 from typing import Callable
+
+from pipeline import locks
 
 
 class RateLimiter:
@@ -31,6 +32,8 @@ class RateLimiter:
         per_minute: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        # Epoch seconds, not pipeline.clock: the buckets are compared across workers and
+        # server restarts (a monotonic clock restarts at boot) and never shown or written as a date.
         self.folder = Path(folder)
         self.burst = burst
         self.rate = per_minute / 60.0
@@ -50,15 +53,7 @@ class RateLimiter:
         self._bucket(client, take=False)
 
     def _bucket(self, client: str, take: bool) -> float:
-        name = hashlib.sha256(client.encode("utf-8", "replace")).hexdigest()[:32]
-        path = os.path.join(self.folder, name)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except FileNotFoundError:
-            self.folder.mkdir(parents=True, exist_ok=True)  # the first client of this folder
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with locks.held(_client_file(self.folder, client), make_folder=True) as fd:
             now = self.clock()
             tokens, last = float(self.burst), now
             raw = os.pread(fd, 64, 0).split()
@@ -78,8 +73,6 @@ class RateLimiter:
             # Fixed width, written in place: an ftruncate costs a journal update (~3 ms on ext4).
             os.pwrite(fd, f"{tokens:24.6f} {now:24.6f}\n".encode(), 0)
             return wait
-        finally:
-            os.close(fd)  # closing releases the flock
 
 
 class GuessDelay:
@@ -117,15 +110,7 @@ class GuessDelay:
 
         Returns ("accepted" | "wrong" | "wait", seconds to wait before the next try).
         """
-        name = hashlib.sha256(client.encode("utf-8", "replace")).hexdigest()[:32]
-        path = os.path.join(self.folder, name)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except FileNotFoundError:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with locks.held(_client_file(self.folder, client), make_folder=True) as fd:
             now = self.clock()
             failures, last = 0, 0.0
             raw = os.pread(fd, 64, 0).split()
@@ -142,5 +127,8 @@ class GuessDelay:
             failures = 0 if right() else failures + 1
             os.pwrite(fd, f"{failures:24d} {now:24.6f}\n".encode(), 0)
             return ("wrong" if failures else "accepted"), self.delay(failures)
-        finally:
-            os.close(fd)
+
+
+def _client_file(folder: Path, client: str) -> Path:
+    """The state file of one client address (its hash: no address is written on disk), also its lock."""
+    return folder / hashlib.sha256(client.encode("utf-8", "replace")).hexdigest()[:32]

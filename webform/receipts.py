@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import hashlib
 import hmac
 import json
@@ -38,6 +37,8 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
+
+from pipeline import locks
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) produces
 LOG = "recus.log"
@@ -117,13 +118,6 @@ class ReceiptBook:
         self._inode: int | None = None
         self._mutex = threading.Lock()
 
-    def _open_log(self) -> int:
-        try:
-            return os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except FileNotFoundError:
-            self.folder.mkdir(parents=True, exist_ok=True)  # the first receipt of this folder
-            return os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-
     def _record(self, key: str, receipt: Receipt) -> None:
         fields: list[object] = [key, receipt.slug, receipt.kind, receipt.resource, list(receipt.ids)]
         more: dict[str, object] = {}
@@ -134,9 +128,7 @@ class ReceiptBook:
         if more:
             fields.append(more)
         line = json.dumps(fields, ensure_ascii=False) + "\n"
-        fd = self._open_log()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with locks.held(self.path, flags=os.O_APPEND, make_folder=True) as fd:  # the log is its own lock
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 line = "\n" + line  # a worker killed mid-line: never glue a record to its remains
@@ -146,10 +138,8 @@ class ReceiptBook:
             # journal commit instead of queueing one fsync each behind the lock.  The
             # fsync covers every byte of the file written so far, ours included, and
             # the token is handed out only after it returns.
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            locks.release(fd)
             os.fsync(fd)
-        finally:
-            os.close(fd)  # releases the flock if still held
         with self._mutex:
             self._index[key] = receipt
 
@@ -210,18 +200,8 @@ class ReceiptBook:
         One `flock` on a file per stripe of keys (STRIPES files, made on first
         use): two requests for the same token always meet, two others rarely.
         """
-        stripe = digest(token)[:2]
-        path = self.folder / LOCKS / stripe
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except FileNotFoundError:
-            (self.folder / LOCKS).mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with locks.held(self.folder / LOCKS / digest(token)[:2], make_folder=True):
             yield
-        finally:
-            os.close(fd)  # releases the flock
 
 
 def _parse(raw: bytes) -> tuple[str, Receipt] | None:
