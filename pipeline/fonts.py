@@ -13,6 +13,8 @@ from typing import Iterator
 from unittest import mock
 from xml.sax.saxutils import escape
 
+from pipeline import durable
+
 FONTS_DIR = Path(__file__).resolve().parent / "assets" / "fonts"
 
 # The families of assets/fonts.css in fallback order: each draws what those before it lack.
@@ -107,9 +109,7 @@ def fontconfig_file() -> Path:
     text = fontconfig_text(FONTS_DIR, root / "cache")
     path = root / f"fonts-{hashlib.sha256(text.encode()).hexdigest()[:16]}.conf"
     if not path.exists() or path.read_text(encoding="utf-8") != text:
-        partial = path.with_suffix(f".{os.getpid()}.partial")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
+        durable.replace_file(path, text.encode("utf-8"))
     return path
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import qrcode.image.svg  # type: ignore[import-untyped]
 from markupsafe import Markup
 from weasyprint import HTML  # type: ignore[import-untyped]
 
-from pipeline import schemas
+from pipeline import durable, schemas
 from pipeline.compose import session_text, target_text
 from pipeline.fonts import project_fonts_only
 from pipeline.tagging import add_alt_texts, finish_tags
@@ -290,14 +289,12 @@ def write_kit_pdf(html: str, workshop: Workshop, out: Path, *, fetcher: AssetFet
     fetcher = fetcher or AssetFetcher()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
     # No date goes into the file; the atelier's day only pins fontTools' fallback subsetting.
     day = dt.datetime.combine(workshop.date, dt.time(), dt.timezone.utc)
-    with _source_date_epoch(day), project_fonts_only(), quick_pdf_writing():
+    with durable.replacing(out) as partial, _source_date_epoch(day), project_fonts_only(), quick_pdf_writing():
         document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
         add_alt_texts(document.etree_element)
         document.write_pdf(partial, pdf_tags=True, finisher=finish_tags)
-    os.replace(partial, out)
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
 
-from pipeline import schemas, store
+from pipeline import durable, schemas, store
 from pipeline.workshop import WORKSHOP_FILE, AtelierError, parse_yaml
 
 _STATUS_LINE = re.compile(
@@ -108,5 +108,5 @@ def set_status(folder: Path, status: str) -> bool:
         new_text = with_status(text, status)
         if new_text == text:
             return False
-        store.replace_file(path, new_text.encode("utf-8"))
+        durable.replace_file(path, new_text.encode("utf-8"))
     return True

@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 from weasyprint import HTML, Attachment  # type: ignore[import-untyped]
 from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
 
-from pipeline import charts, french as french_words
+from pipeline import charts, durable, french as french_words
 from pipeline.compose import Report, compose
 from pipeline.fonts import printable, project_fonts_only
 from pipeline.tagging import add_alt_texts, finish_tags
@@ -286,8 +286,7 @@ def write_pdf(html: str, report: Report, out: Path, *, fetcher: AssetFetcher | N
     fetcher = fetcher or AssetFetcher()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    with _source_date_epoch(report.metadata.modified), project_fonts_only(), quick_pdf_writing():
+    with durable.replacing(out) as partial, _source_date_epoch(report.metadata.modified), project_fonts_only(), quick_pdf_writing():
         document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
         add_alt_texts(document.etree_element)
         document.write_pdf(
@@ -297,7 +296,6 @@ def write_pdf(html: str, report: Report, out: Path, *, fetcher: AssetFetcher | N
             attachments=attachments(report),
             finisher=_finish,
         )
-    os.replace(partial, out)
     return out
 
 

@@ -52,7 +52,6 @@ import contextlib
 import csv
 import datetime as dt
 import errno
-import fcntl
 import hashlib
 import io
 import logging
@@ -65,7 +64,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from pipeline import schemas, textrules
+from pipeline import clock, durable, locks, schemas, textrules
+from pipeline.durable import replace_file  # noqa: F401  (re-exported: callers know it as store.replace_file)
 from pipeline.workshop import (
     TABLE_FILES,
     WORKSHOP_FILE,
@@ -81,7 +81,7 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = ".atelier.lock"
 TORN_FILE = ".atelier.torn"  # bytes cut from a torn file, kept for a human to look at
-TMP_PREFIX = ".atelier.tmp-"  # rewrites in progress; leftovers of a crash are removed by the next one
+TMP_PREFIX = durable.TMP_PREFIX  # rewrites in progress; leftovers of a crash are removed by the next one
 RESOURCES = tuple(TABLE_FILES)
 
 # C0 controls but tab and line feed, DEL and C1 controls: invisible, never typed, and
@@ -498,7 +498,7 @@ _held = threading.local()
 def _open_lock(folder: Path, shared: bool) -> int | None:
     path = folder / LOCK_FILE
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        return locks.open_lock(path, mode=0o644)
     except FileNotFoundError:
         raise StoreError(f"{folder} : ce dossier n'existe pas.") from None
     except OSError as e:
@@ -528,7 +528,7 @@ def _lock(folder: Path, shared: bool) -> Iterator[int | None]:
     fd = _open_lock(folder, shared)
     try:
         if fd is not None:
-            fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            locks.acquire(fd, shared=shared)
         held[key] = [shared, fd, 1]
         if not shared and fd is not None:
             _recover(folder, fd)
@@ -739,7 +739,7 @@ def _repair_tail(fd: int, path: Path, table: _Table, index: _Index, tail: bytes)
                 table.cell(name, cell, "", 0)
             complete = True
     if complete:
-        _write_all(fd, b"\n")  # an editor saved it without the final newline
+        durable.write_all(fd, b"\n")  # an editor saved it without the final newline
         os.fsync(fd)
         if index.end > 0:
             index.keys.add(fields[table.names.index(table.key)])  # type: ignore[index]
@@ -747,11 +747,10 @@ def _repair_tail(fd: int, path: Path, table: _Table, index: _Index, tail: bytes)
         index.advance(tail + b"\n")
         log.warning("%s : fin de ligne ajoutée à la dernière ligne, complète et valide.", path)
         return
-    stamp = format_datetime(dt.datetime.now(dt.timezone.utc))
-    note = f"# {stamp} {path.name} : octets {index.end}-{index.end + len(tail)} retirés\n".encode()
+    note = f"# {clock.stamp()} {path.name} : octets {index.end}-{index.end + len(tail)} retirés\n".encode()
     torn = os.open(path.parent / TORN_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        _write_all(torn, note + tail + b"\n")
+        durable.write_all(torn, note + tail + b"\n")
         os.fsync(torn)
     finally:
         os.close(torn)
@@ -779,40 +778,6 @@ def _pread_all(fd: int, length: int, offset: int) -> bytes:
         length -= len(chunk)
         offset += len(chunk)
     return b"".join(chunks)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]  # a short write returns what it wrote; write the rest
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` durably: a temporary file beside it (same mode), fsync,
-    `os.replace`, fsync the folder.  Readers see the old file or the new one, never a mix.
-    Call it under `locked(path.parent)` when other writers may touch the file."""
-    mode = os.stat(path).st_mode & 0o777 if path.exists() else 0o644
-    tmp = path.parent / f"{TMP_PREFIX}{path.name}-{secrets.token_hex(4)}"  # gitignored, swept by rewrites
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        try:
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
 
 def _known_keys(folder: Path, resource: str) -> set[str]:
@@ -986,7 +951,7 @@ def append_rows(
             )
             os.pwrite(lock_fd, intent.line(), 0)
             try:
-                _write_all(fd, data)
+                durable.write_all(fd, data)
             except BaseException as e:
                 # Take back what reached the file; if even that fails, the intent stays
                 # and the next writer does it.
@@ -1015,7 +980,7 @@ def append_rows(
     try:
         os.fsync(fd)
         if before == 0:
-            _fsync_dir(folder)  # the file may be new: make its directory entry durable too
+            durable.fsync_dir(folder)  # the file may be new: make its directory entry durable too
     except OSError as e:
         raise StoreError(
             f"{table.file} : enregistrement non confirmé par le disque ({e.strerror}) ; "
@@ -1081,7 +1046,6 @@ def update_rows(folder: Path, resource: str, changes: dict[str, dict[str, Any]])
             fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
         except FileNotFoundError:
             fd = None
-        mode = 0o644
         if fd is None:
             data = b""
             index = _Index(0, 0)
@@ -1089,7 +1053,6 @@ def update_rows(folder: Path, resource: str, changes: dict[str, dict[str, Any]])
             try:
                 index = _refresh(fd, path, table, repair=True)
                 data = _pread_all(fd, index.end, 0)
-                mode = os.fstat(fd).st_mode & 0o777
             finally:
                 os.close(fd)
         records, _ = _records(data, table.file)
@@ -1138,23 +1101,15 @@ def update_rows(folder: Path, resource: str, changes: dict[str, dict[str, Any]])
         out = data[: rows[0].start] + b"".join(
             replaced.get(n, data[r.start : r.end]) for n, r in enumerate(rows)
         )
-        tmp = folder / f"{TMP_PREFIX}{resource}-{secrets.token_hex(4)}"
-        tmp_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+        tmp = durable.stage(path, out, label=resource)
         try:
-            try:
-                _write_all(tmp_fd, out)
-                os.fsync(tmp_fd)
-                st = os.fstat(tmp_fd)
-            finally:
-                os.close(tmp_fd)
+            st = os.stat(tmp)
             # No stale intent may outlive the old file's offsets (see the top of the module).
             _clear_intent(lock_fd, durable=True)
-            os.replace(tmp, path)
+            durable.commit(tmp, path)
         except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(folder)
         fresh = _Index(st.st_dev, st.st_ino, len(out), set(index.keys), out[-ANCHOR:])
         fresh.rank(table, [_decoded(replaced.get(n), r.fields) for n, r in enumerate(rows)])
         _indexes[os.path.abspath(path)] = fresh

@@ -194,7 +194,8 @@ def normalize(folder: Path) -> list[str]:
     are matched by name; a renamed or extra column is not guessed: it raises
     TableError and nothing is written.  Returns the files rewritten.
     """
-    from pipeline.store import locked, replace_file  # the store's lock and durable write
+    from pipeline.durable import replace_file
+    from pipeline.store import locked
 
     planned: list[tuple[Path, bytes]] = []
     with locked(folder):

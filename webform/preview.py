@@ -29,9 +29,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
-import fcntl
 import hashlib
 import io
 import json
@@ -43,11 +40,10 @@ import traceback
 import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Iterator
 
-from pipeline import export
+from pipeline import clock, durable, export, locks
 from pipeline.french import plural
-from pipeline.workshop import AtelierError, atelier_name, format_datetime, parse_datetime
+from pipeline.workshop import AtelierError, atelier_name, parse_datetime
 
 JOB_FILE = "job.json"
 JOB_LOCK = "job.lock"
@@ -74,27 +70,13 @@ class Job:
 
     def seconds(self) -> float:
         """How long it ran (so far, while running)."""
-        end = parse_datetime(self.finished_at) if self.finished_at else dt.datetime.now(dt.timezone.utc)
+        end = parse_datetime(self.finished_at) if self.finished_at else clock.now()
         return max(0.0, (end - parse_datetime(self.started_at)).total_seconds())
-
-
-def now() -> str:
-    return format_datetime(dt.datetime.now(dt.timezone.utc))
 
 
 def data_fingerprint(folder: Path) -> str:
     """sha256 of the atelier's zip export: changes with atelier.yaml or any committed row."""
     return hashlib.sha256(export.export_zip(folder)).hexdigest()
-
-
-@contextlib.contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the flock
 
 
 def _read_job(folder: Path) -> Job | None:
@@ -106,26 +88,17 @@ def _read_job(folder: Path) -> Job | None:
 
 
 def _write_job(folder: Path, job: Job) -> None:
-    tmp = folder / f"{JOB_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(asdict(job), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / JOB_FILE)
+    durable.replace_file(folder / JOB_FILE, (json.dumps(asdict(job), ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
 
 
 def _journal(folder: Path, line: str) -> None:
     with open(folder / JOURNAL, "a", encoding="utf-8") as f:
-        f.write(f"{now()} {line}\n")
+        f.write(f"{clock.stamp()} {line}\n")
 
 
 def _render_alive(folder: Path) -> bool:
     """Does a render process hold this atelier's run.lock?"""
-    fd = os.open(folder / RUN_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return locks.is_held(folder / RUN_LOCK)
 
 
 class Previews:
@@ -146,13 +119,13 @@ class Previews:
         folder = self.folder(slug)
         if not (folder / JOB_FILE).exists():
             return None
-        with _flock(folder / JOB_LOCK):
+        with locks.held(folder / JOB_LOCK):
             job = _read_job(folder)
             if job is not None and job.state == "running" and not _render_alive(folder):
                 job = replace(
                     job,
                     state="failed",
-                    finished_at=now(),
+                    finished_at=clock.stamp(),
                     error="Le rendu s'est interrompu (processus arrêté avant la fin)\u202f; relancez-le.",
                 )
                 _write_job(folder, job)
@@ -170,7 +143,7 @@ class Previews:
         self._reap()
         folder = self.folder(slug)
         folder.mkdir(parents=True, exist_ok=True)
-        with _flock(folder / JOB_LOCK):
+        with locks.held(folder / JOB_LOCK):
             job = _read_job(folder)
             if job is not None and job.state == "running" and _render_alive(folder):
                 return job, False
@@ -184,17 +157,18 @@ class Previews:
                 return job, False
             previous = job.seconds() if job is not None and job.state == "done" else None
             pid = self._spawn(folder, atelier_folder)
-            job = Job("running", fingerprint, now(), pid, previous_seconds=previous)
+            job = Job("running", fingerprint, clock.stamp(), pid, previous_seconds=previous)
             _write_job(folder, job)
             _journal(folder, f"début pid={pid} empreinte={fingerprint[:12]}")
             return job, True
 
     def _spawn(self, folder: Path, atelier_folder: Path) -> int:
-        run_fd = os.open(folder / RUN_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        run_fd = locks.open_lock(folder / RUN_LOCK)
         try:
-            # Free: the caller holds job.lock and saw no live render.  Held from now
-            # on by the process, which inherits the descriptor.
-            fcntl.flock(run_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # Free: the caller holds job.lock and saw no live render (else BlockingIOError).
+            # Held from now on by the process, which inherits the descriptor.
+            if not locks.acquire(run_fd, wait=False):
+                raise BlockingIOError(f"{folder / RUN_LOCK} is held by a live render")
             # The render needs no secret: FLASK_* (secret key, facilitator's code) stay here.
             env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -246,7 +220,7 @@ def render(atelier_folder: Path, folder: Path) -> Job:
         fingerprint, error, pages = "", _shown(str(e), Path(atelier_folder)), None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return Job("done" if error is None else "failed", fingerprint, "", os.getpid(), now(), pages, error)
+    return Job("done" if error is None else "failed", fingerprint, "", os.getpid(), clock.stamp(), pages, error)
 
 
 def _shown(text: str, atelier_folder: Path) -> str:
@@ -265,10 +239,9 @@ def _build(copy: Path, folder: Path) -> tuple[str | None, int | None]:
         shown = " ".join(_shown(str(p), copy) for p in problems[:5])
         more = f" (et {plural(len(problems) - 5, 'autre')})" if len(problems) > 5 else ""
         return f"Les données de l'atelier ne sont pas valides\u202f: {shown}{more}", None
-    tmp = folder / f"{PDF_FILE}.tmp"
-    build_pdf(copy, tmp, draft=True)
-    pages = len(PdfReader(tmp).pages)
-    os.replace(tmp, folder / PDF_FILE)
+    with durable.replacing(folder / PDF_FILE) as tmp:
+        build_pdf(copy, tmp, draft=True)
+        pages = len(PdfReader(tmp).pages)
     return None, pages
 
 
@@ -288,11 +261,11 @@ def main(argv: list[str]) -> int:
             "",
             "",
             os.getpid(),
-            now(),
+            clock.stamp(),
             error="Le rendu a échoué (erreur inattendue)\u202f; le détail est dans le journal du rendu de l'aperçu, "
             f"{LOG_FILE}, sur le serveur.",
         )
-    with _flock(folder / JOB_LOCK):
+    with locks.held(folder / JOB_LOCK):
         job = _read_job(folder)
         if job is not None and job.pid == os.getpid():
             _write_job(
