@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import click
 
-from pipeline import cli_french
+from pipeline import cli_french, clock
 from pipeline.workshop import TABLE_FILES, AtelierError, own_file
 
 cli_french.install()
@@ -211,7 +211,7 @@ def new(slug: str, data_dir: Path, day: dt.datetime | None, format_name: str) ->
     from pipeline.scaffold import new_atelier
 
     try:
-        folder = new_atelier(data_dir, slug, (day or dt.datetime.now()).date(), format_name)
+        folder = new_atelier(data_dir, slug, (day or clock.now().astimezone()).date(), format_name)
     except AtelierError as e:
         raise Failure(str(e)) from None
     click.echo(f"Atelier créé dans {folder}/ : modifiez {folder}/atelier.yaml puis lancez « atelier validate {folder} ».")
