@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pipeline import clock, durable
 from pipeline.french import PARIS, date_fr, fr, join_fr, plural, say
 from pipeline.markdown import md
 from pipeline.workshop import WORKSHOP_FILE, Atelier, AtelierError, atelier_name, load_atelier
@@ -176,56 +177,127 @@ def _group_key(group: str | None) -> str | int | None:
     return int(group) if group and group.isdigit() else group
 
 
-def published_rows(atelier: Atelier) -> dict[str, dict[str, str]]:
+@dataclass(frozen=True)
+class PointSeen:
+    """What a reader sees of one printed point: a short digest of its words, one of its place.
+
+    Two digests so that a release can tell a corrected point (other words)
+    from a moved one (same words, other place).  In releases.json:
+    `{"words": "…", "place": "…"}`; releases written before these records
+    held the string `"words:place"`, still read (`from_json`).
+    """
+
+    words: str  # digest of the text and its link
+    place: str  # digest of question, phase, group, rubric, parent, rank and number
+
+    def to_json(self) -> dict[str, str]:
+        return {"words": self.words, "place": self.place}
+
+    @classmethod
+    def from_json(cls, value: Any) -> "PointSeen":
+        if isinstance(value, str):  # "words:place", releases.json before typed records
+            words, _, place = value.partition(":")
+            return cls(words, place)
+        return cls(str(value["words"]), str(value["place"]))
+
+
+@dataclass(frozen=True)
+class PersonSeen:
+    """What a reader sees of one present person: named in the liste des présents (with a digest of
+    name, organisation and role), or only counted.
+
+    In releases.json: `{"listed": true, "identity": "…"}` or `{"listed": false}`;
+    releases written before these records held `"nommé:<digest>"` or `"compté"`, still read.
+    """
+
+    listed: bool
+    identity: str = ""  # digest of name, organisation and role; empty when only counted
+
+    def to_json(self) -> dict[str, Any]:
+        return {"listed": True, "identity": self.identity} if self.listed else {"listed": False}
+
+    @classmethod
+    def from_json(cls, value: Any) -> "PersonSeen":
+        if isinstance(value, str):  # "nommé:<digest>" or "compté", releases.json before typed records
+            named, _, identity = value.partition(":")
+            return cls(True, identity) if named == "nommé" else cls(False)
+        return cls(bool(value["listed"]), str(value.get("identity", "")))
+
+
+@dataclass(frozen=True)
+class Published:
+    """What readers see of a release, by row id (releases.json's `published_rows`)."""
+
+    points: dict[str, PointSeen]
+    people: dict[str, PersonSeen]
+
+    def to_json(self) -> dict[str, dict[str, Any]]:
+        return {
+            "contributions": {i: p.to_json() for i, p in self.points.items()},
+            "participants": {i: p.to_json() for i, p in self.people.items()},
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> "Published":
+        """From releases.json (`{}` or None for no previous release), old string forms included."""
+        if isinstance(value, Published):
+            return value
+        value = value or {}
+        return cls(
+            {i: PointSeen.from_json(v) for i, v in value.get("contributions", {}).items()},
+            {i: PersonSeen.from_json(v) for i, v in value.get("participants", {}).items()},
+        )
+
+
+def published_rows(atelier: Atelier) -> Published:
     """Short digests of what readers see, by row id: enough to tell added, corrected and moved apart."""
     shown = _shown_ids(atelier)
     points = {
-        c.id: _digest(c.text, c.link) + ":" + _digest(c.question, c.phase, _group_key(c.group), c.section, c.parent, c.position, c.number)
+        c.id: PointSeen(
+            _digest(c.text, c.link),
+            _digest(c.question, c.phase, _group_key(c.group), c.section, c.parent, c.position, c.number),
+        )
         for c in atelier.contributions
         if c.id in shown
     }
     people = {
-        p.id: ("nommé:" + _digest(p.name, p.organisation, p.role)) if p.listed else "compté"
+        p.id: PersonSeen(True, _digest(p.name, p.organisation, p.role)) if p.listed else PersonSeen(False)
         for p in atelier.participants
         if p.status == "present"
     }
-    return {"contributions": points, "participants": people}
+    return Published(points, people)
 
 
-def counts(rows: dict[str, dict[str, str]]) -> dict[str, int]:
-    people = rows["participants"].values()
+def counts(rows: Published) -> dict[str, int]:
+    named = sum(1 for person in rows.people.values() if person.listed)
     return {
-        "points": len(rows["contributions"]),
-        "participants_named": sum(1 for v in people if v != "compté"),
-        "participants_unnamed": sum(1 for v in people if v == "compté"),
+        "points": len(rows.points),
+        "participants_named": named,
+        "participants_unnamed": len(rows.people) - named,
     }
 
 
 def changes(
-    before: dict[str, dict[str, str]] | None,
-    after: dict[str, dict[str, str]],
+    before: Published | dict[str, Any] | None,
+    after: Published | dict[str, Any],
     old_inputs: dict[str, Any] | None,
     new_inputs: Inputs,
 ) -> dict[str, Any]:
-    """What changed for a reader since the previous release (all zero for the first one)."""
-    old_points = (before or {}).get("contributions", {})
-    new_points = after["contributions"]
-    old_people = (before or {}).get("participants", {})
-    new_people = after["participants"]
-    same_ids = old_points.keys() & new_points.keys()
+    """What changed for a reader since the previous release (all zero for the first one).
+
+    `before` and `after` are `Published` records or their releases.json form (old string forms included)."""
+    old, new = Published.from_json(before), Published.from_json(after)
+    same_ids = old.points.keys() & new.points.keys()
+    reworded = {i for i in same_ids if old.points[i].words != new.points[i].words}
     old_tools = (old_inputs or {}).get("tools", {})
     return {
-        "points_added": len(new_points.keys() - old_points.keys()),
-        "points_removed": len(old_points.keys() - new_points.keys()),
-        "points_corrected": sum(1 for i in same_ids if old_points[i].split(":")[0] != new_points[i].split(":")[0]),
-        "points_moved": sum(
-            1
-            for i in same_ids
-            if old_points[i].split(":")[0] == new_points[i].split(":")[0] and old_points[i] != new_points[i]
-        ),
-        "people_added": len(new_people.keys() - old_people.keys()),
-        "people_removed": len(old_people.keys() - new_people.keys()),
-        "people_changed": sum(1 for i in old_people.keys() & new_people.keys() if old_people[i] != new_people[i]),
+        "points_added": len(new.points.keys() - old.points.keys()),
+        "points_removed": len(old.points.keys() - new.points.keys()),
+        "points_corrected": len(reworded),
+        "points_moved": sum(1 for i in same_ids - reworded if old.points[i].place != new.points[i].place),
+        "people_added": len(new.people.keys() - old.people.keys()),
+        "people_removed": len(old.people.keys() - new.people.keys()),
+        "people_changed": sum(1 for i in old.people.keys() & new.people.keys() if old.people[i] != new.people[i]),
         "workshop_changed": old_inputs is not None and old_inputs.get("workshop") != new_inputs.workshop,
         "layout_changed": old_inputs is not None and old_inputs.get("layout") != new_inputs.layout,
         "tools_changed": {
@@ -378,7 +450,7 @@ class _Planned:
     report_dir: Path
     history: dict[str, Any]
     release: dict[str, Any]
-    rows: dict[str, dict[str, str]]
+    rows: Published
 
 
 def _problems(folder: Path) -> list[str]:
@@ -401,7 +473,7 @@ def _released_at() -> dt.datetime:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -435,20 +507,6 @@ def rendering_environment() -> dict[str, Any]:
         "pango": f"{version // 10000}.{version // 100 % 100}.{version % 100}",
         "harfbuzz_subset": ffi.harfbuzz_subset is not None,
     }
-
-
-def _write_atomically(path: Path, data: bytes) -> Path:
-    """Write `data` next to `path` under a temporary name, fsynced; the caller renames it."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    # mkstemp creates 0600; published files are read by everyone, like any file git checks out.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(fd, 0o666 & ~umask)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    return Path(name)
 
 
 def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
@@ -511,7 +569,7 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
     try:
         for plan in planned:
             plan.report_dir.mkdir(parents=True, exist_ok=True)
-            pdf_tmp = _write_atomically(plan.report_dir / PDF_FILE, b"")
+            pdf_tmp = durable.stage(plan.report_dir / PDF_FILE, b"")
             build_pdf(plan.atelier, pdf_tmp, version=str(plan.release["version"]))
             staged.append((pdf_tmp, plan.report_dir / PDF_FILE))
             plan.release["pdf_sha256"] = _sha256_file(pdf_tmp)
@@ -520,33 +578,25 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
             history = {
                 "slug": plan.atelier.slug,
                 "releases": [*plan.history.get("releases", []), plan.release],
-                "published_rows": plan.rows,
+                "published_rows": plan.rows.to_json(),
             }
             text = changelog(history, plan.atelier.workshop.title)
-            staged.append((_write_atomically(plan.report_dir / CHANGELOG_FILE, text.encode("utf-8")), plan.report_dir / CHANGELOG_FILE))
+            staged.append((durable.stage(plan.report_dir / CHANGELOG_FILE, text.encode("utf-8")), plan.report_dir / CHANGELOG_FILE))
             record = json.dumps(history, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
-            staged.append((_write_atomically(plan.report_dir / RELEASES_FILE, record.encode("utf-8")), plan.report_dir / RELEASES_FILE))
+            staged.append((durable.stage(plan.report_dir / RELEASES_FILE, record.encode("utf-8")), plan.report_dir / RELEASES_FILE))
     except BaseException:
         for tmp, _final in staged:
             tmp.unlink(missing_ok=True)
         for plan in planned:
-            for leftover in plan.report_dir.glob(f".{PDF_FILE}.*.tmp"):
+            for leftover in plan.report_dir.glob(f"{durable.TMP_PREFIX}{PDF_FILE}-*"):
                 leftover.unlink(missing_ok=True)
         raise
     # releases.json is renamed last in each folder: it is the record that a version exists.
     for tmp, final in staged:
-        os.replace(tmp, final)
+        durable.commit(tmp, final, sync_folder=False)
     for plan in planned:
-        _fsync_dir(plan.report_dir)
+        durable.fsync_dir(plan.report_dir)
     return outcomes
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------

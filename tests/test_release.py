@@ -139,6 +139,28 @@ def test_changes_between_two_releases():
     ]
 
 
+def test_published_rows_are_typed_records_and_the_old_strings_still_read(folder):
+    """releases.json held « words:place » and « nommé:digest » strings split on « : »; now named keys."""
+    rows = releasing.published_rows(load_atelier(folder))
+    written = json.loads(json.dumps(rows.to_json()))
+    point = written["contributions"]["c1"]
+    assert sorted(point) == ["place", "words"]
+    assert written["participants"] == {
+        "p1": {"listed": True, "identity": rows.people["p1"].identity},
+        "p2": {"listed": False},
+    }
+    assert releasing.Published.from_json(written) == rows
+    old = {  # what releases.json of version 1 of moulins-2016 holds
+        "contributions": {"c1": f"{point['words']}:{point['place']}"},
+        "participants": {"p1": f"nommé:{rows.people['p1'].identity}", "p2": "compté"},
+    }
+    assert releasing.Published.from_json(old) == rows
+    assert releasing.counts(rows) == {"points": 1, "participants_named": 1, "participants_unnamed": 1}
+    new = releasing.Inputs("d", "w", "l", {})
+    unchanged = releasing.changes(old, rows, {"workshop": "w", "layout": "l", "tools": {}}, new)
+    assert [name for name, value in unchanged.items() if value] == []
+
+
 def test_changelog_newest_first_in_french():
     history = {
         "releases": [
@@ -187,9 +209,11 @@ def test_published_files_are_readable_by_everyone(tmp_path):
     """mkstemp makes 0600 files; a release's CHANGELOG.md and releases.json are for everyone."""
     import os
 
+    from pipeline import durable  # the release stages its files with the one durable write
+
     umask = os.umask(0o022)
     try:
-        written = releasing._write_atomically(tmp_path / "CHANGELOG.md", b"# Versions\n")
+        written = durable.stage(tmp_path / "CHANGELOG.md", b"# Versions\n")
     finally:
         os.umask(umask)
     assert written.read_bytes() == b"# Versions\n"
