@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import clock, store
+from pipeline import clock, store, tree
 from pipeline.schemas import MAX_DEPTH
 from pipeline.workshop import AtelierError, parse_datetime
 
@@ -52,6 +52,10 @@ def _quote(text: str, limit: int = 60) -> str:
     return f"«\u00a0{text if len(text) <= limit else text[: limit - 1] + '…'}\u00a0»"
 
 
+def _id(row: dict[str, str]) -> str:
+    return row["id"]
+
+
 def _table(folder: Path) -> dict[str, dict[str, str]]:
     return {row["id"]: row for row in store.read_table(folder, "contributions")}
 
@@ -68,14 +72,10 @@ def _point(rows: dict[str, dict[str, str]], point_id: str) -> dict[str, str]:
     return row
 
 
-def _children(rows: dict[str, dict[str, str]]) -> dict[str, list[dict[str, str]]]:
-    children: dict[str, list[dict[str, str]]] = {}
-    for row in rows.values():
-        if row["parent"]:
-            children.setdefault(row["parent"], []).append(row)
-    for kids in children.values():
-        kids.sort(key=lambda r: (int(r["position"]), r["created_at"], r["id"]))  # as Contribution.order
-    return children
+def _children(rows: dict[str, dict[str, str]], *, status: str | None = None) -> dict[str, list[dict[str, str]]]:
+    """Each point's précisions (only those with `status` when given), as the report orders them."""
+    chosen = (r for r in rows.values() if status is None or r["status"] == status)
+    return tree.children_by_parent(chosen, parent_of=lambda r: r["parent"], order=tree.row_order)
 
 
 def _ancestors(rows: dict[str, dict[str, str]], point_id: str) -> list[str]:
@@ -88,12 +88,6 @@ def _ancestors(rows: dict[str, dict[str, str]], point_id: str) -> list[str]:
     return found
 
 
-def _height(children: dict[str, list[dict[str, str]]], point_id: str, seen: frozenset[str] = frozenset()) -> int:
-    """How many levels of précisions hang below a point (0 for none)."""
-    kids = [k for k in children.get(point_id, []) if k["id"] not in seen]
-    return max((1 + _height(children, k["id"], seen | {point_id}) for k in kids), default=0)
-
-
 def publish(folder: Path, point_id: str, stamp: str | None = None) -> Outcome:
     """Publish a pending or hidden point; a pending point's pending précisions are published with it."""
     folder = Path(folder)
@@ -104,14 +98,8 @@ def publish(folder: Path, point_id: str, stamp: str | None = None) -> Outcome:
             return Outcome((), f"Le point {_quote(row['text'])} est déjà publié.")
         stamp = stamp or clock.stamp()
         ids = [point_id]
-        if row["status"] == "pending":
-            children = _children(rows)
-            todo = [point_id]
-            while todo:
-                for kid in children.get(todo.pop(), []):
-                    if kid["status"] == "pending" and kid["id"] not in ids:
-                        ids.append(kid["id"])
-                        todo.append(kid["id"])
+        if row["status"] == "pending":  # with the pending précisions below it, through pending ones only
+            ids += [kid["id"] for kid in tree.descendants(_children(rows, status="pending"), _id, point_id)]
         store.update_rows(folder, "contributions", {i: {"status": "published", "updated_at": stamp} for i in ids})
         note = ""
         hidden_above = [a for a in _ancestors(rows, point_id) if rows[a]["status"] != "published"]
@@ -203,7 +191,7 @@ def merge(folder: Path, keep_id: str, duplicate_id: str, text: str | None = None
             )
         children = _children(rows)
         moved = children.get(duplicate_id, [])
-        deepest = len(keep_above) + 1 + max((_height(children, k["id"]) for k in moved), default=-1)
+        deepest = len(keep_above) + 1 + max((tree.height(children, _id, k["id"]) for k in moved), default=-1)
         if moved and deepest > MAX_DEPTH - 1:
             raise ModerationError(
                 f"{FILE} : sous {_quote(keep['text'])}, les précisions du doublon descendraient à "
