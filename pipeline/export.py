@@ -118,9 +118,7 @@ def _data_time(folder: Path, tables: dict[str, list[dict[str, str]]]) -> dt.date
 
 def header_only(resource: str) -> bytes:
     """The bytes of a table not written yet: its header line."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(schemas.field_names(resource))
-    return buffer.getvalue().encode("utf-8")
+    return tables.encode_rows([schemas.field_names(resource)])
 
 
 def export_zip(folder: Path) -> bytes:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterable
 
 from pipeline import schemas
+from pipeline.tables import Dialect
 from pipeline.workshop import (
     CSV_FILES,
     PACKAGE_FILE,
@@ -62,7 +63,7 @@ def _csv_bytes(path: Path, fieldnames: Iterable[str], rows: list[dict[str, str]]
     """Serialise rows like the source file (same columns, same line ends)."""
     out = io.StringIO()
     terminator = _line_terminator(path) if path.exists() else "\n"
-    writer = csv.DictWriter(out, fieldnames=list(fieldnames), lineterminator=terminator)
+    writer = csv.DictWriter(out, fieldnames=list(fieldnames), dialect=Dialect, lineterminator=terminator)
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue().encode("utf-8")

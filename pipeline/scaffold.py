@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from pipeline import schemas
+from pipeline import durable, schemas
+from pipeline.tables import encode_rows
 from pipeline.workshop import (
     CSV_FILES,
     FORMATS_DIR,
@@ -71,11 +71,10 @@ def new_atelier(data_dir: Path, slug: str, day: dt.date, format_name: str = DEFA
     text = Template(formats[format_name].path.read_text(encoding="utf-8")).safe_substitute(
         date=day.isoformat(), folder=str(folder)
     )
-    (folder / WORKSHOP_FILE).write_text(text, encoding="utf-8")
+    durable.replace_file(folder / WORKSHOP_FILE, text.encode("utf-8"))
     phases = {p.get("kind") for p in (parse_yaml(text) or {}).get("phases", ())}
     wanted = [*CSV_FILES, *(r for r, (kind, _name) in PHASE_FILES.items() if kind in phases)]
     for resource in wanted:
-        with (folder / TABLE_FILES[resource]).open("w", encoding="utf-8", newline="") as f:
-            csv.writer(f, lineterminator="\n").writerow(schemas.field_names(resource))
+        durable.replace_file(folder / TABLE_FILES[resource], encode_rows([schemas.field_names(resource)]))
     write_datapackage(folder)
     return folder

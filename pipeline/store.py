@@ -64,7 +64,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from pipeline import clock, durable, locks, schemas, textrules
+from pipeline import clock, durable, locks, schemas, tables, textrules
 from pipeline.durable import replace_file  # noqa: F401  (re-exported: callers know it as store.replace_file)
 from pipeline.workshop import (
     TABLE_FILES,
@@ -208,11 +208,7 @@ class _Table:
         return text
 
     def encode(self, rows: list[dict[str, str]]) -> bytes:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        for row in rows:
-            writer.writerow([row[name] for name in self.names])
-        return buffer.getvalue().encode("utf-8")
+        return tables.encode_rows([row[name] for name in self.names] for row in rows)
 
 
 def _check_characters(spec: _Field, text: str) -> None:
@@ -384,14 +380,12 @@ def _table(resource: str) -> _Table:
             raise NotImplementedError(f"{resource} foreign key {fk}")
         references.append(_Reference(source, other, target))
     names = tuple(fields)
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(names)
     order = None
     if resource in SIBLINGS:
         columns, rank = SIBLINGS[resource]
         order = (tuple(names.index(c) for c in columns), names.index(rank))
     return _Table(
-        resource, TABLE_FILES[resource], names, fields, key, tuple(references), header.getvalue().encode("utf-8"), order
+        resource, TABLE_FILES[resource], names, fields, key, tuple(references), tables.encode_rows([names]), order
     )
 
 
@@ -411,27 +405,6 @@ def _table_of(resource: str) -> _Table:
 # --- Records: complete CSV rows and where they end ---------------------------------------
 
 
-class _Lines:
-    """The LF-terminated lines of `data`, decoded, for csv.reader; stops before an unterminated end."""
-
-    __slots__ = ("data", "pos", "exhausted")
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos, self.exhausted = data, 0, False
-
-    def __iter__(self) -> "_Lines":
-        return self
-
-    def __next__(self) -> str:
-        end = self.data.find(b"\n", self.pos)
-        if end < 0:
-            self.exhausted = True
-            raise StopIteration
-        line = self.data[self.pos : end + 1]
-        self.pos = end + 1
-        return line.decode("utf-8")
-
-
 @dataclass(frozen=True)
 class _Record:
     fields: list[str]
@@ -446,11 +419,11 @@ def _records(data: bytes, file: str) -> tuple[list[_Record], int]:
     quoted field spanning lines), so after each record `lines.pos` is exactly
     its end.  A record it flushes after the lines ran out was not terminated.
     """
-    lines = _Lines(data)
+    lines = tables.ByteLines(data)
     records: list[_Record] = []
     start = 0
     try:
-        for fields in csv.reader(lines):
+        for fields in csv.reader(lines, tables.Dialect):
             if lines.exhausted:
                 break
             records.append(_Record(fields, start, lines.pos))
@@ -472,21 +445,19 @@ def _rows(data: bytes, file: str) -> tuple[list[list[str]], int]:
     """
     if data.endswith(b"\n"):
         with contextlib.suppress(csv.Error, UnicodeDecodeError):
-            return list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), strict=True)), len(data)
+            return list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), tables.Dialect, strict=True)), len(data)
     records, end = _records(data, file)
     return [r.fields for r in records], end
 
 
 def _check_header(table: _Table, fields: list[str], folder: Path) -> None:
     """The header must be the schema's, as `pipeline.tables` reads it everywhere (same sentence)."""
-    from pipeline.tables import TableError, check_header
-
     header = list(fields)
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
     try:
-        check_header(tuple(header), table.names, table.file, str(folder))
-    except TableError as e:
+        tables.check_header(tuple(header), table.names, table.file, str(folder))
+    except tables.TableError as e:
         raise StoreError(f"{e} Rien n'a été écrit.") from None
 
 
@@ -728,7 +699,7 @@ def _repair_tail(fd: int, path: Path, table: _Table, index: _Index, tail: bytes)
     """The file ends in an unterminated record and no append is pending: finish or move it aside."""
     fields: list[str] | None = None
     with contextlib.suppress(csv.Error, UnicodeDecodeError):
-        rows = list(csv.reader(io.StringIO(tail.decode("utf-8"), newline=""), strict=True))
+        rows = list(csv.reader(io.StringIO(tail.decode("utf-8"), newline=""), tables.Dialect, strict=True))
         fields = rows[0] if len(rows) == 1 else None
     complete = False
     if fields is not None and index.end == 0:
@@ -765,7 +736,7 @@ def _decoded(record: bytes | None, fields: list[str]) -> list[str]:
     """The fields of a rewritten record (or the unchanged ones)."""
     if record is None:
         return fields
-    return next(csv.reader(io.StringIO(record.decode("utf-8"), newline="")), [])
+    return next(csv.reader(io.StringIO(record.decode("utf-8"), newline=""), tables.Dialect), [])
 
 
 def _pread_all(fd: int, length: int, offset: int) -> bytes:

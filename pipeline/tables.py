@@ -13,6 +13,12 @@ What a spreadsheet writes, decided once here:
   file as `atelier` writes it.  The store appends with `,` and the official
   `frictionless validate` reads the package with `,`: a file in another
   dialect cannot be both accepted here and safe there.
+
+And how atelier writes them, decided once here too: `Dialect` (`,`, quotes
+only where needed, `""` inside, LF) and `encode_rows`, used by the store's
+appends and rewrites, `atelier new`, `atelier normalize`, the exports and the
+published files; `ByteLines` is how the store and the receipt page find
+records in raw bytes (where each one ends, and a torn end).
 """
 
 from __future__ import annotations
@@ -22,12 +28,63 @@ import io
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from pipeline import schemas
 from pipeline.workshop import CSV_FILES, TABLE_FILES, AtelierError, Workshop, phase_tables
 
 BOM = b"\xef\xbb\xbf"
+
+
+class Dialect(csv.Dialect):
+    """How atelier writes its tables (and reads them back): `,` between cells, `"` around a cell only
+    when it holds `,`, `"` or a line break, `""` for a quote inside (RFC 4180), LF after each row."""
+
+    delimiter = ","
+    quotechar = '"'
+    doublequote = True
+    escapechar = None
+    skipinitialspace = False
+    lineterminator = "\n"
+    quoting = csv.QUOTE_MINIMAL
+    strict = False  # readers that must refuse a stray quote pass strict=True
+
+
+def encode_rows(rows: Iterable[Iterable[str]]) -> bytes:
+    """The UTF-8 bytes of `rows` (cells as text, in column order) as atelier writes them (`Dialect`)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, Dialect).writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+class ByteLines:
+    """The lines of `data` from byte `pos` on, decoded one at a time, for `csv.reader`.
+
+    `pos` follows what was read: csv.reader asks for the next line only while
+    a record is unfinished (a quoted text spanning lines), so after each
+    record `pos` is exactly where it ends in the bytes.  An unterminated last
+    line is given only with `unterminated=True`; otherwise iteration stops
+    before it and `exhausted` is set (the store: a torn end is not a record).
+    """
+
+    __slots__ = ("data", "pos", "exhausted", "unterminated")
+
+    def __init__(self, data: bytes, pos: int = 0, *, unterminated: bool = False) -> None:
+        self.data, self.pos, self.exhausted, self.unterminated = data, pos, False, unterminated
+
+    def __iter__(self) -> "ByteLines":
+        return self
+
+    def __next__(self) -> str:
+        end = self.data.find(b"\n", self.pos)
+        if end < 0:
+            if not self.unterminated or self.pos >= len(self.data):
+                self.exhausted = True
+                raise StopIteration
+            end = len(self.data) - 1
+        line = self.data[self.pos : end + 1]
+        self.pos = end + 1
+        return line.decode("utf-8")
 OTHER_SEPARATORS = {";": "« ; » (point-virgule)", "\t": "des tabulations", "|": "« | »"}
 
 
@@ -214,13 +271,10 @@ def normalize(folder: Path) -> list[str]:
             header = tuple(records[0]) if records else tuple(expected)
             if sorted(header) != sorted(expected):  # renamed or extra columns are not guessed
                 check_header(header, tuple(expected), str(path), str(folder))
-            out = io.StringIO()
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(expected)
-            for record in records[1:]:
-                cells = dict(zip(header, record))
-                writer.writerow([spreadsheet_value(resource, n, cells.get(n, "").replace("\r\n", "\n")) for n in expected])
-            new = out.getvalue().encode("utf-8")
+            cells = [dict(zip(header, record)) for record in records[1:]]
+            new = encode_rows(
+                [expected, *([spreadsheet_value(resource, n, row.get(n, "").replace("\r\n", "\n")) for n in expected] for row in cells)]
+            )
             if new != data:
                 planned.append((path, new))
         for path, new in planned:  # only once both tables could be read: all or nothing

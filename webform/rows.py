@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from pipeline import schemas
+from pipeline.tables import ByteLines, Dialect
 from pipeline.workshop import CSV_FILES
-
-
-class _LinesFrom:
-    """The LF-terminated lines of `data` from byte `pos` on, decoded; `pos` follows what was read."""
-
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data: bytes, pos: int) -> None:
-        self.data, self.pos = data, pos
-
-    def __iter__(self) -> Iterator[str]:
-        while self.pos < len(self.data):
-            end = self.data.find(b"\n", self.pos)
-            end = len(self.data) if end < 0 else end + 1
-            line = self.data[self.pos : end]
-            self.pos = end
-            yield line.decode("utf-8")
 
 
 def rows_by_id(folder: Path, resource: str, ids: Iterable[str]) -> list[dict[str, str]]:
@@ -60,8 +44,8 @@ def rows_by_id(folder: Path, resource: str, ids: Iterable[str]) -> list[dict[str
             if data.count(b'"', 0, start) % 2:
                 start = data.find(needle, start + 1)
                 continue
-            lines = _LinesFrom(data, start + 1)
-            record = next(csv.reader(iter(lines)), [])
+            lines = ByteLines(data, start + 1, unterminated=True)
+            record = next(csv.reader(lines, Dialect), [])
             if len(record) == len(names) and record[0] == wanted:
                 found[start] = dict(zip(names, record))
                 after = lines.pos - 1
