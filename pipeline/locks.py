@@ -18,7 +18,7 @@ and `filelock` hides that descriptor or changes them:
 * each `with` opens its own descriptor, so two threads of one gunicorn worker
   exclude each other like two processes do; `FileLock` is thread-local and
   re-entrant per instance by default, which is another semantics to reason
-  about (the store's re-entrance is per thread and explicit, in `store._lock`).
+  about (the store's re-entrance is per thread and explicit, in `journal.lock`).
 `flock` is not reliable on NFS: keep atelier folders on a local disk.
 """
 
