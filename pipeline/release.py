@@ -509,63 +509,53 @@ def rendering_environment() -> dict[str, Any]:
     }
 
 
-def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
-    """Publish a new version of every atelier whose inputs changed since its last release.
+class _Invalid(Exception):
+    """An atelier's data cannot be released; `problems` lists why, in French."""
 
-    All or nothing: every changed atelier is validated and rendered into
-    temporary files first; only when all succeeded are the PDFs, releases.json
-    and CHANGELOG.md files renamed into place.  Invalid data raises
-    ReleaseError listing the problems, and nothing is written.
-    """
-    layout, tools = layout_digest(), tool_versions()
-    outcomes: list[Outcome] = []
-    planned: list[_Planned] = []
-    problems: list[str] = []
-    for folder in folders:
-        slug = atelier_name(folder)
-        report_dir = reports_root / slug
-        history = read_releases(report_dir)
-        previous = latest(history)
-        try:
-            atelier = load_atelier(folder)
-            new_inputs = inputs(atelier, layout=layout, tools=tools)
-        except AtelierError as e:
-            problems.extend(_problems(folder) or [str(e)])
-            continue
-        # Validated even when the printed outline is unchanged: a point in a rubric or group
-        # that atelier.yaml does not declare is not printed, yet the data are invalid.
-        found = _problems(folder)
-        if found:
-            problems.extend(found)
-            continue
-        if previous is not None and release_fingerprint(previous) == new_inputs.fingerprint:
-            outcomes.append(Outcome(slug, previous["version"], False, report_dir))
-            continue
-        rows = published_rows(atelier)
-        version = (previous["version"] if previous else 0) + 1
-        entry = {
-            "version": version,
-            "released_at": _iso(_released_at()),
-            "data_date": _iso(_data_date(atelier)),
-            "release_fingerprint": new_inputs.fingerprint,
-            "published_data_sha256": _published_data_sha256(atelier),
-            "inputs": new_inputs.to_json(),
-            "pdf_sha256": "",
-            "counts": counts(rows),
-            "changes": changes(history.get("published_rows"), rows, previous and previous.get("inputs"), new_inputs),
-        }
-        planned.append(_Planned(atelier, report_dir, history, entry, rows))
-        outcomes.append(Outcome(slug, version, True, report_dir))
-    if problems:
-        raise ReleaseError(
-            fr("Données invalides : aucune version publiée.\n") + "\n".join(problems)
-        )
-    if not planned:
-        return outcomes
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems)
+        self.problems = problems
 
+
+def _plan(folder: Path, report_dir: Path, layout: str, tools: dict[str, str]) -> "_Planned | Outcome":
+    """The next release of one atelier (not rendered yet), or the Outcome « unchanged »; _Invalid for bad data."""
+    history = read_releases(report_dir)
+    previous = latest(history)
+    try:
+        atelier = load_atelier(folder)
+        new_inputs = inputs(atelier, layout=layout, tools=tools)
+    except AtelierError as e:
+        raise _Invalid(_problems(folder) or [str(e)]) from None
+    # Validated even when the printed outline is unchanged: a point in a rubric or group
+    # that atelier.yaml does not declare is not printed, yet the data are invalid.
+    found = _problems(folder)
+    if found:
+        raise _Invalid(found)
+    if previous is not None and release_fingerprint(previous) == new_inputs.fingerprint:
+        return Outcome(atelier.slug, previous["version"], False, report_dir)
+    rows = published_rows(atelier)
+    entry = {
+        "version": (previous["version"] if previous else 0) + 1,
+        "released_at": _iso(_released_at()),
+        "data_date": _iso(_data_date(atelier)),
+        "release_fingerprint": new_inputs.fingerprint,
+        "published_data_sha256": _published_data_sha256(atelier),
+        "inputs": new_inputs.to_json(),
+        "pdf_sha256": "",
+        "counts": counts(rows),
+        "changes": changes(history.get("published_rows"), rows, previous and previous.get("inputs"), new_inputs),
+    }
+    return _Planned(atelier, report_dir, history, entry, rows)
+
+
+def _stage(planned: list["_Planned"]) -> list[tuple[Path, Path]]:
+    """Render and write every planned release's files under temporary names: (temporary file, final path).
+
+    Each folder's releases.json comes last.  On any failure every temporary
+    file is removed and the error raised: nothing was published."""
     from pipeline.render import build_pdf
 
-    staged: list[tuple[Path, Path]] = []  # (temporary file, final path)
+    staged: list[tuple[Path, Path]] = []
     try:
         for plan in planned:
             plan.report_dir.mkdir(parents=True, exist_ok=True)
@@ -591,6 +581,39 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
             for leftover in plan.report_dir.glob(f"{durable.TMP_PREFIX}{PDF_FILE}-*"):
                 leftover.unlink(missing_ok=True)
         raise
+    return staged
+
+
+def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
+    """Publish a new version of every atelier whose inputs changed since its last release.
+
+    All or nothing: every changed atelier is validated and rendered into
+    temporary files first; only when all succeeded are the PDFs, releases.json
+    and CHANGELOG.md files renamed into place.  Invalid data raises
+    ReleaseError listing the problems, and nothing is written.
+    """
+    layout, tools = layout_digest(), tool_versions()
+    outcomes: list[Outcome] = []
+    planned: list[_Planned] = []
+    problems: list[str] = []
+    for folder in folders:
+        try:
+            plan = _plan(folder, reports_root / atelier_name(folder), layout, tools)
+        except _Invalid as invalid:
+            problems.extend(invalid.problems)
+            continue
+        if isinstance(plan, _Planned):
+            planned.append(plan)
+            outcomes.append(Outcome(plan.atelier.slug, plan.release["version"], True, plan.report_dir))
+        else:
+            outcomes.append(plan)
+    if problems:
+        raise ReleaseError(
+            fr("Données invalides : aucune version publiée.\n") + "\n".join(problems)
+        )
+    if not planned:
+        return outcomes
+    staged = _stage(planned)
     # releases.json is renamed last in each folder: it is the record that a version exists.
     for tmp, final in staged:
         durable.commit(tmp, final, sync_folder=False)
