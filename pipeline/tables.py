@@ -271,10 +271,11 @@ def normalize(folder: Path) -> list[str]:
             header = tuple(records[0]) if records else tuple(expected)
             if sorted(header) != sorted(expected):  # renamed or extra columns are not guessed
                 check_header(header, tuple(expected), str(path), str(folder))
-            cells = [dict(zip(header, record)) for record in records[1:]]
-            new = encode_rows(
-                [expected, *([spreadsheet_value(resource, n, row.get(n, "").replace("\r\n", "\n")) for n in expected] for row in cells)]
-            )
+            rows = [list(expected)]
+            for record in records[1:]:
+                cells = dict(zip(header, record))
+                rows.append([spreadsheet_value(resource, n, cells.get(n, "").replace("\r\n", "\n")) for n in expected])
+            new = encode_rows(rows)
             if new != data:
                 planned.append((path, new))
         for path, new in planned:  # only once both tables could be read: all or nothing
