@@ -658,43 +658,59 @@ def verify(report_dir: Path, data_dir: Path) -> Verdict:
         )
     atelier = load_atelier(folder)
     now = inputs(atelier)
-    recorded = current.get("inputs", {})
     if now.fingerprint != release_fingerprint(current):
-        moved = [
-            label
-            for key, label in (
-                ("data", "les données publiées"),
-                ("workshop", "atelier.yaml"),
-                ("layout", "la mise en page (modèles, styles, polices, code de rendu)"),
-                ("tools", "les versions des outils"),
-            )
-            if recorded.get(key) != getattr(now, key)
-        ]
-        what = join_fr(moved) or "les entrées"
-        made = _release_commit(report_dir, slug, version)
-        rebuilt_then = _rebuild_at(made, data_dir, slug, version) if made else None
-        if rebuilt_then is not None:
-            return Verdict(
-                rebuilt_then == committed,
-                say(
-                    "{pdf} : {verdict} sa reconstruction par le code et les données du commit {commit} qui a publié "
-                    "la version {version} (sha256 {digest}…) ; depuis, {what} ont changé : « atelier release {folder} » "
-                    "publiera la version {next}.",
-                    pdf=pdf, verdict="identique à" if rebuilt_then == committed else "différent de",
-                    commit=made[1][:10] if made else "", version=version, digest=rebuilt_then[:12], what=what,
-                    folder=folder, next=version + 1,
-                ),
-            )
+        return _verify_since_changes(report_dir, data_dir, slug, current, now, committed)
+    return _verify_rebuild(atelier, pdf, current, committed)
+
+
+def _verify_since_changes(
+    report_dir: Path, data_dir: Path, slug: str, current: dict[str, Any], now: Inputs, committed: str
+) -> Verdict:
+    """The inputs changed since the release: rebuild it from the commit that published it, when there is one."""
+    version = current["version"]
+    folder = data_dir / slug
+    pdf = report_dir / PDF_FILE
+    recorded = current.get("inputs", {})
+    moved = [
+        label
+        for key, label in (
+            ("data", "les données publiées"),
+            ("workshop", "atelier.yaml"),
+            ("layout", "la mise en page (modèles, styles, polices, code de rendu)"),
+            ("tools", "les versions des outils"),
+        )
+        if recorded.get(key) != getattr(now, key)
+    ]
+    what = join_fr(moved) or "les entrées"
+    made = _release_commit(report_dir, slug, version)
+    rebuilt_then = _rebuild_at(made, data_dir, slug, version) if made else None
+    if rebuilt_then is not None:
         return Verdict(
-            False,
+            rebuilt_then == committed,
             say(
-                "{slug} : {what} ont changé depuis la version {version} ; la reconstruction ne peut pas être "
-                "identique. Lancez « atelier release {folder} » pour publier la version {next}.",
-                slug=slug, what=what, version=version, folder=folder, next=version + 1,
+                "{pdf} : {verdict} sa reconstruction par le code et les données du commit {commit} qui a publié "
+                "la version {version} (sha256 {digest}…) ; depuis, {what} ont changé : « atelier release {folder} » "
+                "publiera la version {next}.",
+                pdf=pdf, verdict="identique à" if rebuilt_then == committed else "différent de",
+                commit=made[1][:10] if made else "", version=version, digest=rebuilt_then[:12], what=what,
+                folder=folder, next=version + 1,
             ),
         )
+    return Verdict(
+        False,
+        say(
+            "{slug} : {what} ont changé depuis la version {version} ; la reconstruction ne peut pas être "
+            "identique. Lancez « atelier release {folder} » pour publier la version {next}.",
+            slug=slug, what=what, version=version, folder=folder, next=version + 1,
+        ),
+    )
+
+
+def _verify_rebuild(atelier: Atelier, pdf: Path, current: dict[str, Any], committed: str) -> Verdict:
+    """The inputs are those of the release: rebuild the PDF here and compare its sha256."""
     from pipeline.render import build_pdf
 
+    version = current["version"]
     with tempfile.TemporaryDirectory(prefix="atelier-verify-") as tmp:
         rebuilt = build_pdf(atelier, Path(tmp) / PDF_FILE, version=str(version))
         digest = _sha256_file(Path(rebuilt))
