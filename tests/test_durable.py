@@ -85,3 +85,4 @@ def test_every_whole_file_write_goes_through_durable():
         if "os.replace(" in path.read_text(encoding="utf-8") or ".rename(" in path.read_text(encoding="utf-8")
     )
     assert users == ["pipeline/durable.py"]
+
