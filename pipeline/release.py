@@ -381,12 +381,6 @@ class _Planned:
     rows: dict[str, dict[str, str]]
 
 
-def _problems(folder: Path) -> list[str]:
-    from pipeline.validate import validate_atelier
-
-    return [str(p) for p in validate_atelier(folder)]
-
-
 def _released_at() -> dt.datetime:
     """The run's time, or SOURCE_DATE_EPOCH when set (reproducible builds convention).
 
@@ -459,6 +453,8 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
     and CHANGELOG.md files renamed into place.  Invalid data raises
     ReleaseError listing the problems, and nothing is written.
     """
+    from pipeline.render import InvalidAtelier, load_valid
+
     layout, tools = layout_digest(), tool_versions()
     outcomes: list[Outcome] = []
     planned: list[_Planned] = []
@@ -468,17 +464,16 @@ def release(folders: list[Path], reports_root: Path) -> list[Outcome]:
         report_dir = reports_root / slug
         history = read_releases(report_dir)
         previous = latest(history)
-        try:
-            atelier = load_atelier(folder)
-            new_inputs = inputs(atelier, layout=layout, tools=tools)
-        except AtelierError as e:
-            problems.extend(_problems(folder) or [str(e)])
-            continue
         # Validated even when the printed outline is unchanged: a point in a rubric or group
         # that atelier.yaml does not declare is not printed, yet the data are invalid.
-        found = _problems(folder)
-        if found:
-            problems.extend(found)
+        try:
+            atelier = load_valid(folder)
+            new_inputs = inputs(atelier, layout=layout, tools=tools)
+        except InvalidAtelier as e:
+            problems.extend(str(p) for p in e.problems)
+            continue
+        except AtelierError as e:
+            problems.append(str(e))
             continue
         if previous is not None and release_fingerprint(previous) == new_inputs.fingerprint:
             outcomes.append(Outcome(slug, previous["version"], False, report_dir))
