@@ -126,11 +126,11 @@ def refused_here(code: int, message: str, retry_after: int = 0) -> None:
 
     The one mechanism for every refusal a form survives: the checks before
     the view (flood limit, CSRF), and the view itself (closed atelier, a
-    library refusal caught by `library_refusal`).  The first refusal of a
-    request is the one shown; the view reads it with `refusal()`.
+    library refusal caught by `library_refusal`).  A later refusal replaces
+    an earlier one (a closed atelier says more than an expired token); the
+    view reads it with `refusal()`.
     """
-    if g.get("refusal") is None:
-        g.refusal = Refusal(code, message, retry_after)
+    g.refusal = Refusal(code, message, retry_after)
 
 
 def refusal() -> Refusal | None:

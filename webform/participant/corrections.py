@@ -190,7 +190,8 @@ def correct(slug: str, token: str) -> HttpResponse:
                 flash(_("L'équipe d'animation a déjà traité cette réponse : il n'y a plus rien à y corriger."))
             return redirect(url_for(".receipt", slug=slug, token=token), code=303)
         # Sent from a page opened before the team's decision or a withdrawal: the text comes back.
-        refused_here(409, str(REFUSED_CORRECTIONS[WITHDRAWN if all_withdrawn(rows) else TEAM_ACTED]))
+        if not refusal():
+            refused_here(409, str(REFUSED_CORRECTIONS[WITHDRAWN if all_withdrawn(rows) else TEAM_ACTED]))
         rows_to_correct = [r for r in rows if r["status"] != "withdrawn"] or rows
     form, template, context = correction_form(workshop, rec, rows_to_correct)
     if submitted(form) and correction_allowed(workshop, rec, rows_to_correct, form):

@@ -47,12 +47,13 @@ def propose_action(slug: str, phase_id: str) -> HttpResponse:
         if not TOKEN.fullmatch(token):
             raise refuse(400, _("Ce formulaire n'est pas valable : rechargez la page et recommencez."))
         item = {**actions.item_from_form(form.data), "statut": "proposee", "points": "", "group": form.group.data or ""}
-        done = actions.add(folder, phase.id, item,
-                           action_id="a-" + hashlib.sha256(f"action:{token}".encode("ascii")).hexdigest()[:16])
-        if done == "replaced":
-            flash(_("Ce formulaire avait déjà été envoyé : ce nouvel envoi remplace le premier, qui n'est pas compté deux fois."))
-        else:
-            flash(_("Merci ! L'action est proposée ; l'équipe d'animation la reprendra dans le plan."))
-        return redirect(url_for(".propose_action", slug=slug, phase_id=phase.id), code=303)
+        with library_refusal():
+            done = actions.add(folder, phase.id, item,
+                               action_id="a-" + hashlib.sha256(f"action:{token}".encode("ascii")).hexdigest()[:16])
+            if done == "replaced":
+                flash(_("Ce formulaire avait déjà été envoyé : ce nouvel envoi remplace le premier, qui n'est pas compté deux fois."))
+            else:
+                flash(_("Merci ! L'action est proposée ; l'équipe d'animation la reprendra dans le plan."))
+            return redirect(url_for(".propose_action", slug=slug, phase_id=phase.id), code=303)
     new_token = request.form.get(ACTION_FIELD) if request.method == "POST" else secrets.token_urlsafe(32)
     return no_store(show_form("participant/action.html", form, workshop, phase=phase, new_token=new_token))

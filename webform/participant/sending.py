@@ -19,7 +19,6 @@ from pipeline.rows import rows_by_id
 from pipeline.workshop import Workshop
 from webform.participant.page import sent_submission
 from webform.receipts import SUBMISSION_FIELD, Receipt, derived, receipt_token, submission_digest, text_digest
-from webform.safety import refused_here
 from webform.services import services
 
 # ---- submission tokens: a form sent twice is applied once ---------------------------------
@@ -92,7 +91,14 @@ def written(rows: list[dict[str, str]]) -> tuple[tuple[str, str], ...]:
     return tuple((r["id"], text_digest(r.get("text") or r.get("name") or "")) for r in rows)
 
 
-def save(workshop: Workshop, folder: Path, kind: str, resource: str, rows: list[dict[str, str]], wanted: Points | dict[str, str] | None = None) -> HttpResponse:
+def save(
+    workshop: Workshop,
+    folder: Path,
+    kind: str,
+    resource: str,
+    rows: list[dict[str, str]],
+    wanted: Points | dict[str, str] | None = None,
+) -> HttpResponse:
     """Append the rows (all or nothing) after their column's last points, record the receipt, redirect to it.
 
     Under the lock of the receipt token, so that the same form sent twice at
