@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
@@ -16,7 +16,7 @@ from pipeline import votes
 from pipeline.votes import VoteError
 from pipeline.workshop import Phase, Workshop
 from webform.participant import bp
-from webform.participant.page import language, no_store, open_atelier
+from webform.participant.page import form_response, language, no_store, open_atelier
 from webform.receipts import TOKEN, Receipt
 from webform.safety import library_refusal, refusal, refuse, shows_form_again
 from webform.services import services
@@ -136,7 +136,7 @@ def ballot_page(workshop: Workshop, folder: Path, phase: Phase, token: str | Non
         errors=[("", "", refused)] if refused else [],
         lang=language(),
     )
-    return no_store(Response(body, status=refused_by.code if refused_by else status))
+    return no_store(form_response(body, status))
 
 
 def current_vote_atelier(workshop: Workshop, folder: Path) -> Any:

@@ -83,8 +83,13 @@ def show_form(template: str, form: FlaskForm, workshop: Workshop, **context: Any
     context.setdefault("token", None)
     context.setdefault("submission", sent_submission() or new_submission())
     body = render_template(template, form=form, workshop=workshop, errors=errors, **context)
+    return form_response(body, 400 if errors else 200)
+
+
+def form_response(body: str, status: int) -> HttpResponse:
+    """A form page: after a refused POST, with the refusal's status (and Retry-After, for a flood); else `status`."""
     refused = refusal()
-    response = Response(body, status=refused.code if refused else 400 if errors else 200)
+    response = Response(body, status=refused.code if refused else status)
     if refused and refused.retry_after:
         response.headers["Retry-After"] = str(refused.retry_after)
     return response
