@@ -116,9 +116,13 @@ def point_rows(
     reuse: Mapping[str, list[str]] | None = None,
     new_ids: Callable[[], str] | None = None,
 ) -> list[dict[str, str]]:
-    """One row per point, nested by `parent`; ids reused in reading order from `reuse` per section,
-    then made by `new_ids` (random by default).  `position` is the rank among the sent siblings:
-    `store.append_rows(after_siblings=True)` puts the top ones after the column's last point."""
+    """One `point_row` per line of `points`, in reading order, nested by `parent`.
+
+    Ids are reused in reading order from `reuse` (section → ids), then made
+    by `new_ids` (random `c-…` by default).  `position` is the rank among the
+    sent siblings: `store.append_rows(after_siblings=True)` puts the top ones
+    after the column's last point (the order of arrival).
+    """
     rows = []
     for section, lines in points.lines.items():
         ids = ids_then_new((reuse or {}).get(section, []), new_ids or (lambda: store.new_id("c")))
@@ -223,7 +227,7 @@ def check_unchanged(rows: list[dict[str, str]], team: Mapping[str, str], state: 
 
 
 def correct_signature(folder: Path, person_id: str, fields: Mapping[str, str]) -> None:
-    """Rewrite a signature's `person_fields` (same id, same status)."""
+    """Rewrite a signature's `person_fields` (same id, same status).  Errors: store.StoreError."""
     store.update_rows(folder, "participants", {person_id: dict(fields)})
 
 
@@ -318,7 +322,8 @@ def withdraw(folder: Path, resource: str, ids: Iterable[str], stamp: str | None 
     """Mark the rows `ids` of `resource` withdrawn (those not already so); return the ids changed.
 
     A contribution's `updated_at` is set (`stamp`, default now); a
-    participant row has no such column.  Under the folder's lock.
+    participant row has no such column.  Under the folder's lock; ids not in
+    the file are ignored.  Errors: store.StoreError (nothing written).
     """
     with store.locked(folder):
         rows = [r for r in rows_by_id(folder, resource, ids) if r["status"] != "withdrawn"]
@@ -359,6 +364,8 @@ def transcribe(
     points, computed under the store's lock that also covers the append.
     `new_id` makes the ids: derived from the form's submission token, the
     same form sent twice raises store.DuplicateKey instead of writing twice.
+    Other errors: store.StoreError (a text the store refuses, with its French
+    reason naming the line and field; nothing written).
     """
     stamp = stamp or clock.stamp()
     with store.locked(folder):
