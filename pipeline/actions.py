@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Mapping
 
-from pipeline import schemas, store
+from pipeline import clock, schemas, store
 from pipeline.workshop import Atelier, AtelierError, Contribution, format_datetime
 
 RESOURCE = "actions"
@@ -53,7 +53,7 @@ def add(folder: Path, phase_id: str, item: Mapping[str, Any], now: dt.datetime |
     replay), "replaced" when it holds other words (Back, a correction, send):
     they replace the first ones, its statut kept (the team may have decided it).
     """
-    stamp = format_datetime(now or dt.datetime.now(dt.timezone.utc))
+    stamp = format_datetime(now or clock.now())
     row = {**item, "id": action_id or store.new_id("a"), "phase": phase_id, "created_at": stamp}
     with store.locked(folder):
         first = next((r for r in store.read_table(folder, RESOURCE) if r["id"] == action_id), None) if action_id else None
@@ -72,5 +72,5 @@ def set_statut(folder: Path, action_id: str, statut: str, now: dt.datetime | Non
     labels = schemas.enum_labels(RESOURCE, "statut")
     if statut not in labels:
         raise AtelierError(f"statut « {statut[:40]} » inconnu ; statuts possibles : {', '.join(labels)}.")
-    stamp = format_datetime(now or dt.datetime.now(dt.timezone.utc))
+    stamp = format_datetime(now or clock.now())
     store.update_rows(folder, RESOURCE, {action_id: {"statut": statut, "updated_at": stamp}})

@@ -24,13 +24,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import store
+from pipeline import clock, store
 from pipeline.schemas import MAX_DEPTH
-from pipeline.workshop import AtelierError, format_datetime, parse_datetime
+from pipeline.workshop import AtelierError, parse_datetime
 
 FILE = "contributions.csv"
 COLUMN = ("question", "phase", "group", "section")
@@ -46,10 +45,6 @@ class Outcome:
 
     changed: tuple[str, ...]
     note: str = ""
-
-
-def now() -> str:
-    return format_datetime(dt.datetime.now(dt.timezone.utc))
 
 
 def _quote(text: str, limit: int = 60) -> str:
@@ -107,7 +102,7 @@ def publish(folder: Path, point_id: str, stamp: str | None = None) -> Outcome:
         row = _point(rows, point_id)
         if row["status"] == "published":
             return Outcome((), f"Le point {_quote(row['text'])} est déjà publié.")
-        stamp = stamp or now()
+        stamp = stamp or clock.stamp()
         ids = [point_id]
         if row["status"] == "pending":
             children = _children(rows)
@@ -136,7 +131,7 @@ def hide(folder: Path, point_id: str, stamp: str | None = None) -> Outcome:
         row = _point(rows, point_id)
         if row["status"] == "hidden":
             return Outcome((), f"Le point {_quote(row['text'])} est déjà masqué.")
-        store.update_rows(folder, "contributions", {point_id: {"status": "hidden", "updated_at": stamp or now()}})
+        store.update_rows(folder, "contributions", {point_id: {"status": "hidden", "updated_at": stamp or clock.stamp()}})
         return Outcome((point_id,))
 
 
@@ -156,7 +151,7 @@ def edit(folder: Path, point_id: str, text: str, stamp: str | None = None) -> Ou
         row = _point(rows, point_id)
         if row["text"] == text:
             return Outcome((), "Le texte est inchangé.")
-        store.update_rows(folder, "contributions", {point_id: {"text": text, "updated_at": stamp or now()}})
+        store.update_rows(folder, "contributions", {point_id: {"text": text, "updated_at": stamp or clock.stamp()}})
         return Outcome((point_id,))
 
 
@@ -215,7 +210,7 @@ def merge(folder: Path, keep_id: str, duplicate_id: str, text: str | None = None
                 f"{deepest + 1} niveaux, au-delà des {MAX_DEPTH} que le compte-rendu imprime ; "
                 "rien n'a été modifié."
             )
-        stamp = stamp or now()
+        stamp = stamp or clock.stamp()
         changes: dict[str, dict[str, str]] = {duplicate_id: {"status": "hidden", "updated_at": stamp}}
         after = max((int(k["position"]) for k in children.get(keep_id, [])), default=0)
         for rank, kid in enumerate(moved, start=after + 1):

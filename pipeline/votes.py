@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from pipeline import store
+from pipeline import clock, store
 from pipeline.workshop import (
     AtelierError,
     Contribution,
@@ -200,7 +200,7 @@ def _append(folder: Path, phase_id: str, event: str, *, ballot: str = "", choice
                 "choices": choices,
                 "point": point,
                 "into": into,
-                "created_at": format_datetime(now or dt.datetime.now(dt.timezone.utc)),
+                "created_at": format_datetime(now or clock.now()),
             }
         ],
     )
