@@ -73,6 +73,13 @@ class Points:
     lines: dict[str, list[Line]] = field(default_factory=dict)
 
 
+Column = tuple[str, str, str, str]  # (question, phase, group or "", section)
+
+
+def column_key(row: Mapping[str, str]) -> Column:
+    return (row["question"], row["phase"], row["group"], row["section"])
+
+
 def new_status(workshop: Workshop) -> str:
     """The status of what a participant sends: « pending » under `moderation: pre`, else « published »."""
     return "pending" if workshop.moderation == "pre" else "published"
@@ -217,6 +224,40 @@ def current_points(workshop: Workshop, rows: list[dict[str, str]]) -> dict[str, 
     return {section: points for section, points in by_section.items() if points}
 
 
+def team_changes(folder: Path, rows: list[dict[str, str]], corrected: Collection[str]) -> dict[str, tuple[str, str]]:
+    """What the team did to a sending's `rows`: row id → (HIDDEN, MERGED, MOVED or CORRECTED, the text
+    of the point it now sits under, or that it was merged into; "" otherwise).
+
+    A point sits under a point outside the sending only when the team merged
+    a duplicate (its précisions move to the point kept); a hidden point whose
+    précisions went elsewhere in its column was merged; `corrected`: the ids
+    whose text is no longer what the participant last wrote (the web form's
+    receipt knows).  Withdrawn points are the author's and are not listed.
+    """
+    by_id = {r["id"]: r for r in rows}
+    live = [r for r in rows if r["status"] != "withdrawn"]
+    outside = {r["parent"] for r in live if r["parent"] and r["parent"] not in by_id}
+    hosts = {r["id"]: r for r in rows_by_id(folder, "contributions", outside)} if outside else {}
+    found: dict[str, tuple[str, str]] = {}
+    for row in live:
+        if row["parent"] and row["parent"] not in by_id:
+            found[row["id"]] = (MOVED, hosts.get(row["parent"], {}).get("text", ""))
+        elif row["status"] == "hidden":
+            found[row["id"]] = (HIDDEN, "")
+        elif row["id"] in corrected:
+            found[row["id"]] = (CORRECTED, "")
+    for row in live:
+        if found.get(row["id"], ("",))[0] == HIDDEN:
+            into = [
+                found[r["id"]][1]
+                for r in live
+                if found.get(r["id"], ("",))[0] == MOVED and column_key(r) == column_key(row)
+            ]
+            if into:
+                found[row["id"]] = (MERGED, into[0])
+    return found
+
+
 def check_unchanged(rows: list[dict[str, str]], team: Mapping[str, str], state: str | None) -> None:
     """Raise CorrectionRefused when the sending was withdrawn, or when what the team did (`team`)
     is no longer the `state` the correction form was made from (None: not checked)."""
@@ -336,13 +377,6 @@ def withdraw(folder: Path, resource: str, ids: Iterable[str], stamp: str | None 
 
 
 # ---- transcription of paper post-its (the team's saisie) -----------------------------------------
-
-Column = tuple[str, str, str, str]  # (question, phase, group or "", section)
-
-
-def column_key(row: Mapping[str, str]) -> Column:
-    return (row["question"], row["phase"], row["group"], row["section"])
-
 
 def transcribe(
     folder: Path,

@@ -166,3 +166,32 @@ def test_only_a_valid_atelier_is_loaded_for_printing(folder):
         load_valid(folder)
     assert [str(p) for p in refused.value.problems] == [str(p) for p in validate_atelier(folder)]
     assert str(refused.value) == f"{folder} : {len(refused.value.problems)} problème(s) ; rien n'a été produit."
+
+
+def test_what_the_team_did_is_read_from_the_rows_themselves(folder):
+    from pipeline import moderation
+
+    sent_ids = ("a", "a1", "a2")
+    moderation.merge(folder, "z", "a", stamp=STAMP)  # « a » is a duplicate of « z »: its précisions move there
+    sent = [r for r in rows(folder, "contributions") if r["id"] in sent_ids]
+    host = "Un autre point, d'une autre personne"
+    assert participation.team_changes(folder, sent, corrected=set()) == {
+        "a": (participation.MERGED, host),
+        "a1": (participation.MOVED, host),
+        "a2": (participation.MOVED, host),
+    }
+    participation.withdraw(folder, "contributions", ["a2"], stamp=STAMP)
+    sent = [r for r in rows(folder, "contributions") if r["id"] in sent_ids]
+    assert set(participation.team_changes(folder, sent, corrected=set())) == {"a", "a1"}  # a withdrawal is the author's
+
+
+def test_a_hidden_or_corrected_point_is_the_team_s(folder):
+    from pipeline import moderation
+
+    moderation.hide(folder, "a1", stamp=STAMP)
+    sent = [r for r in rows(folder, "contributions") if r["id"] in ("a", "a1", "a2")]
+    assert participation.team_changes(folder, sent, corrected={"a2"}) == {
+        "a1": (participation.HIDDEN, ""),
+        "a2": (participation.CORRECTED, ""),
+    }
+    assert [r["id"] for r in participation.editable(sent, {"a1", "a2"})] == ["a"]

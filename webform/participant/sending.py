@@ -14,7 +14,7 @@ from flask_babel import gettext as _  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
 
 from pipeline import participation, store
-from pipeline.participation import CORRECTED, HIDDEN, MERGED, MOVED, Points, column_key
+from pipeline.participation import Points
 from pipeline.rows import rows_by_id
 from pipeline.workshop import Workshop
 from webform.participant.page import sent_submission
@@ -163,38 +163,13 @@ def receipt_rows(folder: Path, receipt: Receipt) -> list[dict[str, str]]:
 
 
 def team_changes(folder: Path, rec: Receipt, rows: list[dict[str, str]]) -> dict[str, tuple[str, str]]:
-    """Row id → (what the team did, the text of the point it now sits under, if moved).
-
-    A point sits under a point outside the receipt only when the team merged
-    a duplicate (its précisions move to the point kept); a hidden point whose
-    précisions went elsewhere in its column was merged; a text whose digest
-    differs from the one the participant last wrote was corrected by the team.
-    """
+    """What the team did to a receipt's points (`participation.team_changes`); a text is the team's
+    correction when its digest differs from the one the participant last wrote (`Receipt.written`)."""
     if rec.resource != "contributions":
         return {}
-    by_id = {r["id"]: r for r in rows}
     wrote = dict(rec.written)
-    live = [r for r in rows if r["status"] != "withdrawn"]
-    outside = {r["parent"] for r in live if r["parent"] and r["parent"] not in by_id}
-    hosts = {r["id"]: r for r in rows_by_id(folder, rec.resource, outside)} if outside else {}
-    found: dict[str, tuple[str, str]] = {}
-    for row in live:
-        if row["parent"] and row["parent"] not in by_id:
-            found[row["id"]] = (MOVED, hosts.get(row["parent"], {}).get("text", ""))
-        elif row["status"] == "hidden":
-            found[row["id"]] = (HIDDEN, "")
-        elif row["id"] in wrote and text_digest(row["text"]) != wrote[row["id"]]:
-            found[row["id"]] = (CORRECTED, "")
-    for row in live:
-        if found.get(row["id"], ("",))[0] == HIDDEN:
-            into = [
-                found[r["id"]][1]
-                for r in live
-                if found.get(r["id"], ("",))[0] == MOVED and column_key(r) == column_key(row)
-            ]
-            if into:
-                found[row["id"]] = (MERGED, into[0])
-    return found
+    corrected = {r["id"] for r in rows if r["id"] in wrote and text_digest(r["text"]) != wrote[r["id"]]}
+    return participation.team_changes(folder, rows, corrected)
 
 
 def team_kinds(changes: dict[str, tuple[str, str]]) -> dict[str, str]:
