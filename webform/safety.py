@@ -1,4 +1,4 @@
-"""Request hygiene: form encoding, flood limit, CSRF, security headers and French error pages."""
+"""Request hygiene: form encoding, flood limit, CSRF, security headers, the refusals a form survives, French error pages."""
 
 from __future__ import annotations
 

@@ -16,5 +16,3 @@ bp: Blueprint = Blueprint("participant", __name__, template_folder="templates")
 # The pages register themselves on `bp` when imported.
 from webform.participant import ballots, contributing, corrections, proposals  # noqa: E402,F401
 from webform.participant.ballots import ballot_id  # noqa: E402,F401  (tests name a ballot by its token)
-from webform.participant.page import form_errors, open_atelier, sent_submission, submitted  # noqa: E402,F401
-from webform.participant.sending import row_ids  # noqa: E402,F401
