@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import contextlib
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl
@@ -147,10 +148,17 @@ def library_refusal() -> Iterator[None]:
     nothing was written; the view goes on and shows its form again, with
     the typed text and the sentence of `library_message`.
     """
+    from pipeline.participation import CorrectionRefused
+    from pipeline.store import StoreError
+    from pipeline.votes import VoteError
+
     try:
         yield
     except AtelierError as error:
-        current_app.logger.error("%s", error)
+        # A row refused, a vote closed, a correction overtaken: the person's to fix, told on the page.
+        # Anything else (a file the library cannot read) is the team's to fix: in the server's log too.
+        expected = isinstance(error, (StoreError, VoteError, CorrectionRefused))
+        current_app.logger.log(logging.INFO if expected else logging.ERROR, "%s", error)
         refused_here(*library_message(error))
 
 
