@@ -6,12 +6,15 @@ import datetime as dt
 import errno
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
 from pipeline import cli_french, clock
 from pipeline.workshop import TABLE_FILES, AtelierError, own_file
+
+if TYPE_CHECKING:  # the renderer (WeasyPrint) is imported only by the commands that print
+    from pipeline.render import InvalidAtelier
 
 cli_french.install()
 
@@ -23,6 +26,13 @@ class Failure(click.ClickException):
 
     def show(self, file: object = None) -> None:
         click.echo(f"Erreur : {self.format_message()}", err=True)
+
+
+def invalid(error: InvalidAtelier, nothing: str) -> Failure:
+    """An invalid atelier: its problems on stderr, one a line, then « DIR : N problème(s) ; `nothing` »."""
+    for problem in error.problems:
+        click.echo(str(problem), err=True)
+    return Failure(f"{error.folder} : {len(error.problems)} problème(s) ; {nothing}.")
 
 
 class Commands(click.Group):
@@ -389,16 +399,12 @@ def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
 
     Les données sont d'abord validées : un atelier invalide ne produit pas de PDF.
     """
-    from pipeline.render import build_pdf
-    from pipeline.validate import validate_atelier
+    from pipeline.render import InvalidAtelier, build_pdf, load_valid
 
-    problems = validate_atelier(folder)
-    if problems:
-        for problem in problems:
-            click.echo(str(problem), err=True)
-        raise Failure(f"{folder} : {len(problems)} problème(s) ; le compte-rendu n'a pas été produit.")
     try:
-        path = build_pdf(folder, out, draft=draft, html_out=html_out)
+        path = build_pdf(load_valid(folder), out, draft=draft, html_out=html_out)
+    except InvalidAtelier as e:
+        raise invalid(e, "le compte-rendu n'a pas été produit") from None
     except AtelierError as e:
         raise Failure(str(e)) from None
     click.echo(f"Compte-rendu écrit dans {path}")
@@ -441,17 +447,18 @@ def kit(folder: Path, out: Path, url: str | None, attendees: int | None, html_ou
     L'atelier est d'abord validé : un atelier invalide ne produit pas de kit.
     """
     from pipeline.kit import build_kit
-    from pipeline.validate import validate_atelier
+    from pipeline.render import InvalidAtelier, load_valid
 
-    problems = validate_atelier(folder)
-    if problems:
-        for problem in problems:
-            click.echo(str(problem), err=True)
-        raise Failure(f"{folder} : {len(problems)} problème(s) ; le kit n'a pas été imprimé.")
+    try:
+        atelier = load_valid(folder)
+    except InvalidAtelier as e:
+        raise invalid(e, "le kit n'a pas été imprimé") from None
+    except AtelierError as e:
+        raise Failure(str(e)) from None
     if url is None:
         click.echo("Attention : pas d'adresse de formulaire (--url) ; le kit est imprimé sans QR code.", err=True)
     try:
-        path = build_kit(folder, out, url=url, attendees=attendees, html_out=html_out)
+        path = build_kit(atelier, out, url=url, attendees=attendees, html_out=html_out)
     except AtelierError as e:
         raise Failure(str(e)) from None
     click.echo(f"Kit d'animation écrit dans {path}")

@@ -453,12 +453,6 @@ class _Planned:
     rows: Published
 
 
-def _problems(folder: Path) -> list[str]:
-    from pipeline.validate import validate_atelier
-
-    return [str(p) for p in validate_atelier(folder)]
-
-
 def _released_at() -> dt.datetime:
     """The run's time, or SOURCE_DATE_EPOCH when set (reproducible builds convention).
 
@@ -521,16 +515,17 @@ def _plan(folder: Path, report_dir: Path, layout: str, tools: dict[str, str]) ->
     """The next release of one atelier (not rendered yet), or the Outcome « unchanged »; _Invalid for bad data."""
     history = read_releases(report_dir)
     previous = latest(history)
-    try:
-        atelier = load_atelier(folder)
-        new_inputs = inputs(atelier, layout=layout, tools=tools)
-    except AtelierError as e:
-        raise _Invalid(_problems(folder) or [str(e)]) from None
+    from pipeline.render import InvalidAtelier, load_valid
+
     # Validated even when the printed outline is unchanged: a point in a rubric or group
     # that atelier.yaml does not declare is not printed, yet the data are invalid.
-    found = _problems(folder)
-    if found:
-        raise _Invalid(found)
+    try:
+        atelier = load_valid(folder)
+        new_inputs = inputs(atelier, layout=layout, tools=tools)
+    except InvalidAtelier as e:
+        raise _Invalid([str(p) for p in e.problems]) from None
+    except AtelierError as e:
+        raise _Invalid([str(e)]) from None
     if previous is not None and release_fingerprint(previous) == new_inputs.fingerprint:
         return Outcome(atelier.slug, previous["version"], False, report_dir)
     rows = published_rows(atelier)

@@ -28,7 +28,7 @@ from pipeline.compose import Report, compose
 from pipeline.fonts import printable, project_fonts_only
 from pipeline.tagging import add_alt_texts, finish_tags
 from pipeline.typography import french
-from pipeline.workshop import Atelier, load_atelier
+from pipeline.workshop import Atelier, AtelierError, load_atelier
 
 HERE = Path(__file__).resolve().parent
 ASSETS = HERE / "assets"
@@ -297,6 +297,33 @@ def write_pdf(html: str, report: Report, out: Path, *, fetcher: AssetFetcher | N
             finisher=_finish,
         )
     return out
+
+
+class InvalidAtelier(AtelierError):
+    """The atelier's data are not valid: nothing is printed from them.
+
+    `problems`: what `atelier validate` says, each naming its file, line and
+    field (`pipeline.validate.Problem`); the message counts them.
+    """
+
+    def __init__(self, folder: str | Path, problems: Iterable[Any]) -> None:
+        self.folder, self.problems = folder, tuple(problems)
+        super().__init__(f"{folder} : {len(self.problems)} problème(s) ; rien n'a été produit.")
+
+
+def load_valid(folder: str | Path) -> Atelier:
+    """The atelier of `folder`, loaded only when `atelier validate` finds no problem in it.
+
+    The one rule of every step that prints from the data (the compte-rendu,
+    the kit, a release): an invalid atelier produces nothing.  Errors:
+    InvalidAtelier (the problems), AtelierError (a file it cannot read).
+    """
+    from pipeline.validate import validate_atelier
+
+    problems = validate_atelier(folder)
+    if problems:
+        raise InvalidAtelier(folder, problems)
+    return load_atelier(folder)
 
 
 def build_pdf(

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from webform.points import format_points, nest, parse_points
+from pipeline.points import format_points, nest, parse_points
 
 
 def depths(text: str, max_depth: int = 4) -> list[tuple[int, str]]:

@@ -7,7 +7,7 @@ import hashlib
 from conftest import contribution, write_atelier
 
 from webform.receipts import LOG, Receipt, ReceiptBook
-from webform.rows import rows_by_id
+from pipeline.rows import rows_by_id
 
 
 def test_a_token_issued_by_one_worker_is_found_by_another(tmp_path):

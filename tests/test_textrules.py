@@ -86,7 +86,7 @@ def test_form_store_and_validate_say_the_same_thing(tmp_path, layer, value, mess
 
 
 def test_a_line_that_shows_nothing_is_a_blank_line_of_a_textarea():
-    from webform.points import parse_points
+    from pipeline.points import parse_points
 
     assert is_blank("\u200b\u2060\ufeff \u00a0") and not is_blank("a\u200b")
     assert [line.text for line in parse_points("Une idée\n\u200b\n- \u2060\nUne autre", 4)] == ["Une idée", "Une autre"]

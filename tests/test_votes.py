@@ -534,6 +534,7 @@ def test_the_vote_s_small_faults(tmp_path, folder):
     assert voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "1"}).status_code == 303
     flood = voter.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "1", "p-pb": "1"})
     assert flood.status_code == 429 and "Votre texte" not in flood.text and "Ce que vous avez saisi est conservé" in flood.text
+    assert int(flood.headers["Retry-After"]) > 0  # as every refused form page (webform.participant.page.form_response)
     closing = make_app(tmp_path).test_client()
     csrf, token = blank_ballot(closing)
     opening.set_status(folder, "closed")

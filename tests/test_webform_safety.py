@@ -97,6 +97,20 @@ def test_expired_csrf_token(tmp_path, folder):
     assert f"Le formulaire a expiré{NNBSP}: vos réponses sont conservées ci-dessous, renvoyez-le." in text_of(page.text)
 
 
+def test_a_form_refused_twice_says_the_reason_that_lasts_and_keeps_the_text(client, folder):
+    """An expired token on an atelier closed meanwhile: resending would not help, so the page says it is closed."""
+    from pipeline import opening
+
+    client.get("/essai/idee")  # a session, with its CSRF key
+    opening.set_status(folder, "closed")
+    page = client.post("/essai/idee", data={"csrf_token": "faux", "question": "q1", "text": "Mon idée précieuse"})
+    assert page.status_code == 403
+    assert "a été clos pendant que vous écriviez" in text_of(page.text)
+    assert "jeton de sécurité" not in text_of(page.text)
+    assert "\nMon idée précieuse</textarea>" in page.text
+    assert rows(folder, "contributions") == []
+
+
 def test_csrf_failure_on_a_receipt_action_is_a_french_page(client, folder):
     sent = submit(client, "/essai/emargement", {"name": "Anne", "role": "elu"})
     page = client.post(sent.headers["Location"] + "/retirer", data={})

@@ -31,7 +31,7 @@ from wtforms.widgets import TextInput  # type: ignore[import-untyped]
 from wtforms.validators import StopValidation, ValidationError  # type: ignore[import-untyped]
 
 from pipeline import schemas, textrules
-from webform.points import Line, parse_points
+from pipeline.points import Line, parse_points
 
 # French labels of the schema's enum values (the schema keeps English identifiers).
 ROLE_LABELS = {

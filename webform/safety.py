@@ -1,10 +1,13 @@
-"""Request hygiene: form encoding, flood limit, CSRF, security headers and French error pages."""
+"""Request hygiene: form encoding, flood limit, CSRF, security headers, the refusals a form survives, French error pages."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl
 
 from flask import Flask, Response, current_app, g, render_template, request, url_for
@@ -15,6 +18,7 @@ from babel.dates import format_timedelta
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException, TooManyRequests, UnsupportedMediaType
 
+from pipeline.participation import TEAM_ACTED, WITHDRAWN
 from pipeline.workshop import AtelierError
 from webform import LANGUAGES
 from webform.catalog import BrokenAtelier
@@ -67,6 +71,19 @@ ERROR_MESSAGES = {
     500: _l("Une erreur inattendue s'est produite ; l'équipe d'animation peut consulter le journal du serveur."),
 }
 
+# A participant's correction overtaken by the team or by a withdrawal (pipeline.participation).
+REFUSED_CORRECTIONS = {
+    TEAM_ACTED: _l(
+        "L'équipe d'animation a traité cette réponse pendant que vous la modifiiez : rien n'a été enregistré, "
+        "pour ne pas défaire son travail. Votre texte est conservé ci-dessous ; votre reçu montre ce que l'équipe "
+        "a fait, et « Corriger » depuis le reçu repart de là."
+    ),
+    WITHDRAWN: _l(
+        "Cette réponse a été retirée (peut-être depuis un autre onglet) : rien n'a été enregistré. Votre texte est "
+        "conservé ci-dessous ; pour le proposer encore, copiez-le dans un nouveau formulaire depuis la page de l'atelier."
+    ),
+}
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; "
@@ -84,13 +101,65 @@ class FrenchError(HTTPException):
     """An HTTP error whose description is already the sentence to show."""
 
 
-def refused_here(code: int, message: str, retry_after: int = 0) -> None:
-    """Refuse a participant's POST but show its form again, with what was typed and `message`.
+@dataclass(frozen=True)
+class Refusal:
+    """Why a participant's POST is not applied: the HTTP status, the French sentence, Retry-After seconds (0: none)."""
 
-    The view goes on: `submitted()` is then False and `show_form` answers
-    `code` (and Retry-After) with the form, its text and the sentence.
+    code: int
+    message: str
+    retry_after: int = 0
+
+
+def shows_form_again(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a form view that shows its form again, with the sent text, when its POST is refused (`refusal()`)."""
+    view.shows_form_again = True  # type: ignore[attr-defined]
+    return view
+
+
+def form_view() -> bool:
+    """Is this request a POST to a view marked `shows_form_again`?"""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return request.method == "POST" and bool(getattr(view, "shows_form_again", False))
+
+
+def refused_here(code: int, message: str, retry_after: int = 0) -> None:
+    """Refuse this POST but let its view show the form again, with what was typed and `message`.
+
+    The one mechanism for every refusal a form survives: the checks before
+    the view (flood limit, CSRF), and the view itself (closed atelier, a
+    library refusal caught by `library_refusal`).  A later refusal replaces
+    an earlier one (a closed atelier says more than an expired token); the
+    view reads it with `refusal()`.
     """
-    g.refusal = (code, message, retry_after)
+    g.refusal = Refusal(code, message, retry_after)
+
+
+def refusal() -> Refusal | None:
+    """The refusal recorded for this request (see `refused_here`), if any."""
+    found: Refusal | None = g.get("refusal")
+    return found
+
+
+@contextlib.contextmanager
+def library_refusal() -> Iterator[None]:
+    """Around the library call of a form view: a refusal (AtelierError) becomes the form's refusal.
+
+    `with library_refusal(): return save(...)` — when the library refuses,
+    nothing was written; the view goes on and shows its form again, with
+    the typed text and the sentence of `library_message`.
+    """
+    from pipeline.participation import CorrectionRefused
+    from pipeline.store import StoreError
+    from pipeline.votes import VoteError
+
+    try:
+        yield
+    except AtelierError as error:
+        # A row refused, a vote closed, a correction overtaken: the person's to fix, told on the page.
+        # Anything else (a file the library cannot read) is the team's to fix: in the server's log too.
+        expected = isinstance(error, (StoreError, VoteError, CorrectionRefused))
+        current_app.logger.log(logging.INFO if expected else logging.ERROR, "%s", error)
+        refused_here(*library_message(error))
 
 
 def delay_words(seconds: float) -> str:
@@ -139,8 +208,7 @@ def limit_submissions() -> None:
         return
     wait = limiter.take(request.remote_addr or "?")
     if wait > 0:
-        view = current_app.view_functions.get(request.endpoint)
-        if getattr(view, "shows_form_again", False):
+        if form_view():
             # The participant's text comes back with the form; nothing is saved.
             refused_here(
                 429,
@@ -178,8 +246,7 @@ def sent_texts() -> list[tuple[str, str]]:
     itself cannot be shown again (its atelier.yaml is broken, its group was
     removed, the facilitator's session ended): nothing typed is lost.
     """
-    view = current_app.view_functions.get(request.endpoint or "")
-    if request.method != "POST" or not getattr(view, "shows_form_again", False):
+    if not form_view():
         return []
     try:
         form = request.form
@@ -236,49 +303,49 @@ def error_page(error: HTTPException) -> tuple[str, int] | Response:
     return response
 
 
-def form_again(code: int, message: str) -> tuple[str, int] | Response:
-    """The form the person sent, shown again with their text and `message` on top; else an error page.
+def check_csrf() -> None:
+    """CSRFProtect's check, before the view: a form view shows its form again with the sentence
+    (`refused_here`), never losing an answer; any other POST gets the error page (`csrf_failed`)."""
+    if not current_app.config["WTF_CSRF_ENABLED"]:
+        return
+    try:
+        csrf.protect(apply_exemptions=True)
+    except CSRFError as error:
+        if not form_view():
+            raise
+        refused_here(400, csrf_message(error))
 
-    For any refusal of a POST to a form view marked `shows_form_again`
-    (CSRF, a library error): the view runs once more and, seeing
-    `g.refusal` (see `refused_here`), shows the form with what was typed instead of saving it.
-    """
-    view = current_app.view_functions.get(request.endpoint or "")
+
+def csrf_message(error: CSRFError) -> str:
+    return str(CSRF_MESSAGES.get(str(error.description), CSRF_MESSAGES["The CSRF token is invalid."]))
+
+
+def csrf_failed(error: CSRFError) -> tuple[str, int] | Response:
+    return team_or_error_page(400, csrf_message(error))
+
+
+def team_or_error_page(code: int, message: str) -> tuple[str, int] | Response:
+    """The error page with `message`; on the team's pages, signed out, the reason to log in instead."""
     if request.blueprint == "facilitator":
         from webform.facilitator import access
 
         if request.endpoint not in access.PUBLIC_ENDPOINTS and not access.signed_in():
-            # The team's pages: the text alone, with the way to log in.
             return error_page(refuse(403, access.signed_out_message()))
-    if request.method == "POST" and view is not None and getattr(view, "shows_form_again", False) and not g.get("refusal"):
-        refused_here(code, message)
-        try:
-            answer: Any = view(**(request.view_args or {}))
-        except (AtelierError, HTTPException):
-            return error_page(refuse(code, message))  # the form cannot even be shown: the sentence alone
-        return current_app.make_response(answer)
     return error_page(refuse(code, message))
 
 
-def csrf_failed(error: CSRFError) -> tuple[str, int] | Response:
-    """Show the same form again with the participant's text and a fresh token, never lose an answer."""
-    message = str(CSRF_MESSAGES.get(str(error.description), CSRF_MESSAGES["The CSRF token is invalid."]))
-    return form_again(400, message)
-
-
-def library_error(error: AtelierError) -> tuple[str, int] | Response:
-    """The library refused (a file it cannot read, a row the store refuses): a French page, never a 500.
+def library_message(error: AtelierError) -> tuple[int, str]:
+    """The status and French sentence of a library refusal, as the person reading this page should read it.
 
     The facilitator reads what is wrong (file, line, fix); a participant
-    reads that nothing was saved, with their text kept in the form.
+    reads that nothing was saved (their text is kept in the form).
     """
+    from pipeline.participation import CorrectionRefused
     from pipeline.store import StoreError
     from pipeline.votes import VoteError
 
-    current_app.logger.error("%s", error)
-    if isinstance(error, BrokenAtelier) and request.blueprint == "facilitator":
-        body = render_template("facilitator/broken.html", slug=error.slug, problems=error.problems, sent=sent_texts())
-        return current_app.make_response((body, 503))
+    if isinstance(error, CorrectionRefused):
+        return 409, str(REFUSED_CORRECTIONS[error.reason])
     data_dir = str(current_app.config["DATA_DIR"]).rstrip("/") + "/"
     detail = str(error).replace(data_dir, "")
     if isinstance(error, BrokenAtelier):
@@ -301,7 +368,17 @@ def library_error(error: AtelierError) -> tuple[str, int] | Response:
             "doit corriger. Votre texte est conservé ci-dessous ; renvoyez-le un peu plus tard."
         )
     code = error.code if isinstance(error, VoteError) else 400 if isinstance(error, StoreError) else 503
-    return form_again(code, message)
+    return code, message
+
+
+def library_error(error: AtelierError) -> tuple[str, int] | Response:
+    """The library refused outside a form's `library_refusal` (a file it cannot read, a broken atelier.yaml):
+    a French page, never a 500; what a person typed comes back in read-only boxes (`sent_texts`)."""
+    current_app.logger.error("%s", error)
+    if isinstance(error, BrokenAtelier) and request.blueprint == "facilitator":
+        body = render_template("facilitator/broken.html", slug=error.slug, problems=error.problems, sent=sent_texts())
+        return current_app.make_response((body, 503))
+    return team_or_error_page(*library_message(error))
 
 
 def unexpected(error: Exception) -> tuple[str, int] | Response:
@@ -312,7 +389,10 @@ def unexpected(error: Exception) -> tuple[str, int] | Response:
 def init_app(app: Flask) -> None:
     app.before_request(check_form_encoding)
     app.before_request(limit_submissions)
+    # CSRFProtect's own hook would answer before the view; ours lets a form view show its form again.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
+    app.before_request(check_csrf)
     app.after_request(security_headers)
     app.register_error_handler(CSRFError, csrf_failed)
     app.register_error_handler(AtelierError, library_error)

@@ -1,4 +1,4 @@
-"""Facilitator pages under /<atelier>/animation/: dashboard, live wall, moderation, transcription, exports, preview."""
+"""Facilitator pages under /<atelier>/animation/: login, dashboard, live wall, exports, preview; the rest in submodules."""
 
 from __future__ import annotations
 
@@ -7,53 +7,32 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-from flask import Blueprint, Flask, Response, current_app, flash, g, redirect, render_template, request, send_file, session, url_for
+from flask import Blueprint, Flask, Response, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _  # type: ignore[import-untyped]
-from flask_babel import ngettext  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
 
-from pipeline import export, moderation, opening, schemas, store, tables, votes
+from pipeline import export, opening, schemas, store, tables, votes
 from pipeline.workshop import (
     CSV_FILES,
     TABLE_FILES,
     Atelier,
     AtelierError,
-    Contribution,
-    Group,
-    Phase,
-    Point,
     Workshop,
     atelier_from_tables,
-    contribution_from_row,
-    format_datetime,
     parse_datetime,
-    participant_from_row,
     phase_tables,
 )
 from webform.catalog import BrokenAtelier
 from webform.facilitator import access
-from webform.facilitator.forms import (
-    ActionForm,
-    EditForm,
-    LoginForm,
-    MergeForm,
-    OnePostItForm,
-    several_post_its_form,
-)
-from webform.forms import TextareaRules
-from webform.participant import open_atelier, row_ids, sent_submission, shows_form_again, submitted
-from webform.points import leading_depth, nest, parse_points
+from webform.facilitator.forms import ActionForm, LoginForm
+from webform.participant.page import form_errors, open_atelier
 from webform.preview import Previews
-from webform.rows import rows_by_id
-from webform.receipts import new_submission
 from webform.safety import SECURITY_HEADERS, refuse
 
-bp = Blueprint(access.BLUEPRINT, __name__, template_folder="templates")
+bp: Blueprint = Blueprint(access.BLUEPRINT, __name__, template_folder="templates")
 
-POINT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-RECENT = 10  # transcribed points shown under the entry field
 EXPORT_TYPES = {
     "zip": "application/zip",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -92,10 +71,6 @@ def updating_every(seconds: int | None) -> int | None:
     """The page will update itself every `seconds` (None: it will not)."""
     g.updates_itself = bool(seconds)
     return seconds
-
-
-def now() -> str:
-    return format_datetime(dt.datetime.now(dt.timezone.utc))
 
 
 def back(endpoint: str, slug: str, anchor: str = "", **values: Any) -> HttpResponse:
@@ -293,341 +268,11 @@ def wall(slug: str) -> str:
     )
 
 
-# ---- moderation -----------------------------------------------------------------------------
-
-
-def point_or_404(rows: dict[str, dict[str, str]], point_id: str) -> dict[str, str]:
-    row = rows.get(point_id) if POINT_ID.fullmatch(point_id) else None
-    if row is None:
-        raise refuse(404, _("Ce point n'existe pas (ou plus) dans cet atelier."))
-    return row
-
-
-def table(folder: Path) -> dict[str, dict[str, str]]:
-    return {r["id"]: r for r in store.read_table(folder, "contributions")}
-
-
-@bp.get("/<slug>/animation/moderation")
-def queue(slug: str) -> str:
-    workshop, folder = open_atelier(slug)
-    atelier = current_atelier(workshop, folder)
-    rows = {c.id: c for c in atelier.contributions}
-    order = {c: n for n, c in enumerate(columns(workshop))}
-    pending_roots = [
-        c
-        for c in atelier.contributions
-        if c.status == "pending" and not (c.parent and c.parent in rows and rows[c.parent].status == "pending")
-    ]
-    kids: dict[str, list[Contribution]] = {}
-    for c in atelier.contributions:
-        if c.parent and c.status == "pending":
-            kids.setdefault(c.parent, []).append(c)
-
-    def branch(c: Contribution, seen: frozenset[str]) -> Point:
-        below = sorted(kids.get(c.id, []), key=lambda k: k.order)
-        return Point(c, tuple(branch(k, seen | {c.id}) for k in below if k.id not in seen))
-
-    pending = [
-        (Column(c.question, c.phase, c.group, c.section), branch(c, frozenset()), rows.get(c.parent or ""))
-        for c in sorted(pending_roots, key=lambda c: (c.created_at, c.id))
-    ]
-    # A page of hundreds of points, each with its forms, is heavy on the facilitator's laptop:
-    # past MODERATION_PAGE points, the published and hidden ones are shown one question and one
-    # phase at a time (links at the top), and the queue shows its oldest MODERATION_PAGE branches.
-    limit = int(current_app.config["MODERATION_PAGE"])
-    shown = [c for c in columns(workshop)]
-    filters: list[tuple[str, str, bool]] = []
-    if len(atelier.contributions) > limit:
-        wanted = (request.args.get("question", ""), request.args.get("temps", ""))
-        choices = [(q.id, p.id) for p in workshop.phases for q in workshop.phase_questions(p)]
-        current = wanted if wanted in choices else (choices[0] if choices else ("", ""))
-        filters = [(q, p, (q, p) == current) for q, p in choices]
-        shown = [c for c in shown if (c.question, c.phase) == current]
-    published = []
-    for column in shown:
-        trees = atelier.points(column.question, column.phase, column.section, column.group)
-        if trees:
-            published.append((column, trees))
-    shown_keys = set(shown)
-    hidden = sorted(
-        (
-            c
-            for c in atelier.contributions
-            if c.status == "hidden" and Column(c.question, c.phase, c.group, c.section) in shown_keys
-        ),
-        key=lambda c: (order.get(Column(c.question, c.phase, c.group, c.section), 0), *c.order),
-    )
-    return render_template(
-        "facilitator/moderation.html",
-        workshop=workshop,
-        pending=pending[:limit],
-        pending_count=len(pending),
-        published=published,
-        hidden=hidden,
-        filters=filters,
-        phase_labels={p.id: p.text(workshop.language) for p in workshop.phases},
-        form=ActionForm(),
-        Column=Column,
-    )
-
-
-def decided(
-    slug: str, outcome: moderation.Outcome, message: str, row: dict[str, str] | None = None, count: int = 0
-) -> HttpResponse:
-    """Back to the moderation page, at the point decided (on its question's page when the atelier is large)."""
-    if outcome.changed:
-        flash(message)
-    if outcome.note:
-        flash(outcome.note)
-    place = {}
-    if row is not None and count > int(current_app.config["MODERATION_PAGE"]):
-        place = {"question": row["question"], "temps": row["phase"]}
-    return back(".queue", slug, f"point-{outcome.changed[0]}" if outcome.changed else "", **place)
-
-
-@bp.post("/<slug>/animation/moderation/<point_id>/publier")
-def publish(slug: str, point_id: str) -> HttpResponse:
-    _workshop, folder = open_atelier(slug)
-    rows = table(folder)
-    row = point_or_404(rows, point_id)
-    try:
-        outcome = moderation.publish(folder, point_id)
-    except AtelierError as e:
-        flash(said_to_team(e), "erreur")
-        return back(".queue", slug)
-    more = len(outcome.changed) - 1
-    if more > 0:
-        message = ngettext(
-            "Publié : « %(text)s », avec %(num)d précision.",
-            "Publié : « %(text)s », avec %(num)d précisions.",
-            more,
-            text=short(row["text"]),
-        )
-    else:
-        message = _("Publié : « %(text)s ».", text=short(row["text"]))
-    return decided(slug, outcome, message, row, len(rows))
-
-
-@bp.post("/<slug>/animation/moderation/<point_id>/masquer")
-def hide(slug: str, point_id: str) -> HttpResponse:
-    _workshop, folder = open_atelier(slug)
-    rows = table(folder)
-    row = point_or_404(rows, point_id)
-    try:
-        outcome = moderation.hide(folder, point_id)
-    except AtelierError as e:
-        flash(said_to_team(e), "erreur")
-        return back(".queue", slug)
-    message = _("Masqué : « %(text)s ». Il ne figurera pas au compte-rendu.", text=short(row["text"]))
-    return decided(slug, outcome, message, row, len(rows))
-
-
-def short(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@bp.route("/<slug>/animation/moderation/<point_id>/corriger", methods=["GET", "POST"])
-@shows_form_again
-def edit(slug: str, point_id: str) -> HttpResponse:
-    workshop, folder = open_atelier(slug)
-    row = point_or_404(table(folder), point_id)
-    form = EditForm(data={"text": row["text"]} if request.method == "GET" else None)
-    if submitted(form):
-        try:
-            outcome = moderation.edit(folder, point_id, form.text.data)
-        except AtelierError as e:
-            form.text.errors.append(said_to_team(e))
-        else:
-            return decided(slug, outcome, _("Corrigé : « %(text)s ».", text=short(form.text.data)))
-    return form_page("facilitator/edit.html", form, workshop, row=row, column=column_of(row))
-
-
-@bp.route("/<slug>/animation/moderation/<point_id>/fusionner", methods=["GET", "POST"])
-@shows_form_again
-def merge(slug: str, point_id: str) -> HttpResponse:
-    workshop, folder = open_atelier(slug)
-    rows = table(folder)
-    duplicate = point_or_404(rows, point_id)
-    candidates = sorted(moderation.merge_candidates(rows, point_id), key=lambda r: (r["created_at"], r["id"]))
-    form = MergeForm()
-    form.keep.choices = [
-        (r["id"], _("%(text)s (précision de « %(parent)s »)", text=r["text"], parent=short(rows[r["parent"]]["text"], 50)))
-        if r["parent"] in rows
-        else (r["id"], r["text"])
-        for r in candidates
-    ]
-    if submitted(form):
-        try:
-            outcome = moderation.merge(folder, form.keep.data, point_id, form.text.data or None)
-        except AtelierError as e:
-            form.keep.errors.append(said_to_team(e))
-        else:
-            kept = rows[form.keep.data]
-            message = _(
-                "Fusionné : « %(duplicate)s » est masqué, ses précisions sont passées sous « %(kept)s ».",
-                duplicate=short(duplicate["text"]),
-                kept=short(form.text.data or kept["text"]),
-            )
-            return decided(slug, outcome, message)
-    return form_page(
-        "facilitator/merge.html", form, workshop, row=duplicate, column=column_of(duplicate), candidates=candidates
-    )
-
-
 def form_page(template: str, form: Any, workshop: Workshop, **context: Any) -> HttpResponse:
-    from webform.participant import form_errors
-
+    """A team's form page; after a POST, with the refusal (`webform.safety.refusal`) and the fields' errors on top."""
     errors = form_errors(form) if request.method == "POST" else []
     body = render_template(template, form=form, workshop=workshop, errors=errors, **context)
     return Response(body, status=400 if errors else 200)
-
-
-# ---- transcription of paper post-its --------------------------------------------------------
-
-
-def sticky(slug: str) -> dict[str, Any]:
-    """What the facilitator chose last on this atelier (question, rubrique, sous-groupe), and what was typed."""
-    state = session.get("saisie")
-    return state if isinstance(state, dict) and state.get("atelier") == slug else {"atelier": slug}
-
-
-@bp.route("/<slug>/animation/saisie", methods=["GET", "POST"])
-@shows_form_again
-def transcribe(slug: str) -> HttpResponse:
-    return transcription(slug, several=False)
-
-
-@bp.route("/<slug>/animation/saisie/lignes", methods=["GET", "POST"])
-@shows_form_again
-def transcribe_lines(slug: str) -> HttpResponse:
-    return transcription(slug, several=True)
-
-
-def transcription(slug: str, several: bool) -> HttpResponse:
-    workshop, folder = open_atelier(slug)
-    state = sticky(slug)
-    rules = TextareaRules(int(current_app.config["MAX_POINTS_PER_FIELD"]), schemas.MAX_DEPTH)
-    form_class = several_post_its_form(rules) if several else OnePostItForm
-    defaults = {
-        "question": state.get("question") or (workshop.questions[0].id if workshop.questions else ""),
-        "section": state.get("section") or next((f"{c.phase}/{c.section}" for c in columns(workshop)), ""),
-        "group": state.get("group") or "",
-    }
-    form = form_class(data=defaults if request.method == "GET" else None)
-    form.set_workshop(workshop)
-    if submitted(form):
-        column = Column(form.question.data, form.phase, form.group_id(), form.rubric)
-        chain = state.get("chaine", []) if state.get("colonne") == list(_key(column)) else []
-        try:
-            saved, chain = save_post_its(folder, column, form.text.data, several, chain, rules, row_ids(slug, "saisie", "c"))
-        except store.DuplicateKey:
-            # The same form sent twice (a double Enter): its ids derive from its submission token.
-            flash(_("Cet envoi était déjà enregistré : rien n'a été ajouté une seconde fois."))
-            return back(".transcribe_lines" if several else ".transcribe", slug)
-        except store.StoreError as e:
-            form.text.errors.append(_("Rien n'a été enregistré : %(reason)s", reason=str(e)))
-        else:
-            recent = [[r["id"], depth] for r, depth in reversed(saved)] + state.get("recents", [])
-            session["saisie"] = {
-                "atelier": slug,
-                "question": column.question,
-                "section": f"{column.phase}/{column.section}",
-                "group": column.group or "",
-                "colonne": list(_key(column)),
-                "chaine": chain,
-                "recents": recent[:RECENT],
-            }
-            if len(saved) == 1:
-                flash(_("Enregistré : « %(text)s ».", text=short(saved[0][0]["text"])))
-            else:
-                flash(ngettext("%(num)d post-it enregistré.", "%(num)d post-its enregistrés.", len(saved)))
-            return back(".transcribe_lines" if several else ".transcribe", slug)
-    recent_rows = {r["id"]: r for r in rows_by_id(folder, "contributions", [i for i, _d in state.get("recents", [])])}
-    recent = [(recent_rows[i], d) for i, d in state.get("recents", []) if i in recent_rows]
-    return form_page(
-        "facilitator/transcription.html",
-        form,
-        workshop,
-        several=several,
-        recent=recent,
-        column_of=column_of,
-        submission=sent_submission() or new_submission(),
-    )
-
-
-def _key(column: Column) -> tuple[str, str, str, str]:
-    return (column.question, column.phase, column.group or "", column.section)
-
-
-def save_post_its(
-    folder: Path,
-    column: Column,
-    text: str,
-    several: bool,
-    chain: list[str],
-    rules: TextareaRules,
-    new_id: Callable[[], str] = lambda: store.new_id("c"),
-) -> tuple[list[tuple[dict[str, str], int]], list[str]]:
-    """Append the typed post-its to the column, published and credited to nobody; (rows with depth, new chain).
-
-    `chain` holds the ids of the last point typed in this column and of its
-    parents (top level first): a single line indented once is a précision of
-    the last point, twice of its last précision, and so on.  Positions
-    follow the column's existing points, computed under the store's lock
-    that also covers the append.  `new_id` makes the ids: derived from the
-    form's submission token (`webform.participant.row_ids`), the same form
-    sent twice raises store.DuplicateKey instead of writing them twice.
-    """
-    stamp = now()
-    with store.locked(folder):
-        existing = [r for r in store.read_table(folder, "contributions") if _key(column_of(r)) == _key(column)]
-        ids = {r["id"] for r in existing}
-        chain = [i for i in chain if i in ids]
-
-        def next_position(parent: str) -> int:
-            return 1 + max((int(r["position"]) for r in existing if r["parent"] == parent), default=0)
-
-        if several:
-            lines = parse_points(text, rules.max_depth)
-        else:
-            depth, body = leading_depth(text)
-            depth = min(depth, len(chain), rules.max_depth - 1)
-            lines = None
-        rows: list[tuple[dict[str, str], int]] = []
-        if lines is None:
-            parent = chain[depth - 1] if depth else ""
-            row = _row(column, new_id(), parent, next_position(parent), body, stamp)
-            rows.append((row, depth))
-            chain = chain[:depth] + [row["id"]]
-        else:
-            top = next_position("") - 1
-            path: list[str] = []
-            for line, point_id, parent, rank in nest(lines, "", iter(new_id, None)):
-                rows.append((_row(column, point_id, parent, top + rank if not parent else rank, line.text, stamp), line.depth))
-                path = path[: line.depth] + [point_id]
-            chain = path
-        store.append_rows(folder, "contributions", [r for r, _d in rows])
-    return rows, chain
-
-
-def _row(column: Column, point_id: str, parent: str, position: int, text: str, stamp: str) -> dict[str, str]:
-    return {
-        "id": point_id,
-        "question": column.question,
-        "phase": column.phase,
-        "group": column.group or "",
-        "section": column.section,
-        "parent": parent,
-        "position": str(position),
-        "number": "",
-        "text": text,
-        "link": "",
-        "author": "",  # transcribed from the wall: the group's, not a person's
-        "created_at": stamp,
-        "updated_at": "",
-        "status": "published",  # the facilitator transcribes what the room put up
-    }
 
 
 # ---- exports --------------------------------------------------------------------------------
@@ -706,4 +351,5 @@ def preview_pdf(slug: str) -> Response:
     if path is None:
         raise refuse(404, _("Aucun aperçu PDF n'est prêt : produisez-le depuis la page « Aperçu PDF »."))
     return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=f"{slug}-apercu.pdf", max_age=0)
-from webform.facilitator import vote_pages  # noqa: E402,F401  (registers the vote and action-plan pages)
+# The other pages register themselves on `bp` when imported.
+from webform.facilitator import moderation_pages, transcription_pages, vote_pages  # noqa: E402,F401

@@ -34,7 +34,7 @@ from webform.forms import (
     strip,
     text_rules,
 )
-from webform.points import leading_depth
+from pipeline.points import leading_depth
 
 
 

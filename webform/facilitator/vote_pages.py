@@ -12,8 +12,8 @@ from pipeline import actions, schemas, votes
 from pipeline.workshop import Atelier, AtelierError, Phase, Workshop
 from webform.facilitator import back, bp, current_atelier, form_page
 from webform.facilitator.forms import ActionForm, ActionItemForm
-from webform.participant import open_atelier, shows_form_again, submitted
-from webform.safety import refuse
+from webform.participant.page import open_atelier, submitted
+from webform.safety import library_refusal, refuse, shows_form_again
 
 
 def _phase(workshop: Workshop, phase_id: str, kind: str) -> Phase:
@@ -111,9 +111,10 @@ def action_plan(slug: str, phase_id: str) -> HttpResponse:
     form = ActionItemForm()
     form.points.choices = [(c.id, c.text[:120]) for c in points]
     if submitted(form):
-        actions.add(folder, phase.id, actions.item_from_form(form.data))
-        flash(_("Action ajoutée au plan."))
-        return back(".action_plan", slug, phase_id=phase.id)
+        with library_refusal():
+            actions.add(folder, phase.id, actions.item_from_form(form.data))
+            flash(_("Action ajoutée au plan."))
+            return back(".action_plan", slug, phase_id=phase.id)
     return form_page(
         "facilitator/actions.html",
         form,

@@ -1,4 +1,4 @@
-"""The « one point per line, indent to nest » rule of the form's textareas, and its inverse.
+"""The « one point per line, indent to nest » rule of the textareas (form, correction, saisie), and its inverse.
 
 The rule, as the hint under each textarea says it:
 
