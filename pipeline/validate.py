@@ -559,7 +559,16 @@ def _check_tables(folder: Path, read: dict[str, Table | None], problems: list[Pr
             if error.type == "constraint-error" and "missing-cell" in by_row.get(row or 0, set()):
                 continue  # a short row: the missing-cell line says it once per cell
             line = _line_of(lines.get(name, []), row)
-            problems.append(Problem(path, line, *_table_message(error, schema, lines.get(name, []))))
+            problems.append(Problem(path, line, *_table_message(error, name, schema, _first_line_of(read.get(name)))))
+
+
+def _first_line_of(table: Table | None) -> Any:
+    """For a repeated key: the line where `field` first holds `value` (None when not found)."""
+
+    def first_line(field: str, value: str) -> int | None:
+        return next((line for line, row in _rows(table) if row.get(field) == value), None)
+
+    return first_line
 
 
 def _line_of(starts: list[int], row_number: int | None) -> int | None:
@@ -569,58 +578,45 @@ def _line_of(starts: list[int], row_number: int | None) -> int | None:
     return starts[row_number - 1] if row_number - 1 < len(starts) else row_number
 
 
-CONSTRAINT = re.compile(r'constraint "(\w+)" is "(.*)"', re.S)
-FOREIGN_KEY = re.compile(r'for "(\w+)": values "(.*)" not found in the lookup table "(\w*)"')
-SAME_ROW = re.compile(r"row at position (\d+)")
+def _table_message(error: Any, resource: str, schema: dict[str, Any], first_line: Any) -> tuple[str | None, str]:
+    """The French sentence of a frictionless error, from its structured fields (never from its English note).
 
-
-def _table_message(error: Any, schema: dict[str, Any], starts: list[int]) -> tuple[str | None, str]:
+    A constraint or a type is worded by `pipeline.textrules.check_cell`, as
+    the form and the store word it: frictionless says that the cell broke a
+    rule of the schema, the schema says which.
+    """
     field = getattr(error, "field_name", None)
     cell = getattr(error, "cell", None)
-    note = getattr(error, "note", "") or ""
     descriptor = schema.get(field or "", {})
-    if error.type == "type-error":
+    if error.type in ("type-error", "constraint-error"):
         kind = descriptor.get("type", "string")
-        if kind == "boolean":
+        if error.type == "type-error" and kind == "boolean":
             return field, (
                 f"« {cell} » n'est pas un booléen : écrivez true (oui) ou false (non) ; "
                 "« atelier normalize » convertit VRAI, FAUX, oui, non, 1 et 0."
             )
-        return field, f"« {cell} » n'est pas {TYPE_NAMES.get(kind, kind)}."
-    if error.type == "constraint-error":
-        match = CONSTRAINT.search(note)
-        constraint, limit = (match.group(1), match.group(2)) if match else ("", "")
-        if constraint == "required":
-            return field, "valeur obligatoire manquante."
-        if constraint == "enum":
-            allowed = descriptor.get("constraints", {}).get("enum", [])
-            if field == "role" and allowed == list(schemas.role_labels()):  # each value with what it means
-                allowed = [value if label == value else f"{value} ({label})" for value, label in schemas.role_labels().items()]
-            return field, f"« {cell} » n'est pas une valeur permise ; valeurs possibles : {', '.join(allowed)}."
-        if constraint == "maxLength":
-            return field, f"le texte fait {len(str(cell))} caractères, au-delà de la limite de {limit}."
-        if constraint == "minLength":
-            return field, f"le texte fait {len(str(cell))} caractère(s), en deçà du minimum de {limit}."
-        if constraint == "minimum":
-            return field, f"{cell} est inférieur au minimum permis ({limit})."
-        if constraint == "maximum":
-            return field, f"{cell} est supérieur au maximum permis ({limit})."
-        if constraint == "pattern":
-            return field, f"« {cell} » n'a pas le format attendu : lettres, chiffres, « - » et « _ », sans espace (motif {limit})." if field != "link" else f"« {cell} » n'est pas une adresse web http:// ou https://."
-        return field, f"« {cell} » ne respecte pas la contrainte {constraint} ({limit})."
+        violation = textrules.check_cell(resource, field, str(cell)) if field in schema else None
+        if violation is not None:
+            return field, violation.message
+        if error.type == "type-error":
+            return field, f"« {cell} » n'est pas {TYPE_NAMES.get(kind, kind)}."
+        if "pattern" in descriptor.get("constraints", {}):
+            if field == "link":
+                return field, f"« {cell} » n'est pas une adresse web http:// ou https://."
+            pattern = descriptor["constraints"]["pattern"]
+            return field, f"« {cell} » n'a pas le format attendu : lettres, chiffres, « - » et « _ », sans espace (motif {pattern})."
+        return field, f"« {cell} » ne respecte pas une contrainte du schéma ({error.note})."
     if error.type in ("unique-error", "primary-key"):
-        match = SAME_ROW.search(note)
-        first = f" ligne {_line_of(starts, int(match.group(1)))}" if match else ""
-        value = cell if cell is not None else "?"
-        return "id", f"l'identifiant « {value} » est déjà utilisé{first} ; chaque ligne a un identifiant unique."
+        key = field or "id"
+        value = cell if cell is not None else (error.cells[list(schema).index(key)] if key in schema else "?")
+        line = first_line(key, value)
+        first = f" ligne {line}" if line else ""
+        return key, f"l'identifiant « {value} » est déjà utilisé{first} ; chaque ligne a un identifiant unique."
     if error.type == "foreign-key":
-        match = FOREIGN_KEY.search(note)
-        if match:
-            key, value, table = match.groups()
-            if key == "parent":
-                return key, f"le point parent « {value} » n'existe pas dans contributions.csv ; indiquez l'identifiant d'un point existant ou laissez vide."
-            return key, f"le participant « {value} » n'existe pas dans {table or 'ce fichier'}.csv ; indiquez l'identifiant d'un participant ou laissez vide."
-        return None, "référence introuvable."
+        key, value, table = error.field_names[0], error.field_cells[0], error.reference_name or resource
+        if key == "parent":
+            return key, f"le point parent « {value} » n'existe pas dans contributions.csv ; indiquez l'identifiant d'un point existant ou laissez vide."
+        return key, f"le participant « {value} » n'existe pas dans {table}.csv ; indiquez l'identifiant d'un participant ou laissez vide."
     if error.type == "extra-cell":
         return None, f"cellule en trop « {cell} » : la ligne a plus de colonnes que l'en-tête (une virgule dans un texte non entouré de guillemets ?)."
     if error.type == "blank-row":
@@ -631,7 +627,8 @@ def _table_message(error: Any, schema: dict[str, Any], starts: list[int]) -> tup
     if error.type == "encoding-error":
         return None, "le fichier n'est pas en UTF-8 ; enregistrez-le en UTF-8."
     if error.type in ("source-error", "scheme-error", "format-error", "resource-error"):
-        return None, f"fichier illisible ({note or error.message})."
+        # The note is shown, not parsed: the reader's own explanation (an OS or codec message).
+        return None, f"fichier illisible ({getattr(error, 'note', '') or error.message})."
     return field, f"{error.message} ({error.type})"
 
 
@@ -672,20 +669,27 @@ def _check_dates(
 def _check_texts(
     path: str, line: int, resource: str, row: dict[str, str], problems: list[Problem]
 ) -> None:
-    """The characters rules of pipeline.textrules on every text column, in the form's and the store's words."""
-    for name in _text_fields(resource):
-        violation = textrules.check_field(resource, name, row.get(name) or "")
+    """The rules frictionless cannot express (pipeline.textrules), in the form's and the store's words.
+
+    The characters of every free text, and date-times written in UTC with
+    « Z »: frictionless reads « +02:00 » as a valid datetime, the store
+    refuses it.  An empty cell is left to frictionless's `required`.
+    """
+    for name in _cell_rule_fields(resource):
+        text = row.get(name) or ""
+        violation = textrules.check_cell(resource, name, text) if text else None
         if violation is not None:
             problems.append(Problem(path, line, name, violation.message))
 
 
 @cache
-def _text_fields(resource: str) -> tuple[str, ...]:
-    """The free text columns: a pattern or an enum already keeps every invisible character out of the others."""
+def _cell_rule_fields(resource: str) -> tuple[str, ...]:
+    """The free text columns (a pattern or an enum already keeps every invisible character out of the others) and the date-times."""
     return tuple(
         f["name"]
         for f in schemas.table_schema(resource)["fields"]
-        if f.get("type", "string") == "string" and not {"pattern", "enum"} & set(f.get("constraints", {}))
+        if f.get("type", "string") == "datetime"
+        or (f.get("type", "string") == "string" and not {"pattern", "enum"} & set(f.get("constraints", {})))
     )
 
 
@@ -732,6 +736,7 @@ def _check_votes(
     votes = {p.id: p for p in workshop.phases if p.kind == "vote"}
     for line, row in _rows(table):
         _check_dates(name, line, row, day, now, problems)
+        _check_texts(name, line, "votes", row, problems)
         phase = votes.get(row.get("phase", ""))
         if phase is None or phase.vote is None:
             problems.append(Problem(name, line, "phase", f"« {row.get('phase', '')} » n'est pas un temps de vote d'atelier.yaml (votes : {', '.join(votes) or 'aucun'})."))
@@ -775,6 +780,7 @@ def _check_actions(
     plans = [p.id for p in workshop.phases if p.kind == "actions"]
     for line, row in _rows(table):
         _check_dates(name, line, row, day, now, problems)
+        _check_texts(name, line, "actions", row, problems)
         if row.get("phase", "") not in plans:
             problems.append(Problem(name, line, "phase", f"« {row.get('phase', '')} » n'est pas un temps « plan d'actions » d'atelier.yaml (temps : {', '.join(plans) or 'aucun'})."))
         if row.get("group") and workshop.group(row["group"]) is None:
