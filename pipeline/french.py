@@ -74,10 +74,19 @@ def say(template: str, **values: object) -> str:
     return fr(template).format(**values)
 
 
-def date_fr(day: dt.date) -> str:
-    """« 30 juin 2016 », « 1er juillet 2016 »."""
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def date_fr(day: dt.date, *, weekday: bool = False) -> str:
+    """« 30 juin 2016 », « 1er juillet 2016 », with `weekday` « vendredi 1er juillet 2016 ».
+
+    The one French date of atelier: report, kit, review, summary, release
+    notes, CLI and the web pages (their `dateformat` filter in French, see
+    webform/services.py; English pages keep Babel's English dates).
+    """
     number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {MONTHS[day.month - 1]} {day.year}"
+    text = f"{number} {MONTHS[day.month - 1]} {day.year}"
+    return f"{WEEKDAYS[day.weekday()]} {text}" if weekday else text
 
 
 def datetime_fr(moment: dt.datetime, zone: dt.tzinfo = PARIS) -> str:

@@ -50,7 +50,7 @@ def test_index_lists_open_then_closed_ateliers(tmp_path, folder, client):
     assert page.status_code == 200
     text = text_of(page.text)
     assert "Ateliers ouverts Atelier d’essai 20 novembre 2026 — Salle des fêtes de Saint-Essai" in text
-    assert "Ateliers clos Atelier de 2015 1 mai 2015" in text
+    assert "Ateliers clos Atelier de 2015 1er mai 2015" in text
     assert 'href="/essai-2026/"' not in page.text and 'href="/essai/"' in page.text
 
 
@@ -592,3 +592,18 @@ def test_an_atelier_yaml_naming_an_undeclared_group_is_not_served(tmp_path, clie
     assert page.status_code == 503
     assert "son fichier de description contient une erreur" in text_of(page.text)
     assert "le groupe « energie » n'est pas déclaré dans « groups »" in caplog.text
+
+
+def test_one_french_date_on_the_pages_and_in_the_report(tmp_path):
+    """The pages write a date as the compte-rendu does (pipeline.french.date_fr): « 1er », the weekday on the home page."""
+    import datetime as dt
+
+    from pipeline.french import date_fr
+
+    make_data(tmp_path, date="2016-07-01")
+    client = make_app(tmp_path).test_client()
+    assert date_fr(dt.date(2016, 7, 1), weekday=True) == "vendredi 1er juillet 2016"
+    assert "vendredi 1er juillet 2016 — " in text_of(client.get("/essai/").text)
+    assert "Atelier d’essai 1er juillet 2016 — " in text_of(client.get("/").text)
+    # English pages keep Babel's English.
+    assert "Friday, July 1, 2016 — " in text_of(client.get("/essai/?lang=en").text)

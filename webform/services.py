@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel, get_locale, get_translations  # type: ignore[import-untyped]
+from flask_babel import Babel, format_date, get_locale, get_translations  # type: ignore[import-untyped]
 from itsdangerous import Serializer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
+from pipeline.french import date_fr
 from pipeline.workshop import DEFAULT_TIMEZONE, AtelierError
 from webform import LANGUAGES
 from webform.catalog import Catalog
@@ -109,9 +111,22 @@ def request_translations() -> Any:
     return cached[1]
 
 
+def page_date(day: dt.date, form: str = "long") -> str:
+    """The templates' `dateformat`: in French the report's own date (pipeline.french.date_fr), else Babel's.
+
+    « full » names the weekday (« vendredi 1er juillet 2016 »), any other
+    form does not (« 1er juillet 2016 »), as the compte-rendu writes it;
+    Babel's French would say « vendredi 1 juillet 2016 ».
+    """
+    if str(get_locale() or "fr") == "fr" and isinstance(day, dt.date) and not isinstance(day, dt.datetime):
+        return date_fr(day, weekday=form == "full")
+    return str(format_date(day, form))
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     Babel(app, locale_selector=select_locale, timezone_selector=request_zone)
+    app.jinja_env.filters["dateformat"] = page_date  # in place of Flask-Babel's: one French date everywhere
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: request_translations().ugettext(s),
         ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
