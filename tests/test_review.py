@@ -15,6 +15,7 @@ from gitrepo import commit_all, git, init_repo
 from pipeline import review as reviewing
 from pipeline.cli import main
 from pipeline.markdown import WJ, md
+from pipeline.privacy import personal_data
 
 NB = "\u202f"  # espace fine insécable
 NBSP = "\u00a0"  # espace insécable, inside « » (pipeline.french)
@@ -211,7 +212,7 @@ def test_long_texts_are_truncated():
     ],
 )
 def test_personal_data_is_found(text, found):
-    assert reviewing.personal_data(text) == found
+    assert personal_data(text) == found
 
 
 def test_reviewer_warnings(repo, monkeypatch):
