@@ -177,10 +177,22 @@ def _undrawable_line(chars: list[str], where: str) -> str:
 
 
 def warnings(changes: AtelierChanges) -> list[Caution]:
-    """Everything a reviewer should check before approving, as Markdown lines."""
+    """Everything a reviewer should check before approving, as Markdown lines, kind after kind."""
     numbers = question_numbers(changes.head_workshop)
-    out: list[Caution] = []
     touched = changes.added + [new for _old, new in changes.corrected]
+    return [
+        *_text_cautions(touched, numbers),
+        *_undrawable_cautions(touched, changes, numbers),
+        *_people_cautions(changes),
+        *_duplicate_cautions(touched, changes, numbers),
+        *_late_cautions(changes),
+        *_removed_cautions(changes),
+    ]
+
+
+def _text_cautions(touched: list[Row], numbers: dict[str, int]) -> list[Caution]:
+    """Personal data and spreadsheet formulas in the points added or corrected."""
+    out: list[Caution] = []
     for row in sorted(touched, key=lambda r: (place_key(r, numbers), r["id"])):
         where = f"point {code_id(row['id'])} ({place_label(row, numbers)})"
         for field_name in TEXT_FIELDS:
@@ -194,6 +206,12 @@ def warnings(changes: AtelierChanges) -> list[Caution]:
                     say("le texte du {where} commence par « {first} » : un tableur l'exécuterait comme une formule.", where=where, first=first),
                 )
             )
+    return out
+
+
+def _undrawable_cautions(touched: list[Row], changes: AtelierChanges, numbers: dict[str, int]) -> list[Caution]:
+    """Characters no project font draws, in the points and in the attendance list."""
+    out: list[Caution] = []
     for row in sorted(touched, key=lambda r: (place_key(r, numbers), r["id"])):
         where = f"point {code_id(row['id'])} ({place_label(row, numbers)})"
         for field_name in TEXT_FIELDS:
@@ -204,6 +222,12 @@ def warnings(changes: AtelierChanges) -> list[Caution]:
             if chars := undrawable(person.get(field_name, "")):
                 where = fr(f"émargement {code_id(person['id'])}, champ « {label} »")
                 out.append(Caution("Caractères sans police", _undrawable_line(chars, where)))
+    return out
+
+
+def _people_cautions(changes: AtelierChanges) -> list[Caution]:
+    """Personal data and spreadsheet formulas in the attendance list."""
+    out: list[Caution] = []
     for person in changes.people_added + [new for _old, new in changes.people_changed]:
         who = f"émargement {code_id(person['id'])}"
         for field_name, label in (("name", "Nom"), ("organisation", "Structure")):
@@ -222,6 +246,12 @@ def warnings(changes: AtelierChanges) -> list[Caution]:
                         ),
                     )
                 )
+    return out
+
+
+def _duplicate_cautions(touched: list[Row], changes: AtelierChanges, numbers: dict[str, int]) -> list[Caution]:
+    """Points whose text another point already has, or nearly."""
+    out: list[Caution] = []
     found_duplicates, complete = duplicates(touched, changes.head_contributions)
     for dup in found_duplicates:
         a, b = code_id(dup.new["id"]), code_id(dup.other["id"])
@@ -246,6 +276,12 @@ def warnings(changes: AtelierChanges) -> list[Caution]:
                 ),
             )
         )
+    return out
+
+
+def _late_cautions(changes: AtelierChanges) -> list[Caution]:
+    """Rows created more than a day after the atelier, or after it was closed."""
+    out: list[Caution] = []
     cutoff = late_cutoff(changes.head_workshop)
     zone = zone_named((changes.head_workshop or {}).get("timezone"))
     if cutoff is not None:
@@ -286,6 +322,12 @@ def warnings(changes: AtelierChanges) -> list[Caution]:
                 ),
             )
         )
+    return out
+
+
+def _removed_cautions(changes: AtelierChanges) -> list[Caution]:
+    """Rows deleted instead of withdrawn."""
+    out: list[Caution] = []
     for row in changes.removed:
         out.append(
             Caution(

@@ -78,16 +78,37 @@ def check_format(
     be empty).  Appends a Problem per fault.  Used by `atelier validate` and by
     the web form's catalog, which refuses to serve an atelier that fails it.
     """
+    check = _FormatCheck(name, lines, problems)
+    check.declarations(data)
+    phases = data.get("phases")
+    if phases is not None:
+        check.unique(phases, ("phases",), "du temps")
+        for i, phase in enumerate(phases):
+            check.phase(i, phase)
+    check.vote_points(phases or [])
+    for i, q in enumerate(data["questions"]):
+        check.question(i, q)
 
-    def problem(at: tuple[Any, ...], message: str) -> None:
-        problems.append(Problem(name, lines.get(at), yaml_key(list(at)), message))
 
-    def unique(items: list[dict[str, Any]], at: tuple[Any, ...], what: str) -> list[str]:
+class _FormatCheck:
+    """check_format's steps, sharing where problems go and the ids declared so far."""
+
+    def __init__(self, name: str, lines: "dict[tuple[Any, ...], int] | _LazyLines", problems: list[Problem]) -> None:
+        self.name, self.lines, self.problems = name, lines, problems
+        self.questions: list[str] = []
+        self.sessions: list[str] = []
+        self.groups: list[str] = []  # declared by name, then `count: N`'s 1…N
+        self.rubrics: set[str] = set()
+
+    def problem(self, at: tuple[Any, ...], message: str) -> None:
+        self.problems.append(Problem(self.name, self.lines.get(at), yaml_key(list(at)), message))
+
+    def unique(self, items: list[dict[str, Any]], at: tuple[Any, ...], what: str) -> list[str]:
         seen: dict[str, int] = {}
         noun = what.split()[-1]
         for i, item in enumerate(items):
             if item["id"] in seen:
-                problem(
+                self.problem(
                     at + (i, "id"),
                     f"l'identifiant « {item['id']} » est déjà celui {what} {seen[item['id']] + 1} ; "
                     f"chaque {noun} a son propre identifiant.",
@@ -95,77 +116,86 @@ def check_format(
             seen.setdefault(item["id"], i)
         return list(seen)
 
-    questions = unique(data["questions"], ("questions",), "de la question")
-    sessions = unique(data.get("sessions", []), ("sessions",), "de la séance")
-    declared = data.get("groups")
-    groups = unique(declared, ("groups",), "du groupe") if isinstance(declared, list) else []
-    numbered = [str(n) for n in range(1, declared["count"] + 1)] if isinstance(declared, dict) else []
+    def session(self, value: Any, at: tuple[Any, ...]) -> None:
+        if value is not None and value not in self.sessions:
+            self.problem(at, f"la séance « {value} » n'est pas déclarée dans « sessions » (séances : {', '.join(self.sessions) or 'aucune'}).")
 
-    def check_session(value: Any, at: tuple[Any, ...]) -> None:
-        if value is not None and value not in sessions:
-            problem(at, f"la séance « {value} » n'est pas déclarée dans « sessions » (séances : {', '.join(sessions) or 'aucune'}).")
+    def group(self, gid: Any, at: tuple[Any, ...]) -> None:
+        if str(gid) not in self.groups:
+            self.problem(at, f"le groupe « {gid} » n'est pas déclaré dans « groups » (groupes : {', '.join(self.groups) or 'aucun'}).")
 
-    for i, g in enumerate(declared if isinstance(declared, list) else []):
-        check_session(g.get("session"), ("groups", i, "session"))
-    # Without « phases », the moulins format's rubrics are the atelier's (a target names one of them).
-    rubrics: set[str] = set() if "phases" in data else {r["id"] for p in ready_format(LEGACY_FORMAT)["phases"] for r in p["rubrics"]}
-    phases = data.get("phases")
-    if phases is not None:
-        unique(phases, ("phases",), "du temps")
+    def declarations(self, data: dict[str, Any]) -> None:
+        """The ids of questions, sessions and groups: unique; a group's session declared."""
+        self.questions = self.unique(data["questions"], ("questions",), "de la question")
+        self.sessions = self.unique(data.get("sessions", []), ("sessions",), "de la séance")
+        declared = data.get("groups")
+        named = self.unique(declared, ("groups",), "du groupe") if isinstance(declared, list) else []
+        numbered = [str(n) for n in range(1, declared["count"] + 1)] if isinstance(declared, dict) else []
+        self.groups = named + numbered
+        for i, g in enumerate(declared if isinstance(declared, list) else []):
+            self.session(g.get("session"), ("groups", i, "session"))
+        # Without « phases », the moulins format's rubrics are the atelier's (a target names one of them).
+        if "phases" not in data:
+            self.rubrics = {r["id"] for p in ready_format(LEGACY_FORMAT)["phases"] for r in p["rubrics"]}
+
+    def phase(self, i: int, phase: dict[str, Any]) -> None:
+        """A phase's kind, session, rubrics (unique, targets), questions and groups."""
+        kind = KINDS[phase["kind"]]
+        if not kind.supported:
+            self.problem(
+                ("phases", i, "kind"),
+                f"le genre « {kind.id} » n'est pas encore pris en charge ; genres possibles : "
+                f"{', '.join(k.id for k in KINDS.values() if k.supported)}.",
+            )
+        self.session(phase.get("session"), ("phases", i, "session"))
+        if kind.id in VOTE_OR_ACTIONS and phase.get("rubrics"):
+            self.problem(("phases", i, "rubrics"), f"un temps de genre « {kind.id} » n'a pas de rubriques ; supprimez « rubrics » de ce temps.")
+        if phase.get("vote") is not None and kind.id != "vote":
+            self.problem(("phases", i, "vote"), f"« vote » ne vaut que pour un temps de genre vote, pas « {kind.id} » ; supprimez-le.")
+        seen: dict[str, int] = {}
+        for j, rubric in enumerate(phase.get("rubrics", ())):
+            if rubric["id"] in seen:
+                self.problem(("phases", i, "rubrics", j, "id"), f"la rubrique « {rubric['id']} » figure deux fois dans ce temps.")
+            seen.setdefault(rubric["id"], j)
+            _check_range(rubric.get("target") or {}, ("phases", i, "rubrics", j, "target"), self.problem)
+        self.rubrics |= set(seen)
+        for j, qid in enumerate(phase.get("questions", ())):
+            if qid not in self.questions:
+                self.problem(("phases", i, "questions", j), f"la question « {qid} » n'existe pas (questions : {', '.join(self.questions)}).")
+        for j, gid in enumerate(phase.get("groups", ())):
+            self.group(gid, ("phases", i, "groups", j))
+
+    def vote_points(self, phases: list[dict[str, Any]]) -> None:
+        """A vote's `points` name phases whose points can be voted, and their rubrics."""
+        by_id = {p["id"]: p for p in phases}
         for i, phase in enumerate(phases):
-            kind = KINDS[phase["kind"]]
-            if not kind.supported:
-                problem(
-                    ("phases", i, "kind"),
-                    f"le genre « {kind.id} » n'est pas encore pris en charge ; genres possibles : "
-                    f"{', '.join(k.id for k in KINDS.values() if k.supported)}.",
-                )
-            check_session(phase.get("session"), ("phases", i, "session"))
-            if kind.id in VOTE_OR_ACTIONS and phase.get("rubrics"):
-                problem(("phases", i, "rubrics"), f"un temps de genre « {kind.id} » n'a pas de rubriques ; supprimez « rubrics » de ce temps.")
-            if phase.get("vote") is not None and kind.id != "vote":
-                problem(("phases", i, "vote"), f"« vote » ne vaut que pour un temps de genre vote, pas « {kind.id} » ; supprimez-le.")
-            seen: dict[str, int] = {}
-            for j, rubric in enumerate(phase.get("rubrics", ())):
-                if rubric["id"] in seen:
-                    problem(("phases", i, "rubrics", j, "id"), f"la rubrique « {rubric['id']} » figure deux fois dans ce temps.")
-                seen.setdefault(rubric["id"], j)
-                _check_range(rubric.get("target") or {}, ("phases", i, "rubrics", j, "target"), problem)
-            rubrics |= set(seen)
-            for j, qid in enumerate(phase.get("questions", ())):
-                if qid not in questions:
-                    problem(("phases", i, "questions", j), f"la question « {qid} » n'existe pas (questions : {', '.join(questions)}).")
-            for j, gid in enumerate(phase.get("groups", ())):
-                if str(gid) not in groups + numbered:
-                    problem(("phases", i, "groups", j), f"le groupe « {gid} » n'est pas déclaré dans « groups » (groupes : {', '.join(groups + numbered) or 'aucun'}).")
-    by_id = {p["id"]: p for p in phases or ()}
-    for i, phase in enumerate(phases or ()):
-        for j, ref in enumerate((phase.get("vote") or {}).get("points", ())):
-            target_id, _slash, rubric_id = ref.partition("/")
-            target = by_id.get(target_id)
-            if target is None or target["kind"] in VOTE_OR_ACTIONS:
-                choices = ", ".join(p["id"] for p in phases or () if p["kind"] not in VOTE_OR_ACTIONS)
-                problem(("phases", i, "vote", "points", j), f"« {target_id} » n'est pas un temps dont les points peuvent être votés (temps : {choices}).")
-            elif rubric_id and rubric_id not in {r["id"] for r in target.get("rubrics", ())}:
-                names = ", ".join(r["id"] for r in target.get("rubrics", ()))
-                problem(("phases", i, "vote", "points", j), f"« {rubric_id} » n'est pas une rubrique du temps « {target_id} » (rubriques : {names}).")
-    for i, q in enumerate(data["questions"]):
+            for j, ref in enumerate((phase.get("vote") or {}).get("points", ())):
+                target_id, _slash, rubric_id = ref.partition("/")
+                target = by_id.get(target_id)
+                if target is None or target["kind"] in VOTE_OR_ACTIONS:
+                    choices = ", ".join(p["id"] for p in phases if p["kind"] not in VOTE_OR_ACTIONS)
+                    self.problem(("phases", i, "vote", "points", j), f"« {target_id} » n'est pas un temps dont les points peuvent être votés (temps : {choices}).")
+                elif rubric_id and rubric_id not in {r["id"] for r in target.get("rubrics", ())}:
+                    names = ", ".join(r["id"] for r in target.get("rubrics", ()))
+                    self.problem(("phases", i, "vote", "points", j), f"« {rubric_id} » n'est pas une rubrique du temps « {target_id} » (rubriques : {names}).")
+
+    def question(self, i: int, q: dict[str, Any]) -> None:
+        """A question's groups are declared; its times' targets name a rubric, with min ≤ max."""
         spec = q.get("groups")
         if isinstance(spec, list):
             for j, gid in enumerate(spec):
-                if str(gid) not in groups + numbered:
-                    problem(("questions", i, "groups", j), f"le groupe « {gid} » n'est pas déclaré dans « groups » (groupes : {', '.join(groups + numbered) or 'aucun'}).")
+                self.group(gid, ("questions", i, "groups", j))
         key = "times" if "times" in q else "subgroups"
         times = q.get("times", (q.get("subgroups") or {}).get("times", ()))
         for j, step in enumerate(times):
             for k, target in enumerate(step.get("targets", ())):
                 at = ("questions", i) + ((key, j) if key == "times" else (key, "times", j)) + ("targets", k)
-                _check_range(target, at, problem)
+                _check_range(target, at, self.problem)
                 rubric = target.get("rubric") or target.get("section")
                 if rubric is None:
-                    problem(at, "indiquez la rubrique de cet objectif : « rubric: … ».")
-                elif rubric not in rubrics:
-                    problem(at, f"la rubrique « {rubric} » n'est déclarée dans aucun temps (rubriques : {', '.join(sorted(rubrics))}).")
+                    self.problem(at, "indiquez la rubrique de cet objectif : « rubric: … ».")
+                elif rubric not in self.rubrics:
+                    self.problem(at, f"la rubrique « {rubric} » n'est déclarée dans aucun temps (rubriques : {', '.join(sorted(self.rubrics))}).")
 
 
 def _check_range(target: dict[str, Any], at: tuple[Any, ...], problem: Any) -> None:

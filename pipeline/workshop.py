@@ -1,11 +1,14 @@
-"""Load an atelier folder (atelier.yaml + CSV files) into typed, immutable objects."""
+"""Load an atelier folder (atelier.yaml + CSV files) into typed, immutable objects.
+
+The objects live beside: pipeline.atelier_format (what atelier.yaml declares) and
+pipeline.records (the rows); every name is still importable from here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -35,6 +38,13 @@ from pipeline.atelier_format import (  # the format model, imported from here by
     _lower as _lower,
     _ids as _ids,
 )
+from pipeline.records import (  # the rows' objects, imported from here by most modules
+    Participant as Participant,
+    Contribution as Contribution,
+    Point as Point,
+    Action as Action,
+    Atelier as Atelier,
+)
 
 WORKSHOP_FILE = "atelier.yaml"
 PACKAGE_FILE = "datapackage.json"
@@ -61,174 +71,6 @@ OWN_FILES = (WORKSHOP_FILE, *TABLE_FILES.values(), PACKAGE_FILE)  # what an atel
 # An atelier's folder name is its slug: in URLs, release tags and its data package's name (frictionless: ^[-a-z0-9._/]+$).
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 SLUG_RULE = "minuscules sans accents, chiffres et tirets, par exemple « moulins-2026 »"
-
-
-@dataclass(frozen=True)
-class Participant:
-    id: str
-    name: str
-    role: str
-    listed: bool
-    created_at: dt.datetime
-    organisation: str = ""
-    status: str = "present"
-
-
-@dataclass(frozen=True)
-class Contribution:
-    id: str
-    question: str
-    phase: str
-    section: str
-    position: int
-    text: str
-    created_at: dt.datetime
-    status: str
-    group: str | None = None
-    parent: str | None = None
-    number: int | None = None
-    link: str | None = None
-    author: str | None = None
-    updated_at: dt.datetime | None = None
-
-    @property
-    def order(self) -> tuple[int, dt.datetime, str]:
-        """Its place among its siblings: `position`, then arrival (`created_at`), then `id`.
-
-        Points sent from the form get their position in arrival order (the store
-        ranks them after their column's last); arrival breaks the ties older files
-        hold (every point sent from the form had position 1), so the wall and the
-        report never shuffle them by their random ids.
-        """
-        return (self.position, self.created_at, self.id)
-
-
-@dataclass(frozen=True)
-class Point:
-    """A contribution with the points nested under it, in their order."""
-
-    contribution: Contribution
-    children: tuple["Point", ...] = ()
-
-    def walk(self, depth: int = 0) -> Iterable[tuple[int, "Point"]]:
-        """Yield (depth, point) for this point and its descendants, in reading order."""
-        yield depth, self
-        for child in self.children:
-            yield from child.walk(depth + 1)
-
-
-@dataclass(frozen=True)
-class Action:
-    """One line of the plan d'actions: who carries what, with whom, by when, from which points."""
-
-    id: str
-    phase: str
-    title: str
-    statut: str
-    created_at: dt.datetime
-    porteur: str = ""
-    partenaires: str = ""
-    echeance: dt.date | None = None
-    moyens: str = ""
-    points: tuple[str, ...] = ()
-    updated_at: dt.datetime | None = None
-    group: str | None = None  # the group that proposed it from the form; None when typed by the team
-
-
-@dataclass(frozen=True)
-class Atelier:
-    """An atelier folder: its description, attendance list and contributions (votes and actions when it has them)."""
-
-    path: Path
-    workshop: Workshop
-    participants: tuple[Participant, ...]
-    contributions: tuple[Contribution, ...]
-    votes: tuple[dict[str, str], ...] = ()  # rows of votes.csv, in order (a journal: see pipeline.votes)
-    actions: tuple[Action, ...] = ()
-
-    def vote_candidates(self, phase: Phase) -> tuple[Point, ...]:
-        """The published top-level points of the columns a vote phase names, with their précisions, in reading order."""
-        rule = phase.vote
-        if rule is None:
-            return ()
-        found: list[Point] = []
-        for column_phase, question, group, rubric in self.workshop.columns():
-            if rule.covers(column_phase.id, rubric.id) and question in self.workshop.phase_questions(phase):
-                found += self.points(question.id, column_phase.id, rubric.id, group.id if group else None)
-        return tuple(found)
-
-    @property
-    def slug(self) -> str:
-        return self.workshop.slug
-
-    def points(
-        self,
-        question: str,
-        phase: str,
-        section: str,
-        group: str | None = None,
-        statuses: tuple[str, ...] = ("published",),
-    ) -> tuple[Point, ...]:
-        """Top-level points of one column (question, phase, group, section) as trees.
-
-        Only contributions whose status is in `statuses` appear; a child of a
-        point left out is left out with it.  Siblings are ordered by
-        `Contribution.order` (position, arrival, id), so the order never depends on the file's.
-        """
-        chosen = [
-            c
-            for c in self.contributions
-            if c.question == question
-            and c.phase == phase
-            and c.section == section
-            and c.group == group
-            and c.status in statuses
-        ]
-        ids = {c.id for c in chosen}
-        children: dict[str | None, list[Contribution]] = {}
-        for c in chosen:
-            parent = c.parent if c.parent in ids else None
-            if c.parent and c.parent not in ids:
-                continue  # its parent is hidden or elsewhere: the whole branch stays out
-            children.setdefault(parent, []).append(c)
-
-        def build(parent: str | None, seen: frozenset[str]) -> tuple[Point, ...]:
-            kids = sorted(children.get(parent, ()), key=lambda c: c.order)
-            return tuple(
-                Point(c, build(c.id, seen | {c.id})) for c in kids if c.id not in seen
-            )
-
-        return build(None, frozenset())
-
-    def listed_participants(self) -> tuple[Participant, ...]:
-        """Participants who consented to be named, sorted by name."""
-        return tuple(
-            sorted(
-                (p for p in self.participants if p.status == "present" and p.listed),
-                key=lambda p: (p.name.casefold(), p.id),
-            )
-        )
-
-    def unlisted_count(self) -> int:
-        """How many present participants did not consent to be named."""
-        return sum(1 for p in self.participants if p.status == "present" and not p.listed)
-
-    def published(self) -> tuple[Contribution, ...]:
-        return tuple(c for c in self.contributions if c.status == "published")
-
-    def shown(self) -> tuple[Contribution, ...]:
-        """The points the compte-rendu prints, in its order: what `atelier summary` and the report both count.
-
-        A published point is shown when its column is declared in atelier.yaml and
-        every point above it is published too (`points`): a published answer
-        under a hidden point is left out with it.
-        """
-        return tuple(
-            point.contribution
-            for phase, question, group, rubric in self.workshop.columns()
-            for top in self.points(question.id, phase.id, rubric.id, group.id if group else None)
-            for _depth, point in top.walk()
-        )
 
 
 def _tuple(value: Any) -> tuple[str, ...]:
@@ -379,6 +221,86 @@ def _question_groups(q: dict[str, Any]) -> list[str] | None:
     return [str(g) for g in spec]
 
 
+def _declared_groups(declared: list[dict[str, Any]] | dict[str, Any], terms: Terms) -> list[Group]:
+    """atelier.yaml's `groups`: a list of named groups, or `{count: N}` for groups 1…N."""
+    if isinstance(declared, dict):
+        declared = [{"id": i} for i in _numbered(int(declared.get("count", 0)))]
+    return [
+        Group(
+            id=str(g["id"]),
+            label=g.get("label") or f"{terms.group.capitalize()} {g['id']}",
+            label_en=g.get("label_en", ""),
+            session=g.get("session"),
+            host=g.get("host", ""),
+            rapporteur=g.get("rapporteur", ""),
+        )
+        for g in declared
+    ]
+
+
+def _question(q: dict[str, Any], groups: list[Group], terms: Terms) -> Question:
+    """One question; the groups it names that were not declared (`count: N`'s 1…N) are added to `groups`."""
+    sg = q.get("subgroups") or {}
+    ids = _question_groups(q)
+    if ids is None:
+        ids = [g.id for g in groups]
+    known = {g.id for g in groups}
+    for gid in ids:  # `count: N` names groups 1…N that need no declaration
+        if gid not in known:
+            known.add(gid)
+            groups.append(Group(gid, f"{terms.group.capitalize()} {gid}"))
+    times = tuple(
+        TimeStep(
+            label=t["label"],
+            title=t["title"],
+            text=_tensed(t.get("text", "")),
+            instructions=_tuple(t.get("instructions")),
+            targets=tuple(_target(x) for x in t.get("targets", ())),
+        )
+        for t in q.get("times", sg.get("times", ()))
+    )
+    return Question(
+        id=q["id"],
+        title=q["title"],
+        prompts=_tuple(q.get("prompts")),
+        groups=tuple(ids),
+        objective=_tensed(q.get("objective", sg.get("objective", ""))),
+        times=times,
+    )
+
+
+def _rubric(r: dict[str, Any]) -> Rubric:
+    noun = r.get("noun") or [r["label"].lower()] * 2
+    return Rubric(
+        id=r["id"],
+        label=r["label"],
+        label_en=r.get("label_en", ""),
+        singular=noun[0],
+        plural=noun[1],
+        help=r.get("help", ""),
+        help_en=r.get("help_en", ""),
+        heading=r.get("heading", ""),
+        box=bool(r.get("box", False)),
+        target=_target({"rubric": r["id"], **r["target"]}) if r.get("target") else None,
+    )
+
+
+def _phase(p: dict[str, Any]) -> Phase:
+    return Phase(
+        id=p["id"],
+        kind=p["kind"],
+        title=p["title"],
+        label=p.get("label", ""),
+        label_en=p.get("label_en", ""),
+        session=p.get("session"),
+        intro=_tensed(p.get("intro", "")),
+        questions=_tuple(p.get("questions")),
+        groups=tuple(str(g) for g in p.get("groups", ())),
+        rubrics=tuple(_rubric(r) for r in p.get("rubrics", ())),
+        vote=_vote_rule(p) if p["kind"] == "vote" else None,
+    )
+
+
 def workshop_from_data(slug: str, data: dict[str, Any]) -> Workshop:
     """Build a Workshop from atelier.yaml data already checked against its schema.
 
@@ -390,85 +312,12 @@ def workshop_from_data(slug: str, data: dict[str, Any]) -> Workshop:
         legacy = ready_format(LEGACY_FORMAT)
         data = {**data, "phases": legacy["phases"], "terms": {**legacy.get("terms", {}), **data.get("terms", {})}}
     terms = Terms(**(data.get("terms") or {}))
-    declared = data.get("groups") or []
-    groups: list[Group] = []
-    if isinstance(declared, dict):
-        declared = [{"id": i} for i in _numbered(int(declared.get("count", 0)))]
-    for g in declared:
-        groups.append(
-            Group(
-                id=str(g["id"]),
-                label=g.get("label") or f"{terms.group.capitalize()} {g['id']}",
-                label_en=g.get("label_en", ""),
-                session=g.get("session"),
-                host=g.get("host", ""),
-                rapporteur=g.get("rapporteur", ""),
-            )
-        )
-    known = {g.id for g in groups}
-    questions = []
-    for q in data.get("questions", ()):
-        sg = q.get("subgroups") or {}
-        ids = _question_groups(q)
-        if ids is None:
-            ids = [g.id for g in groups]
-        for gid in ids:  # `count: N` names groups 1…N that need no declaration
-            if gid not in known:
-                known.add(gid)
-                groups.append(Group(gid, f"{terms.group.capitalize()} {gid}"))
-        times = tuple(
-            TimeStep(
-                label=t["label"],
-                title=t["title"],
-                text=_tensed(t.get("text", "")),
-                instructions=_tuple(t.get("instructions")),
-                targets=tuple(_target(x) for x in t.get("targets", ())),
-            )
-            for t in q.get("times", sg.get("times", ()))
-        )
-        questions.append(
-            Question(
-                id=q["id"],
-                title=q["title"],
-                prompts=_tuple(q.get("prompts")),
-                groups=tuple(ids),
-                objective=_tensed(q.get("objective", sg.get("objective", ""))),
-                times=times,
-            )
-        )
+    groups = _declared_groups(data.get("groups") or [], terms)
+    questions = [_question(q, groups, terms) for q in data.get("questions", ())]
     # Numbered groups read in their numbers' order, after the named ones.
     named = [g for g in groups if not g.id.isdigit()]
     numbered = sorted((g for g in groups if g.id.isdigit()), key=lambda g: int(g.id))
-    phases = tuple(
-        Phase(
-            id=p["id"],
-            kind=p["kind"],
-            title=p["title"],
-            label=p.get("label", ""),
-            label_en=p.get("label_en", ""),
-            session=p.get("session"),
-            intro=_tensed(p.get("intro", "")),
-            questions=_tuple(p.get("questions")),
-            groups=tuple(str(g) for g in p.get("groups", ())),
-            rubrics=tuple(
-                Rubric(
-                    id=r["id"],
-                    label=r["label"],
-                    label_en=r.get("label_en", ""),
-                    singular=(r.get("noun") or [r["label"].lower()] * 2)[0],
-                    plural=(r.get("noun") or [r["label"].lower()] * 2)[1],
-                    help=r.get("help", ""),
-                    help_en=r.get("help_en", ""),
-                    heading=r.get("heading", ""),
-                    box=bool(r.get("box", False)),
-                    target=_target({"rubric": r["id"], **r["target"]}) if r.get("target") else None,
-                )
-                for r in p.get("rubrics", ())
-            ),
-            vote=_vote_rule(p) if p["kind"] == "vote" else None,
-        )
-        for p in data["phases"]
-    )
+    phases = tuple(_phase(p) for p in data["phases"])
     sessions = tuple(
         Session(s["id"], s["label"], dt.date.fromisoformat(str(s["date"])), s.get("start", ""), s.get("end", ""), s.get("place", ""))
         for s in data.get("sessions", ())
