@@ -52,7 +52,6 @@ TYPE_NAMES = {
     "integer": "un nombre entier",
     "number": "un nombre",
     "boolean": "un booléen (true ou false)",
-    "datetime": "une date et heure ISO 8601 (par exemple 2016-06-30T09:00:00Z)",
     "date": "une date AAAA-MM-JJ",
     "string": "un texte",
 }
