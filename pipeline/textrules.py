@@ -194,12 +194,14 @@ def _field_of(path: object, resource: str, name: str) -> dict[str, Any]:
     return schemas.field(resource, name)
 
 
-def check_cell(resource: str, name: str, text: str) -> Violation | None:
+def check_cell(resource: str, name: str, text: str, *, characters: bool = True) -> Violation | None:
     """The first rule the cell `text` of column `name` breaks, or None: its schema's constraints, then `check_field`.
 
     `text` is the cell as a CSV holds it (the form's value once its spaces
     around are trimmed).  Patterns and keys are left to their owners
-    (`atelier validate` words them for the column).
+    (`atelier validate` words them for the column).  `characters=False`
+    leaves the characters to a caller that checks them itself (the form's
+    textareas, line by line), so a length is said in the same round.
     """
     spec = _field(resource, name)
     constraints = spec.get("constraints", {})
@@ -207,7 +209,7 @@ def check_cell(resource: str, name: str, text: str) -> Violation | None:
         return _violation("required") if constraints.get("required") else None
     kind = spec.get("type", "string")
     if kind == "string":
-        found = check_field(resource, name, text)
+        found = check_field(resource, name, text) if characters else None
         if found is not None:
             return found
         if "maxLength" in constraints and len(text) > constraints["maxLength"]:

@@ -607,3 +607,14 @@ def test_one_french_date_on_the_pages_and_in_the_report(tmp_path):
     assert "Atelier d’essai 1er juillet 2016 — " in text_of(client.get("/").text)
     # English pages keep Babel's English.
     assert "Friday, July 1, 2016 — " in text_of(client.get("/essai/?lang=en").text)
+
+
+def test_a_forbidden_character_and_a_length_are_said_in_the_same_round(tmp_path):
+    make_data(tmp_path)
+    client = make_app(tmp_path, RATELIMIT_ENABLED=False).test_client()
+    page = submit(client, "/essai/emargement", {**VALID_EMARGEMENT, "name": "Anne\x07" + "x" * 120})
+    said = [message for href, message in summary_items(page.text) if href == "#name"]
+    assert said == [
+        f"Prénom et nom{NNBSP}: « Anne\ufffd{'x' * 44}… » est trop long (125 caractères, au plus 120).",
+        f"Prénom et nom{NNBSP}: Ce texte contient un caractère invisible interdit (U+0007){NNBSP}: retirez-le.",
+    ]

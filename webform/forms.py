@@ -143,8 +143,8 @@ class ColumnRules:
     def __call__(self, form: Form, field: Field) -> None:
         if not isinstance(field.data, str) or not field.data:
             return
-        violation = textrules.check_cell(self.resource, self.name, field.data)
         # The characters are text_rules' (a textarea's lines too); an enum may be the page's own list instead.
+        violation = textrules.check_cell(self.resource, self.name, field.data, characters=False)
         if violation is not None and violation.kind in (self.KINDS if self.enum else self.KINDS - {"enum"}):
             raise ValidationError(_refusal(violation))
 
