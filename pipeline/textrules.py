@@ -75,6 +75,7 @@ MESSAGES = {
     "minimum": N_("%(value)s est inférieur au minimum %(limit)s."),
     "maximum": N_("%(value)s est supérieur au maximum %(limit)s."),
     "datetime": N_("%(value)s n'est pas une date et heure UTC au format %(example)s."),
+    "date": N_("%(value)s n'est pas une date au format AAAA-MM-JJ (2016-06-30)."),
 }
 DATETIME_EXAMPLE = "2016-06-30T09:00:00Z"
 
@@ -189,6 +190,14 @@ def _field(resource: str, name: str) -> dict[str, Any]:
     return _field_of(schemas.TABLE_SCHEMAS[resource], resource, name)  # keyed by the file: a test may swap it
 
 
+def _is_date(text: str) -> bool:
+    """« 2016-06-30 » and nothing else (Python also reads « 20160630 »)."""
+    try:
+        return dt.date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
 @cache
 def _field_of(path: object, resource: str, name: str) -> dict[str, Any]:
     return schemas.field(resource, name)
@@ -220,6 +229,8 @@ def check_cell(resource: str, name: str, text: str, *, characters: bool = True) 
             return _violation("enum", value=quote(text), allowed=described_values(resource, name))
     elif kind == "datetime" and not is_utc_datetime(text):
         return _violation("datetime", value=quote(text), example=DATETIME_EXAMPLE)
+    elif kind == "date" and not _is_date(text):
+        return _violation("date", value=quote(text))
     elif kind == "integer" and re.fullmatch(r"[+-]?[0-9]+", text):
         number = int(text)
         if "minimum" in constraints and number < constraints["minimum"]:

@@ -52,7 +52,6 @@ TYPE_NAMES = {
     "integer": "un nombre entier",
     "number": "un nombre",
     "boolean": "un booléen (true ou false)",
-    "date": "une date AAAA-MM-JJ",
     "string": "un texte",
 }
 

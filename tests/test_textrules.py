@@ -141,6 +141,24 @@ def test_the_schema_rules_have_one_verdict_and_one_sentence(tmp_path, resource, 
     assert verdicts == dict.fromkeys(layers, message)
 
 
+def test_a_date_is_written_yyyy_mm_dd_by_store_and_validate(tmp_path):
+    from pipeline.textrules import check_cell
+
+    said = "« 01/03/2027 » n'est pas une date au format AAAA-MM-JJ (2016-06-30)."
+    assert check_cell("actions", "echeance", "01/03/2027").message == said
+    assert check_cell("actions", "echeance", "2027-03-01") is None
+    assert check_cell("actions", "echeance", "20270301").kind == "date"
+    # The store, on the same value (the form reads JJ/MM/AAAA itself and stores AAAA-MM-JJ).
+    folder = write_atelier(tmp_path / "essai", contributions=[contribution("c-1")])
+    try:
+        store.append_rows(folder, "actions", [{"id": "a-1", "phase": "plan", "title": "Lancer", "echeance": "01/03/2027",
+                                                "statut": "proposee", "created_at": "2026-11-20T09:00:00Z"}])
+    except store.StoreError as e:
+        assert str(e).endswith(f"champ « echeance » : {said}"), str(e)
+    else:
+        raise AssertionError("the store took 01/03/2027")
+
+
 def test_a_date_time_is_written_in_utc_with_z():
     from pipeline.textrules import check_cell, is_utc_datetime
 
