@@ -1,4 +1,16 @@
-"""French typography and dates for the texts reviewers and organisers read."""
+"""French typography and dates: the one place for the spaces, guillemets, dates and plurals of every French text.
+
+Two kinds of text, one set of rules (Lexique des règles typographiques en
+usage à l'Imprimerie nationale): inside « guillemets » a no-break space
+(NBSP, the width of a word space), before ; : ! ? and as the thousands
+separator a narrow no-break space (NNBSP, « espace fine insécable »).
+
+* `fr` / `say`: our own template strings, written with plain spaces in the
+  code: each space before a sign becomes the right one;
+* `french`: participants' text, at render time only (the stored data is
+  never changed): it also adds the spaces people do not type, curls
+  apostrophes and ellipses, and leaves URLs, times and query strings alone.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +21,52 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 
 PARIS = ZoneInfo("Europe/Paris")
-NNBSP = "\u202f"  # espace fine insécable, before : ; ! ? and inside « »
+NBSP = "\u00a0"  # espace insécable, inside « guillemets »
+NNBSP = "\u202f"  # espace fine insécable, before ; : ! ? % and between thousands
 MONTHS = (
     "janvier", "février", "mars", "avril", "mai", "juin",
     "juillet", "août", "septembre", "octobre", "novembre", "décembre",
 )
 
-_BEFORE_PUNCT = re.compile(r" ([:;!?»%])")
-_AFTER_QUOTE = re.compile(r"« ")
+_OUR_SPACES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"« "), "«" + NBSP),
+    (re.compile(r" »"), NBSP + "»"),
+    (re.compile(r" ([:;!?%])"), NNBSP + r"\1"),
+)
+
+_SPACES = "[ \t\u00a0\u202f]"
+_THEIR_TEXT: tuple[tuple[re.Pattern[str], str], ...] = (
+    # l'atelier → l’atelier (only between letters, so quotes around words stay as typed)
+    (re.compile(r"(?<=\w)'(?=\w)"), "\u2019"),
+    (re.compile(r"\.\.\."), "\u2026"),
+    # « mot » : whatever was typed inside the guillemets becomes one no-break space
+    (re.compile(f"«{_SPACES}*"), "«" + NBSP),
+    (re.compile(f"{_SPACES}*»"), NBSP + "»"),
+    # A space typed before ; : ! ? becomes a narrow no-break space…
+    (re.compile(f"{_SPACES}+([;:!?])"), NNBSP + r"\1"),
+    # …and one is added where none was typed, but only when the sign ends a word:
+    # « http://x », « 10:30 », « ?id=3 » and « ?! » are left as they are.
+    (re.compile(r"(?<=[\w»)\]…])([;!?])(?=\s|$|[»)])"), NNBSP + r"\1"),
+    (re.compile(r"(?<=[\w»)\]…]):(?=\s|$)"), NNBSP + ":"),
+)
 
 
 def fr(text: str) -> str:
-    """Our own template text with French spacing: « x », « : », « ? », « % »… get narrow no-break spaces.
+    """Our own template text with French spacing: « x » gets no-break spaces, « : », « ? », « % »… narrow ones.
 
     Only for strings written in this code base: participants' text is
-    quoted as typed, never "corrected".
+    quoted as typed, never "corrected" (see `french` for the report).
     """
-    return _AFTER_QUOTE.sub("«" + NNBSP, _BEFORE_PUNCT.sub(NNBSP + r"\1", text))
+    for pattern, replacement in _OUR_SPACES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def french(text: str) -> str:
+    """Participants' `text` as the report prints it: French spaces, apostrophes and ellipses (render time only)."""
+    for pattern, replacement in _THEIR_TEXT:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def say(template: str, **values: object) -> str:
@@ -33,10 +74,19 @@ def say(template: str, **values: object) -> str:
     return fr(template).format(**values)
 
 
-def date_fr(day: dt.date) -> str:
-    """« 30 juin 2016 », « 1er juillet 2016 »."""
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+def date_fr(day: dt.date, *, weekday: bool = False) -> str:
+    """« 30 juin 2016 », « 1er juillet 2016 », with `weekday` « vendredi 1er juillet 2016 ».
+
+    The one French date of atelier: report, kit, review, summary, release
+    notes, CLI and the web pages (their `dateformat` filter in French, see
+    webform/services.py; English pages keep Babel's English dates).
+    """
     number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {MONTHS[day.month - 1]} {day.year}"
+    text = f"{number} {MONTHS[day.month - 1]} {day.year}"
+    return f"{WEEKDAYS[day.weekday()]} {text}" if weekday else text
 
 
 def datetime_fr(moment: dt.datetime, zone: dt.tzinfo = PARIS) -> str:

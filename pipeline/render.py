@@ -27,7 +27,7 @@ from pipeline import charts, durable, french as french_words
 from pipeline.compose import Report, compose
 from pipeline.fonts import printable, project_fonts_only
 from pipeline.tagging import add_alt_texts, finish_tags
-from pipeline.typography import french
+from pipeline.french import french
 from pipeline.workshop import Atelier, AtelierError, load_atelier
 
 HERE = Path(__file__).resolve().parent

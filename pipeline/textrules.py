@@ -25,13 +25,28 @@ The kinds:
   Zs, Zl, Zp), format characters (Cf: U+200B, U+2060, U+FEFF, U+00AD…) and
   fillers that draw nothing (U+3164…).  `is_blank` is also what a form's
   « one point per line » textarea takes for a blank line.
+
+And the rules of the Table Schemas said in the same words by the three
+layers (`check_cell`): a missing value of a required column (« empty » is
+the schema's missing value "", nothing else: a text of spaces is ``blank``
+above), too long or too short a text, a value outside an enum, a number
+outside its range, and a date-time that is not written as our files write
+it, in UTC with « Z » (« 2016-06-30T09:00:00Z »: an offset such as
+« +02:00 » is refused by the store, by `atelier validate` and never typed in
+the form, which stamps the time itself).  The limits come from `schemas/`;
+only the sentences live here.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from pipeline import schemas
 
 
 def N_(template: str) -> str:
@@ -51,7 +66,18 @@ MESSAGES = {
     "blank": N_(
         "Ce texte ne contient que des espaces ou des caractères invisibles\u202f: écrivez-le en lettres visibles."
     ),
+    # The schema's constraints, in the store's words (pipeline/store.py says them too, see _constraint there).
+    "required": N_("valeur obligatoire manquante."),
+    "too_long": N_("%(value)s est trop long (%(count)s caractères, au plus %(limit)s)."),
+    "too_short": N_("%(value)s est trop court (%(count)s caractères, au moins %(limit)s)."),
+    # Each value with what it means when the schema's description says it (« elu (élu·e) »).
+    "enum": N_("%(value)s n'est pas une valeur permise\u202f; valeurs possibles\u202f: %(allowed)s."),
+    "minimum": N_("%(value)s est inférieur au minimum %(limit)s."),
+    "maximum": N_("%(value)s est supérieur au maximum %(limit)s."),
+    "datetime": N_("%(value)s n'est pas une date et heure UTC au format %(example)s."),
+    "date": N_("%(value)s n'est pas une date au format AAAA-MM-JJ (2016-06-30)."),
 }
+DATETIME_EXAMPLE = "2016-06-30T09:00:00Z"
 
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MULTILINE_CONTROLS = frozenset("\t\n")
@@ -68,12 +94,16 @@ class Violation:
     """One broken rule: its kind, the French sentence, and where in the text (1-based, 0 for the whole)."""
 
     kind: str
-    code: str  # the character's code point, « 202E », or "" for a blank text
-    position: int
+    code: str = ""  # the character's code point, « 202E », or "" for the other kinds
+    position: int = 0
+    values: tuple[tuple[str, str], ...] = ()  # the other kinds' parameters (value, limit…)
 
     @property
     def params(self) -> dict[str, str]:
-        return {"code": self.code} if self.code else {}
+        found = dict(self.values)
+        if self.code:
+            found["code"] = self.code
+        return found
 
     @property
     def template(self) -> str:
@@ -117,3 +147,94 @@ def check_text(text: str, *, multiline: bool) -> Violation | None:
 def check_field(resource: str, field: str, text: str) -> Violation | None:
     """`check_text` for a column of a table: one line unless MULTILINE_FIELDS says otherwise."""
     return check_text(text, multiline=(resource, field) in MULTILINE_FIELDS)
+
+
+_CONTROL_SHOWN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def quote(value: object, limit: int = 50) -> str:
+    """« value » for a message: at most `limit` characters, its invisible characters shown as U+FFFD."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"« {_CONTROL_SHOWN.sub(chr(0xFFFD), text)} »"
+
+
+def either(values: list[Any]) -> str:
+    """« a, b ou c »."""
+    words = [str(v) for v in values]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " ou " + words[-1]
+
+
+def described_values(resource: str, name: str) -> str:
+    """« elu (élu·e), technicien (agent ou chargé·e de mission), …, autre »: an enum's values with their meaning."""
+    values = _field(resource, name)["constraints"]["enum"]
+    labels = schemas.enum_labels(resource, name)
+    return ", ".join(value if labels.get(value, value) == value else f"{value} ({labels[value]})" for value in values)
+
+
+def _violation(kind: str, **values: object) -> Violation:
+    return Violation(kind, values=tuple((k, str(v)) for k, v in values.items()))
+
+
+def is_utc_datetime(text: str) -> bool:
+    """True for a date-time as our files write it: « 2016-06-30T09:00:00Z » (pipeline.workshop.format_datetime)."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return value.tzinfo is not None and value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") == text
+
+
+def _field(resource: str, name: str) -> dict[str, Any]:
+    return _field_of(schemas.TABLE_SCHEMAS[resource], resource, name)  # keyed by the file: a test may swap it
+
+
+def _is_date(text: str) -> bool:
+    """« 2016-06-30 » and nothing else (Python also reads « 20160630 »)."""
+    try:
+        return dt.date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        return False
+
+
+@cache
+def _field_of(path: object, resource: str, name: str) -> dict[str, Any]:
+    return schemas.field(resource, name)
+
+
+def check_cell(resource: str, name: str, text: str, *, characters: bool = True) -> Violation | None:
+    """The first rule the cell `text` of column `name` breaks, or None: its schema's constraints, then `check_field`.
+
+    `text` is the cell as a CSV holds it (the form's value once its spaces
+    around are trimmed).  Patterns and keys are left to their owners
+    (`atelier validate` words them for the column).  `characters=False`
+    leaves the characters to a caller that checks them itself (the form's
+    textareas, line by line), so a length is said in the same round.
+    """
+    spec = _field(resource, name)
+    constraints = spec.get("constraints", {})
+    if text == "":
+        return _violation("required") if constraints.get("required") else None
+    kind = spec.get("type", "string")
+    if kind == "string":
+        found = check_field(resource, name, text) if characters else None
+        if found is not None:
+            return found
+        if "maxLength" in constraints and len(text) > constraints["maxLength"]:
+            return _violation("too_long", value=quote(text), count=len(text), limit=constraints["maxLength"])
+        if "minLength" in constraints and len(text) < constraints["minLength"]:
+            return _violation("too_short", value=quote(text), count=len(text), limit=constraints["minLength"])
+        if "enum" in constraints and text not in constraints["enum"]:
+            return _violation("enum", value=quote(text), allowed=described_values(resource, name))
+    elif kind == "datetime" and not is_utc_datetime(text):
+        return _violation("datetime", value=quote(text), example=DATETIME_EXAMPLE)
+    elif kind == "date" and not _is_date(text):
+        return _violation("date", value=quote(text))
+    elif kind == "integer" and re.fullmatch(r"[+-]?[0-9]+", text):
+        number = int(text)
+        if "minimum" in constraints and number < constraints["minimum"]:
+            return _violation("minimum", value=quote(text), limit=constraints["minimum"])
+        if "maximum" in constraints and number > constraints["maximum"]:
+            return _violation("maximum", value=quote(text), limit=constraints["maximum"])
+    return None

@@ -1,19 +1,50 @@
-"""Load an atelier folder (atelier.yaml + CSV files) into typed, immutable objects."""
+"""Load an atelier folder (atelier.yaml + CSV files) into typed, immutable objects.
+
+The objects live beside: pipeline.atelier_format (what atelier.yaml declares) and
+pipeline.records (the rows); every name is still importable from here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
 import yaml
 
 from pipeline import schemas
+from pipeline.atelier_format import (  # the format model, imported from here by most modules
+    DEFAULT_TIMEZONE as DEFAULT_TIMEZONE,
+    AtelierError as AtelierError,
+    Tensed as Tensed,
+    Target as Target,
+    TimeStep as TimeStep,
+    Rubric as Rubric,
+    Kind as Kind,
+    KINDS as KINDS,
+    VoteRule as VoteRule,
+    Phase as Phase,
+    Group as Group,
+    Session as Session,
+    Terms as Terms,
+    _elides as _elides,
+    Question as Question,
+    Preamble as Preamble,
+    Format as Format,
+    Workshop as Workshop,
+    _lower as _lower,
+    _ids as _ids,
+)
+from pipeline.records import (  # the rows' objects, imported from here by most modules
+    Participant as Participant,
+    Contribution as Contribution,
+    Point as Point,
+    Action as Action,
+    Atelier as Atelier,
+)
 
 WORKSHOP_FILE = "atelier.yaml"
 PACKAGE_FILE = "datapackage.json"
@@ -21,7 +52,6 @@ CSV_FILES = {"participants": "participants.csv", "contributions": "contributions
 # Tables of the phases that need them (a vote, an action plan): a missing file is an empty table.
 PHASE_FILES = {"votes": ("vote", "votes.csv"), "actions": ("actions", "actions.csv")}
 TABLE_FILES = {**CSV_FILES, **{resource: name for resource, (_kind, name) in PHASE_FILES.items()}}
-DEFAULT_TIMEZONE = "Europe/Paris"  # where the ateliers happen unless atelier.yaml says `timezone:`
 # The web form's own first path segments (/static/…): an atelier folder so named would be
 # listed but never reached.  tests/test_participant_posts.py checks them against the app's routes.
 RESERVED_SLUGS = frozenset({"static"})
@@ -41,623 +71,6 @@ OWN_FILES = (WORKSHOP_FILE, *TABLE_FILES.values(), PACKAGE_FILE)  # what an atel
 # An atelier's folder name is its slug: in URLs, release tags and its data package's name (frictionless: ^[-a-z0-9._/]+$).
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 SLUG_RULE = "minuscules sans accents, chiffres et tirets, par exemple « moulins-2026 »"
-
-
-class AtelierError(Exception):
-    """An atelier folder cannot be read; the message is a French sentence naming the file."""
-
-
-@dataclass(frozen=True)
-class Tensed:
-    """A text said twice: before the day (the kit, future tense) and after it (the report).
-
-    In atelier.yaml a plain string serves both; `{kit: …, report: …}` gives each its own.
-    """
-
-    kit: str = ""
-    report: str = ""
-
-    def __bool__(self) -> bool:
-        return bool(self.kit or self.report)
-
-
-@dataclass(frozen=True)
-class Target:
-    """How many points a group should produce in a rubric (« 3 à 5 moteurs »)."""
-
-    section: str
-    min: int | None = None
-    max: int | None = None
-
-
-@dataclass(frozen=True)
-class TimeStep:
-    """One step of a question's group work (Temps 1, Temps 2) with its instructions."""
-
-    label: str
-    title: str
-    text: Tensed = Tensed()
-    instructions: tuple[str, ...] = ()
-    targets: tuple[Target, ...] = ()
-
-
-@dataclass(frozen=True)
-class Rubric:
-    """A column of a phase: its labels, nouns, help and default target."""
-
-    id: str
-    label: str
-    label_en: str = ""
-    singular: str = ""
-    plural: str = ""
-    help: str = ""
-    help_en: str = ""
-    heading: str = ""  # shared with the neighbouring rubrics that carry the same heading
-    box: bool = False  # an encadré: written by the team, printed under the columns
-    target: Target | None = None
-
-    def text(self, language: str = "fr") -> str:
-        """The column's label in `language` (French when no English label is given)."""
-        return self.label_en if language == "en" and self.label_en else self.label
-
-    def full_text(self, language: str = "fr") -> str:
-        """« Moteurs (conditions au changement) »: the label with its shared heading, where a column stands alone."""
-        if self.heading and language == "fr":
-            return f"{self.label} ({_lower(self.heading)})"
-        return self.text(language)
-
-    def help_text(self, language: str = "fr") -> str:
-        return self.help_en if language == "en" and self.help_en else self.help
-
-
-# The closed set of phase kinds.  Each has its own form and report shape; the
-# code branches on these kinds, never on an atelier's own phase ids.
-#   grouped: a point belongs to a group (one sheet per group and question);
-#   participants: the participants' form offers it (else the team types it in).
-@dataclass(frozen=True)
-class Kind:
-    id: str
-    grouped: bool
-    participants: bool
-    supported: bool = True
-
-
-KINDS: dict[str, Kind] = {
-    k.id: k
-    for k in (
-        Kind("ideas", grouped=False, participants=True),
-        Kind("sheet", grouped=True, participants=True),
-        Kind("synthesis", grouped=False, participants=False),
-        Kind("qa", grouped=False, participants=True),
-        Kind("vote", grouped=False, participants=False),  # a ballot of its own, not a form of points
-        Kind("actions", grouped=False, participants=False),
-    )
-}
-
-
-@dataclass(frozen=True)
-class VoteRule:
-    """How a vote phase is run: what may get gommettes, how many each person has.
-
-    `points`: (phase id, rubric id or "") pairs whose top-level published
-    points are votable; `gommettes`: per person; `several`: whether one
-    person may put more than one on a point; `hidden`: the wall shows
-    « votes masqués » until the facilitator reveals the tally.
-    """
-
-    points: tuple[tuple[str, str], ...] = ()
-    gommettes: int = 5
-    several: bool = True
-    hidden: bool = True
-
-    def covers(self, phase: str, section: str) -> bool:
-        return any(p == phase and r in ("", section) for p, r in self.points)
-
-
-@dataclass(frozen=True)
-class Phase:
-    """One step of the déroulé: a chapter of the report, with its rubrics."""
-
-    id: str
-    kind: str
-    title: str
-    rubrics: tuple[Rubric, ...]
-    label: str = ""
-    label_en: str = ""
-    session: str | None = None
-    intro: Tensed = Tensed()
-    questions: tuple[str, ...] = ()  # empty: every question
-    groups: tuple[str, ...] = ()  # empty: each question's groups
-    vote: VoteRule | None = None  # for a phase of kind `vote`
-
-    @property
-    def grouped(self) -> bool:
-        return KINDS[self.kind].grouped
-
-    @property
-    def for_participants(self) -> bool:
-        return KINDS[self.kind].participants
-
-    def text(self, language: str = "fr") -> str:
-        """The phase's short name (wall, form, saisie)."""
-        if language == "en" and self.label_en:
-            return self.label_en
-        return self.label or self.title
-
-    def rubric(self, rubric_id: str) -> Rubric | None:
-        return next((r for r in self.rubrics if r.id == rubric_id), None)
-
-    @property
-    def columns(self) -> tuple[Rubric, ...]:
-        """The rubrics printed as columns (not the encadrés)."""
-        return tuple(r for r in self.rubrics if not r.box)
-
-    @property
-    def boxes(self) -> tuple[Rubric, ...]:
-        return tuple(r for r in self.rubrics if r.box)
-
-    def rows(self) -> tuple[tuple[str, tuple[Rubric, ...]], ...]:
-        """The columns laid out in rows of at most two: (shared heading, rubrics).
-
-        Neighbouring rubrics with the same heading share a row (the seed's
-        « Conditions au changement » over moteurs and freins; AFOM's 2×2).
-        """
-        rows: list[tuple[str, tuple[Rubric, ...]]] = []
-        for rubric in self.columns:
-            if rows and rows[-1][0] == rubric.heading and len(rows[-1][1]) < 2:
-                rows[-1] = (rubric.heading, rows[-1][1] + (rubric,))
-            else:
-                rows.append((rubric.heading, (rubric,)))
-        return tuple(rows)
-
-
-@dataclass(frozen=True)
-class Group:
-    """A named, stable group (table, sous-groupe, theme group), reusable across rounds."""
-
-    id: str
-    label: str
-    label_en: str = ""
-    session: str | None = None
-    host: str = ""
-    rapporteur: str = ""
-
-    def text(self, language: str = "fr") -> str:
-        return self.label_en if language == "en" and self.label_en else self.label
-
-
-@dataclass(frozen=True)
-class Session:
-    """A dated séance of a multi-day atelier."""
-
-    id: str
-    label: str
-    date: dt.date
-    start: str = ""
-    end: str = ""
-    place: str = ""
-
-
-@dataclass(frozen=True)
-class Terms:
-    """What the pages call a question and a group (thème, objectif, table, atelier…).
-
-    Each French word comes with its gender (`question_gender`, `group_gender`:
-    « m » or « f »), so that sentences built on it agree: « un thème », « une
-    table », « table manquante », « à la table ».  English pages use the
-    `*_en` words.  `which` below is « question » or « group ».
-    """
-
-    question: str = "question"
-    questions: str = "questions"
-    group: str = "groupe"
-    groups: str = "groupes"
-    question_gender: str = "f"
-    group_gender: str = "m"
-    question_en: str = "question"
-    questions_en: str = "questions"
-    group_en: str = "group"
-    groups_en: str = "groups"
-
-    def word(self, which: str, language: str = "fr", many: bool = False) -> str:
-        """« table », « tables » (many), « group » in English."""
-        name = which + ("s" if many else "") + ("_en" if language == "en" else "")
-        return str(getattr(self, name))
-
-    def feminine(self, which: str) -> bool:
-        return getattr(self, which + "_gender") == "f"
-
-    def agree(self, which: str, masculine: str, feminine: str) -> str:
-        """The form that agrees with the word: agree("group", "manquant", "manquante")."""
-        return feminine if self.feminine(which) else masculine
-
-    def a(self, which: str, language: str = "fr") -> str:
-        """« un thème », « une table », « a group »."""
-        if language == "en":
-            return ("an " if self.word(which, "en")[:1] in "aeiou" else "a ") + self.word(which, "en")
-        return self.agree(which, "un ", "une ") + self.word(which)
-
-    def the(self, which: str, language: str = "fr") -> str:
-        """« le thème », « la table », « l'objectif », « the group »."""
-        if language == "en":
-            return "the " + self.word(which, "en")
-        word = self.word(which)
-        if _elides(word):
-            return "l'" + word
-        return self.agree(which, "le ", "la ") + word
-
-    def to(self, which: str, language: str = "fr") -> str:
-        """« au groupe », « à la table », « à l'objectif », « to the group »."""
-        if language == "en":
-            return "to the " + self.word(which, "en")
-        the = self.the(which)
-        return "au " + the[3:] if the.startswith("le ") else "à " + the
-
-
-def _elides(word: str) -> bool:
-    """« l'objectif », « l'atelier » (a vowel or a mute h is not told apart: h words elide)."""
-    return word[:1].lower() in "aeéèêiîoôuyh"
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    title: str
-    prompts: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()  # the ids of the groups that work on it
-    objective: Tensed = Tensed()
-    times: tuple[TimeStep, ...] = ()
-
-
-@dataclass(frozen=True)
-class Preamble:
-    title: str = ""
-    paragraphs: tuple[str, ...] = ()
-    points: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Format:
-    intro: Tensed = Tensed()
-    steps: tuple[Tensed, ...] = ()
-
-
-@dataclass(frozen=True)
-class Workshop:
-    """What atelier.yaml says: the day, its format (phases, rubrics, groups), its questions."""
-
-    slug: str
-    title: str
-    date: dt.date
-    place: str
-    language: str = "fr"
-    status: str = "open"
-    moderation: str = "post"
-    platform: str = ""
-    organisation: str = ""
-    keywords: tuple[str, ...] = ()
-    preamble: Preamble = field(default_factory=Preamble)
-    format: Format = field(default_factory=Format)
-    questions: tuple[Question, ...] = ()
-    timezone: str = DEFAULT_TIMEZONE  # IANA name, checked by `atelier validate`
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The atelier's time zone: every date and time shown to people is in it."""
-        return ZoneInfo(self.timezone)
-    phases: tuple[Phase, ...] = ()
-    groups: tuple[Group, ...] = ()
-    sessions: tuple[Session, ...] = ()
-    terms: Terms = field(default_factory=Terms)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == "open"
-
-    def question(self, question_id: str) -> Question | None:
-        for q in self.questions:
-            if q.id == question_id:
-                return q
-        return None
-
-    def phase(self, phase_id: str) -> Phase | None:
-        return next((p for p in self.phases if p.id == phase_id), None)
-
-    def group(self, group_id: str | None) -> Group | None:
-        return next((g for g in self.groups if g.id == group_id), None)
-
-    def session(self, session_id: str | None) -> Session | None:
-        return next((s for s in self.sessions if s.id == session_id), None)
-
-    def group_label(self, group_id: str | None, language: str = "fr") -> str:
-        found = self.group(group_id)
-        return found.text(language) if found else f"{self.terms.group.capitalize()} {group_id}"
-
-    def question_label(self, question_id: str, language: str = "fr") -> str:
-        """« Thème 2 », « Question 1 »: how pages name a question (its number in atelier.yaml), the id if undeclared."""
-        for number, q in enumerate(self.questions, start=1):
-            if q.id == question_id:
-                return f"{self.terms.word('question', language).capitalize()} {number}"
-        return question_id
-
-    def column_name(self, phase_id: str, group_id: str | None, section: str, language: str = "fr") -> tuple[str, ...]:
-        """How pages name a column after its question: (« Brainstorming »,), (« Sous-groupe 2 », « Moteurs »).
-
-        The phase is named unless the group says it (one phase with groups);
-        the rubric unless it is its phase's only one.  Ids not declared are
-        shown as they are.  Used by the review, the summary and the animation pages.
-        """
-        phase = self.phase(phase_id)
-        grouped = [p for p in self.phases if p.grouped]
-        parts: list[str] = []
-        if phase is None:
-            parts.append(f"temps « {phase_id} »")
-        elif not (group_id and phase.grouped and len(grouped) == 1):
-            parts.append(phase.text(language))
-        if group_id:
-            parts.append(self.group_label(group_id, language))
-        rubric = phase.rubric(section) if phase else None
-        if phase is None or len(phase.rubrics) > 1:
-            parts.append(rubric.text(language) if rubric else f"rubrique « {section} »")
-        return tuple(parts)
-
-    def phase_questions(self, phase: Phase) -> tuple[Question, ...]:
-        """The questions a phase works on, in the file's order."""
-        return tuple(q for q in self.questions if not phase.questions or q.id in phase.questions)
-
-    def groups_for(self, phase: Phase, question: Question) -> tuple[Group, ...]:
-        """The groups of a grouped phase on one question, in the file's order.
-
-        A phase's own `groups` win over the question's; a group tied to
-        another session than the phase's is left out.
-        """
-        if not phase.grouped:
-            return ()
-        ids = phase.groups or question.groups
-        return tuple(
-            g
-            for g in self.groups
-            if g.id in ids and (g.session is None or phase.session is None or g.session == phase.session)
-        )
-
-    def targets(self, phase: Phase, question: Question) -> dict[str, Target]:
-        """Targets by rubric for one phase and question: the question's Temps, else the rubric's own."""
-        found = {r.id: r.target for r in phase.rubrics if r.target}
-        for step in question.times:
-            for t in step.targets:
-                if phase.rubric(t.section):
-                    found[t.section] = t
-        return found
-
-    def columns(self) -> Iterable[tuple[Phase, Question, Group | None, Rubric]]:
-        """Every column the atelier declares, in the déroulé's order."""
-        for phase in self.phases:
-            for question in self.phase_questions(phase):
-                groups: tuple[Group | None, ...] = self.groups_for(phase, question) if phase.grouped else (None,)
-                for group in groups:
-                    for rubric in phase.rubrics:
-                        yield phase, question, group, rubric
-
-    def column_problem(self, question: str, phase: str, group: str, section: str) -> tuple[str, str] | None:
-        """Why (question, phase, group, section) is not a column of this atelier: (field, French reason).
-
-        One rule for the form, the store and `atelier validate`; None when the column exists.
-        """
-        q = self.question(question)
-        if q is None:
-            return "question", (
-                f"la question « {question} » n'existe pas dans atelier.yaml "
-                f"(questions : {', '.join(x.id for x in self.questions) or 'aucune'})."
-            )
-        p = self.phase(phase)
-        if p is None:
-            return "phase", (
-                f"le temps « {phase} » n'existe pas dans atelier.yaml "
-                f"(temps : {', '.join(x.id for x in self.phases)})."
-            )
-        if self.phase_questions(p) and q not in self.phase_questions(p):
-            return "question", (
-                f"la question « {question} » n'est pas travaillée au temps « {phase} » "
-                f"(questions de ce temps : {', '.join(x.id for x in self.phase_questions(p))})."
-            )
-        if p.rubric(section) is None:
-            choices = ", ".join(f"{r.id} ({_lower(r.label)})" for r in p.rubrics)
-            return "section", f"« {section} » n'est pas une rubrique du temps « {phase} » ; rubriques possibles : {choices}."
-        if not p.grouped:
-            if group:
-                return "group", f"« {group} » : le temps « {phase} » se fait sans {self.terms.group} ; laissez ce champ vide."
-            return None
-        allowed = self.groups_for(p, q)
-        t = self.terms
-        if not group:
-            one_of = t.agree("group", "l'un de ceux", "l'une de celles")
-            return "group", (
-                f"{t.group} {t.agree('group', 'manquant', 'manquante')} pour un point du temps « {phase} » ; "
-                f"indiquez {one_of} de {t.the('question')} {question} : {_ids(allowed)}."
-            )
-        if not any(g.id == group for g in allowed):
-            return "group", (
-                f"« {group} » n'est pas {t.a('group')} de {t.the('question')} {question} au temps « {phase} » ; "
-                f"{t.groups} possibles : {_ids(allowed)}."
-            )
-        return None
-
-
-def _lower(label: str) -> str:
-    """« Pratiques en cours » → « pratiques en cours », « AFOM » stays."""
-    return label[:1].lower() + label[1:] if label[1:2].islower() else label
-
-
-def _ids(groups: Iterable[Group]) -> str:
-    return ", ".join(f"{g.id} ({g.label})" if g.label != g.id else g.id for g in groups) or "aucun"
-
-
-@dataclass(frozen=True)
-class Participant:
-    id: str
-    name: str
-    role: str
-    listed: bool
-    created_at: dt.datetime
-    organisation: str = ""
-    status: str = "present"
-
-
-@dataclass(frozen=True)
-class Contribution:
-    id: str
-    question: str
-    phase: str
-    section: str
-    position: int
-    text: str
-    created_at: dt.datetime
-    status: str
-    group: str | None = None
-    parent: str | None = None
-    number: int | None = None
-    link: str | None = None
-    author: str | None = None
-    updated_at: dt.datetime | None = None
-
-    @property
-    def order(self) -> tuple[int, dt.datetime, str]:
-        """Its place among its siblings: `position`, then arrival (`created_at`), then `id`.
-
-        Points sent from the form get their position in arrival order (the store
-        ranks them after their column's last); arrival breaks the ties older files
-        hold (every point sent from the form had position 1), so the wall and the
-        report never shuffle them by their random ids.
-        """
-        return (self.position, self.created_at, self.id)
-
-
-@dataclass(frozen=True)
-class Point:
-    """A contribution with the points nested under it, in their order."""
-
-    contribution: Contribution
-    children: tuple["Point", ...] = ()
-
-    def walk(self, depth: int = 0) -> Iterable[tuple[int, "Point"]]:
-        """Yield (depth, point) for this point and its descendants, in reading order."""
-        yield depth, self
-        for child in self.children:
-            yield from child.walk(depth + 1)
-
-
-@dataclass(frozen=True)
-class Action:
-    """One line of the plan d'actions: who carries what, with whom, by when, from which points."""
-
-    id: str
-    phase: str
-    title: str
-    statut: str
-    created_at: dt.datetime
-    porteur: str = ""
-    partenaires: str = ""
-    echeance: dt.date | None = None
-    moyens: str = ""
-    points: tuple[str, ...] = ()
-    updated_at: dt.datetime | None = None
-    group: str | None = None  # the group that proposed it from the form; None when typed by the team
-
-
-@dataclass(frozen=True)
-class Atelier:
-    """An atelier folder: its description, attendance list and contributions (votes and actions when it has them)."""
-
-    path: Path
-    workshop: Workshop
-    participants: tuple[Participant, ...]
-    contributions: tuple[Contribution, ...]
-    votes: tuple[dict[str, str], ...] = ()  # rows of votes.csv, in order (a journal: see pipeline.votes)
-    actions: tuple[Action, ...] = ()
-
-    def vote_candidates(self, phase: Phase) -> tuple[Point, ...]:
-        """The published top-level points of the columns a vote phase names, with their précisions, in reading order."""
-        rule = phase.vote
-        if rule is None:
-            return ()
-        found: list[Point] = []
-        for column_phase, question, group, rubric in self.workshop.columns():
-            if rule.covers(column_phase.id, rubric.id) and question in self.workshop.phase_questions(phase):
-                found += self.points(question.id, column_phase.id, rubric.id, group.id if group else None)
-        return tuple(found)
-
-    @property
-    def slug(self) -> str:
-        return self.workshop.slug
-
-    def points(
-        self,
-        question: str,
-        phase: str,
-        section: str,
-        group: str | None = None,
-        statuses: tuple[str, ...] = ("published",),
-    ) -> tuple[Point, ...]:
-        """Top-level points of one column (question, phase, group, section) as trees.
-
-        Only contributions whose status is in `statuses` appear; a child of a
-        point left out is left out with it.  Siblings are ordered by
-        `Contribution.order` (position, arrival, id), so the order never depends on the file's.
-        """
-        chosen = [
-            c
-            for c in self.contributions
-            if c.question == question
-            and c.phase == phase
-            and c.section == section
-            and c.group == group
-            and c.status in statuses
-        ]
-        ids = {c.id for c in chosen}
-        children: dict[str | None, list[Contribution]] = {}
-        for c in chosen:
-            parent = c.parent if c.parent in ids else None
-            if c.parent and c.parent not in ids:
-                continue  # its parent is hidden or elsewhere: the whole branch stays out
-            children.setdefault(parent, []).append(c)
-
-        def build(parent: str | None, seen: frozenset[str]) -> tuple[Point, ...]:
-            kids = sorted(children.get(parent, ()), key=lambda c: c.order)
-            return tuple(
-                Point(c, build(c.id, seen | {c.id})) for c in kids if c.id not in seen
-            )
-
-        return build(None, frozenset())
-
-    def listed_participants(self) -> tuple[Participant, ...]:
-        """Participants who consented to be named, sorted by name."""
-        return tuple(
-            sorted(
-                (p for p in self.participants if p.status == "present" and p.listed),
-                key=lambda p: (p.name.casefold(), p.id),
-            )
-        )
-
-    def unlisted_count(self) -> int:
-        """How many present participants did not consent to be named."""
-        return sum(1 for p in self.participants if p.status == "present" and not p.listed)
-
-    def published(self) -> tuple[Contribution, ...]:
-        return tuple(c for c in self.contributions if c.status == "published")
-
-    def shown(self) -> tuple[Contribution, ...]:
-        """The points the compte-rendu prints, in its order: what `atelier summary` and the report both count.
-
-        A published point is shown when its column is declared in atelier.yaml and
-        every point above it is published too (`points`): a published answer
-        under a hidden point is left out with it.
-        """
-        return tuple(
-            point.contribution
-            for phase, question, group, rubric in self.workshop.columns()
-            for top in self.points(question.id, phase.id, rubric.id, group.id if group else None)
-            for _depth, point in top.walk()
-        )
 
 
 def _tuple(value: Any) -> tuple[str, ...]:
@@ -808,6 +221,86 @@ def _question_groups(q: dict[str, Any]) -> list[str] | None:
     return [str(g) for g in spec]
 
 
+def _declared_groups(declared: list[dict[str, Any]] | dict[str, Any], terms: Terms) -> list[Group]:
+    """atelier.yaml's `groups`: a list of named groups, or `{count: N}` for groups 1…N."""
+    if isinstance(declared, dict):
+        declared = [{"id": i} for i in _numbered(int(declared.get("count", 0)))]
+    return [
+        Group(
+            id=str(g["id"]),
+            label=g.get("label") or f"{terms.group.capitalize()} {g['id']}",
+            label_en=g.get("label_en", ""),
+            session=g.get("session"),
+            host=g.get("host", ""),
+            rapporteur=g.get("rapporteur", ""),
+        )
+        for g in declared
+    ]
+
+
+def _question(q: dict[str, Any], groups: list[Group], terms: Terms) -> Question:
+    """One question; the groups it names that were not declared (`count: N`'s 1…N) are added to `groups`."""
+    sg = q.get("subgroups") or {}
+    ids = _question_groups(q)
+    if ids is None:
+        ids = [g.id for g in groups]
+    known = {g.id for g in groups}
+    for gid in ids:  # `count: N` names groups 1…N that need no declaration
+        if gid not in known:
+            known.add(gid)
+            groups.append(Group(gid, f"{terms.group.capitalize()} {gid}"))
+    times = tuple(
+        TimeStep(
+            label=t["label"],
+            title=t["title"],
+            text=_tensed(t.get("text", "")),
+            instructions=_tuple(t.get("instructions")),
+            targets=tuple(_target(x) for x in t.get("targets", ())),
+        )
+        for t in q.get("times", sg.get("times", ()))
+    )
+    return Question(
+        id=q["id"],
+        title=q["title"],
+        prompts=_tuple(q.get("prompts")),
+        groups=tuple(ids),
+        objective=_tensed(q.get("objective", sg.get("objective", ""))),
+        times=times,
+    )
+
+
+def _rubric(r: dict[str, Any]) -> Rubric:
+    noun = r.get("noun") or [r["label"].lower()] * 2
+    return Rubric(
+        id=r["id"],
+        label=r["label"],
+        label_en=r.get("label_en", ""),
+        singular=noun[0],
+        plural=noun[1],
+        help=r.get("help", ""),
+        help_en=r.get("help_en", ""),
+        heading=r.get("heading", ""),
+        box=bool(r.get("box", False)),
+        target=_target({"rubric": r["id"], **r["target"]}) if r.get("target") else None,
+    )
+
+
+def _phase(p: dict[str, Any]) -> Phase:
+    return Phase(
+        id=p["id"],
+        kind=p["kind"],
+        title=p["title"],
+        label=p.get("label", ""),
+        label_en=p.get("label_en", ""),
+        session=p.get("session"),
+        intro=_tensed(p.get("intro", "")),
+        questions=_tuple(p.get("questions")),
+        groups=tuple(str(g) for g in p.get("groups", ())),
+        rubrics=tuple(_rubric(r) for r in p.get("rubrics", ())),
+        vote=_vote_rule(p) if p["kind"] == "vote" else None,
+    )
+
+
 def workshop_from_data(slug: str, data: dict[str, Any]) -> Workshop:
     """Build a Workshop from atelier.yaml data already checked against its schema.
 
@@ -819,85 +312,12 @@ def workshop_from_data(slug: str, data: dict[str, Any]) -> Workshop:
         legacy = ready_format(LEGACY_FORMAT)
         data = {**data, "phases": legacy["phases"], "terms": {**legacy.get("terms", {}), **data.get("terms", {})}}
     terms = Terms(**(data.get("terms") or {}))
-    declared = data.get("groups") or []
-    groups: list[Group] = []
-    if isinstance(declared, dict):
-        declared = [{"id": i} for i in _numbered(int(declared.get("count", 0)))]
-    for g in declared:
-        groups.append(
-            Group(
-                id=str(g["id"]),
-                label=g.get("label") or f"{terms.group.capitalize()} {g['id']}",
-                label_en=g.get("label_en", ""),
-                session=g.get("session"),
-                host=g.get("host", ""),
-                rapporteur=g.get("rapporteur", ""),
-            )
-        )
-    known = {g.id for g in groups}
-    questions = []
-    for q in data.get("questions", ()):
-        sg = q.get("subgroups") or {}
-        ids = _question_groups(q)
-        if ids is None:
-            ids = [g.id for g in groups]
-        for gid in ids:  # `count: N` names groups 1…N that need no declaration
-            if gid not in known:
-                known.add(gid)
-                groups.append(Group(gid, f"{terms.group.capitalize()} {gid}"))
-        times = tuple(
-            TimeStep(
-                label=t["label"],
-                title=t["title"],
-                text=_tensed(t.get("text", "")),
-                instructions=_tuple(t.get("instructions")),
-                targets=tuple(_target(x) for x in t.get("targets", ())),
-            )
-            for t in q.get("times", sg.get("times", ()))
-        )
-        questions.append(
-            Question(
-                id=q["id"],
-                title=q["title"],
-                prompts=_tuple(q.get("prompts")),
-                groups=tuple(ids),
-                objective=_tensed(q.get("objective", sg.get("objective", ""))),
-                times=times,
-            )
-        )
+    groups = _declared_groups(data.get("groups") or [], terms)
+    questions = [_question(q, groups, terms) for q in data.get("questions", ())]
     # Numbered groups read in their numbers' order, after the named ones.
     named = [g for g in groups if not g.id.isdigit()]
     numbered = sorted((g for g in groups if g.id.isdigit()), key=lambda g: int(g.id))
-    phases = tuple(
-        Phase(
-            id=p["id"],
-            kind=p["kind"],
-            title=p["title"],
-            label=p.get("label", ""),
-            label_en=p.get("label_en", ""),
-            session=p.get("session"),
-            intro=_tensed(p.get("intro", "")),
-            questions=_tuple(p.get("questions")),
-            groups=tuple(str(g) for g in p.get("groups", ())),
-            rubrics=tuple(
-                Rubric(
-                    id=r["id"],
-                    label=r["label"],
-                    label_en=r.get("label_en", ""),
-                    singular=(r.get("noun") or [r["label"].lower()] * 2)[0],
-                    plural=(r.get("noun") or [r["label"].lower()] * 2)[1],
-                    help=r.get("help", ""),
-                    help_en=r.get("help_en", ""),
-                    heading=r.get("heading", ""),
-                    box=bool(r.get("box", False)),
-                    target=_target({"rubric": r["id"], **r["target"]}) if r.get("target") else None,
-                )
-                for r in p.get("rubrics", ())
-            ),
-            vote=_vote_rule(p) if p["kind"] == "vote" else None,
-        )
-        for p in data["phases"]
-    )
+    phases = tuple(_phase(p) for p in data["phases"])
     sessions = tuple(
         Session(s["id"], s["label"], dt.date.fromisoformat(str(s["date"])), s.get("start", ""), s.get("end", ""), s.get("place", ""))
         for s in data.get("sessions", ())
@@ -1008,7 +428,7 @@ def load_atelier(path: str | Path) -> Atelier:
     run it first on untrusted data.
     """
     from pipeline import tables
-    from pipeline.validate import check_workshop
+    from pipeline.validate_workshop import check_workshop
 
     folder = Path(path)
     if not folder.is_dir():

@@ -116,7 +116,7 @@ def test_participant_journey_by_keyboard_with_accessibility_audit(server, page):
     page.click("button[type=submit]")
     page.wait_for_load_state()
     page.wait_for_selector(".resume-erreurs")
-    assert "Ce champ est obligatoire." in page.inner_text(".resume-erreurs")
+    assert "valeur obligatoire manquante." in page.inner_text(".resume-erreurs")
     audit(page, "idée avec erreurs")
     shot(page, "idee-erreurs-360")
     page.click(".resume-erreurs a[href='#text']")

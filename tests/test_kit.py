@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from pipeline.cli import main
 from pipeline.kit import attendance_url, check_url, compose_kit, kit_html, qr_svg, render_kit_html, role_labels, write_kit_pdf
 from pipeline.render import ASSETS, AssetFetcher
-from pipeline.typography import french
+from pipeline.french import french
 from pipeline.workshop import AtelierError, load_atelier
 
 REPO = Path(__file__).resolve().parent.parent

@@ -311,7 +311,7 @@ def test_normalize_reads_spreadsheet_booleans_and_accented_roles(atelier):
         "champ « listed » : « VRAI » n'est pas un booléen : écrivez true (oui) ou false (non) ; "
         "« atelier normalize » convertit VRAI, FAUX, oui, non, 1 et 0." in refused.output
     )
-    assert "champ « role » : « élue » n'est pas une valeur permise ; valeurs possibles : elu (élu·e), " in refused.output
+    assert "champ « role » : « élue » n'est pas une valeur permise\u202f; valeurs possibles\u202f: elu (élu·e), " in refused.output
     assert atelier_cli("normalize", str(atelier)).exit_code == 0
     assert path.read_text(encoding="utf-8") == text
     assert atelier_cli("validate", str(atelier)).output == f"{atelier} : valide.\n"

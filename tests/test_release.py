@@ -14,6 +14,7 @@ from pipeline.cli import main
 from pipeline.workshop import load_atelier
 
 NB = "\u202f"
+NBSP = "\u00a0"  # espace insécable, inside « » (pipeline.french)
 
 
 @pytest.fixture
@@ -182,8 +183,8 @@ def test_changelog_newest_first_in_french():
         ]
     }
     assert releasing.changelog(history, "Atelier <de> Moulins") == (
-        f"# Compte-rendu «{NB}Atelier &lt;de&gt; Moulins{NB}» — versions\n\n"
-        f"Chaque version est un PDF reproductible{NB}: «{NB}atelier verify{NB}» le reconstruit à partir des "
+        f"# Compte-rendu «{NBSP}Atelier &lt;de&gt; Moulins{NBSP}» — versions\n\n"
+        f"Chaque version est un PDF reproductible{NB}: «{NBSP}atelier verify{NBSP}» le reconstruit à partir des "
         f"données et compare son sha256. L'empreinte des données publiées est celle que le colophon du PDF "
         f"imprime (vérifiable avec ses pièces jointes){NB}; l'empreinte de la version couvre en plus la mise en "
         "page et les outils qui l'ont produite.\n\n"

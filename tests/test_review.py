@@ -15,8 +15,10 @@ from gitrepo import commit_all, git, init_repo
 from pipeline import review as reviewing
 from pipeline.cli import main
 from pipeline.markdown import WJ, md
+from pipeline.privacy import personal_data
 
 NB = "\u202f"  # espace fine insécable
+NBSP = "\u00a0"  # espace insécable, inside « » (pipeline.french)
 SLUG = "essai-2026"
 
 BASE_POINTS = [
@@ -112,7 +114,7 @@ def test_ten_points_added_and_two_corrected(repo, monkeypatch):
         f"- `c1`{NB}: Mutualiser les moyens **humains** entre communes **voisines**",
         f"- `c2`{NB}: Créer un tiers-lieu dans l'ancienne gare **SNCF**",
         "#### Changements de statut (1)",
-        f"- `c3` masqué (publié → masqué){NB}: «{NB}Un point qui sera masqué par l'animation{NB}»",
+        f"- `c3` masqué (publié → masqué){NB}: «{NBSP}Un point qui sera masqué par l'animation{NBSP}»",
     ]:
         assert expected in lines, expected
     # Brainstorming comes before the sous-groupes, question 1 before question 2.
@@ -210,7 +212,7 @@ def test_long_texts_are_truncated():
     ],
 )
 def test_personal_data_is_found(text, found):
-    assert reviewing.personal_data(text) == found
+    assert personal_data(text) == found
 
 
 def test_reviewer_warnings(repo, monkeypatch):
@@ -235,15 +237,15 @@ def test_reviewer_warnings(repo, monkeypatch):
         f"### ⚠️ Points d'attention",
         f"- adresse électronique (m…@…) dans le point `n1` (Question 1 — Brainstorming){NB}: à retirer du texte.",
         f"- numéro de téléphone (…78) dans le point `n1` (Question 1 — Brainstorming){NB}: à retirer du texte.",
-        f"- le texte du point `n2` (Question 1 — Brainstorming) commence par «{NB}={NB}»{NB}: "
+        f"- le texte du point `n2` (Question 1 — Brainstorming) commence par «{NBSP}={NBSP}»{NB}: "
         "un tableur l'exécuterait comme une formule.",
         f"- `n3` et `c4` ont le même texte (Question 1 — Brainstorming){NB}: "
-        f"«{NB}associer les habitants dès le diagnostic !{NB}»",
+        f"«{NBSP}associer les habitants dès le diagnostic !{NBSP}»",
         f"- `n4` et `c4` ont des textes très proches (95{NB}%, Question 1 — Brainstorming){NB}: "
-        f"«{NB}Associer les habitants dès le diagnostique{NB}»",
+        f"«{NBSP}Associer les habitants dès le diagnostique{NBSP}»",
         f"- point `n5` créé le 23 novembre 2026 à 10 h 00, plus d'un jour après l'atelier du 20 novembre 2026.",
         f"- le point `c5` a disparu de contributions.csv{NB}: un point ne se supprime pas, il se retire "
-        f"(status{NB}: withdrawn). Son texte{NB}: «{NB}Des élus qui portent le projet{NB}»",
+        f"(status{NB}: withdrawn). Son texte{NB}: «{NBSP}Des élus qui portent le projet{NBSP}»",
     ]:
         assert expected in lines, expected
     # Comments are e-mailed to every watcher: the summary never repeats the address or the number.
@@ -329,13 +331,13 @@ def test_a_character_no_project_font_draws_is_pointed_out(repo, monkeypatch):
     lines = run_review(repo, monkeypatch).output.splitlines()
     assert f"#### Caractères sans police (2)" in lines
     assert (
-        f"- point `n1` (Question 1 — Brainstorming){NB}: «{NB}ⵣ{NB}» \\(U+2D63, TIFINAGH LETTER YAZ\\) n'est dessiné "
-        f"par aucune police du projet{NB}; le compte-rendu imprimera «{NB}[U+2D63]{NB}» à la place." in lines
+        f"- point `n1` (Question 1 — Brainstorming){NB}: «{NBSP}ⵣ{NBSP}» \\(U+2D63, TIFINAGH LETTER YAZ\\) n'est dessiné "
+        f"par aucune police du projet{NB}; le compte-rendu imprimera «{NBSP}[U+2D63]{NBSP}» à la place." in lines
     )
     assert any(
-        line.startswith(f"- émargement `p2`, champ «{NB}Nom{NB}»{NB}: «{NB}ⵜ{NB}» \\(U+2D5C, TIFINAGH LETTER YAT\\), ")
-        and line.endswith(f"ne sont dessinés par aucune police du projet{NB}; le compte-rendu imprimera «{NB}[U+2D5C]{NB}», "
-                          f"«{NB}[U+2D49]{NB}», «{NB}[U+2D63]{NB}», «{NB}[U+2D54]{NB}» à la place.")
+        line.startswith(f"- émargement `p2`, champ «{NBSP}Nom{NBSP}»{NB}: «{NBSP}ⵜ{NBSP}» \\(U+2D5C, TIFINAGH LETTER YAT\\), ")
+        and line.endswith(f"ne sont dessinés par aucune police du projet{NB}; le compte-rendu imprimera «{NBSP}[U+2D5C]{NBSP}», "
+                          f"«{NBSP}[U+2D49]{NBSP}», «{NBSP}[U+2D63]{NBSP}», «{NBSP}[U+2D54]{NBSP}» à la place.")
         for line in lines
     )
     assert not any("🌱" in line and "police" in line for line in lines)  # the emoji font draws it

@@ -17,6 +17,7 @@ from pipeline import store
 from pipeline.cli import main
 
 NB = "\u202f"
+NBSP = "\u00a0"  # espace insécable, inside « » (pipeline.french)
 SLUG = "essai-2026"
 BRANCH = "donnees-formulaire"
 
@@ -160,7 +161,7 @@ def test_sync_opens_then_updates_the_pull_request(server, tmp_path, monkeypatch)
         "Données envoyées par le formulaire de l'atelier (atelier sync).\n\n"
         f"- {SLUG}{NB}: 2 points ajoutés, 1 émargement\n\n"
         "La revue détaillée (validation, points ajoutés et corrigés, points d'attention) est publiée "
-        f"en commentaire par l'action «{NB}review{NB}»."
+        f"en commentaire par l'action «{NBSP}review{NBSP}»."
     )
     assert made[-1][:3] == ["pr", "edit", "7"] and made[-1][3] == "--body"
     assert f"- {SLUG}{NB}: 1 point masqué\n" in made[-1][4]

@@ -96,3 +96,74 @@ def test_tabs_and_line_breaks_belong_to_multi_line_texts_only():
     assert check_text("a\tb\nc", multiline=True) is None
     assert check_text("a\tb", multiline=False).message == CONTROL.format("0009")
     assert check_text("", multiline=False) is None  # emptiness is the schema's « required »
+
+
+# ---- the schema's rules, said once (pipeline.textrules.check_cell) -----------------------------
+
+REQUIRED = "valeur obligatoire manquante."
+NAME_TOO_LONG = f"« {'x' * 49}… » est trop long (121 caractères, au plus 120)."
+TEXT_TOO_LONG = f"« {'é' * 49}… » est trop long (2001 caractères, au plus 2000)."
+NOT_UTC = "« 2026-11-20T11:00:00+02:00 » n'est pas une date et heure UTC au format 2016-06-30T09:00:00Z."
+ROLE = (
+    f"« maire » n'est pas une valeur permise{NNBSP}; valeurs possibles{NNBSP}: elu (élu·e), technicien (agent ou "
+    "chargé·e de mission), chercheur (recherche, enseignement), associatif (association, réseau), entreprise "
+    "(entreprise, agriculteur), habitant (habitant·e, citoyen·ne), animateur (équipe d'animation), autre."
+)
+EMARGEMENT = ("/essai/emargement", {"name": "Anne", "organisation": "", "role": "habitant"})
+IDEA = ("/essai/idee", {"question": "q1", "text": "Une idée"})
+# (table, column, bad value, the layers that see it, the one sentence)
+SCHEMA_CASES = [
+    ("participants", "name", "", ("form", "store", "validate"), REQUIRED),
+    ("participants", "name", "   ", ("form", "store", "validate"), BLANK),  # spaces only: blank, not « missing »
+    ("participants", "name", "x" * 121, ("form", "store", "validate"), NAME_TOO_LONG),
+    ("contributions", "text", "", ("form", "store", "validate"), REQUIRED),
+    ("contributions", "text", "é" * 2001, ("form", "store", "validate"), TEXT_TOO_LONG),
+    # Our files write UTC with « Z » (pipeline.workshop.format_datetime): an offset is refused by the store and by
+    # validate alike (frictionless alone reads it as a valid datetime). The form never takes a time: it stamps it.
+    ("participants", "created_at", "2026-11-20T11:00:00+02:00", ("store", "validate"), NOT_UTC),
+    ("contributions", "created_at", "2026-11-20T11:00:00+02:00", ("store", "validate"), NOT_UTC),
+    # The store still words an enum itself (pipeline/store.py `_constraint`, « (a, b ou c) »): form and validate here.
+    ("participants", "role", "maire", ("form", "validate"), ROLE),
+]
+
+
+@pytest.mark.parametrize(("resource", "column", "value", "layers", "message"), SCHEMA_CASES,
+                         ids=[f"{c[0]}.{c[1]}={c[2][:12]!r}" for c in SCHEMA_CASES])
+def test_the_schema_rules_have_one_verdict_and_one_sentence(tmp_path, resource, column, value, layers, message):
+    url, others = EMARGEMENT if resource == "participants" else IDEA
+    verdicts = {}
+    if "form" in layers:
+        verdicts["form"] = form_verdict(tmp_path / "form", url, column, others, value)
+    if "store" in layers:
+        verdicts["store"] = store_verdict(tmp_path, resource, column, value)
+    if "validate" in layers:
+        verdicts["validate"] = validate_verdict(tmp_path, resource, column, value)
+    assert verdicts == dict.fromkeys(layers, message)
+
+
+def test_a_date_is_written_yyyy_mm_dd_by_store_and_validate(tmp_path):
+    from pipeline.textrules import check_cell
+
+    said = "« 01/03/2027 » n'est pas une date au format AAAA-MM-JJ (2016-06-30)."
+    assert check_cell("actions", "echeance", "01/03/2027").message == said
+    assert check_cell("actions", "echeance", "2027-03-01") is None
+    assert check_cell("actions", "echeance", "20270301").kind == "date"
+    # The store, on the same value (the form reads JJ/MM/AAAA itself and stores AAAA-MM-JJ).
+    folder = write_atelier(tmp_path / "essai", contributions=[contribution("c-1")])
+    try:
+        store.append_rows(folder, "actions", [{"id": "a-1", "phase": "plan", "title": "Lancer", "echeance": "01/03/2027",
+                                                "statut": "proposee", "created_at": "2026-11-20T09:00:00Z"}])
+    except store.StoreError as e:
+        assert str(e).endswith(f"champ « echeance » : {said}"), str(e)
+    else:
+        raise AssertionError("the store took 01/03/2027")
+
+
+def test_a_date_time_is_written_in_utc_with_z():
+    from pipeline.textrules import check_cell, is_utc_datetime
+
+    assert is_utc_datetime("2016-06-30T09:00:00Z")
+    for other in ("2016-06-30T11:00:00+02:00", "2016-06-30T09:00:00+00:00", "2016-06-30T09:00:00", "2016-06-30T09:00Z", "hier"):
+        assert not is_utc_datetime(other), other
+        assert check_cell("contributions", "updated_at", other).kind == "datetime"
+    assert check_cell("contributions", "updated_at", "") is None  # not required

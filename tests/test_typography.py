@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.typography import NBSP, NNBSP, french
+from pipeline.french import NBSP, NNBSP, french
 
 
 @pytest.mark.parametrize(

@@ -71,11 +71,12 @@ CONTRIBUTION_RULES = [
     ),
     (
         {"status": "publié"},
-        [2, "status", "« publié » n'est pas une valeur permise ; valeurs possibles : pending, published, hidden, withdrawn."],
+        [2, "status", "« publié » n'est pas une valeur permise\u202f; valeurs possibles\u202f: pending (en attente de modération), "
+         "published (publié), hidden (masqué par l'animation), withdrawn (retiré par son auteur)."],
     ),
     ({"text": ""}, [2, "text", "valeur obligatoire manquante."]),
-    ({"text": "x" * 2001}, [2, "text", "le texte fait 2001 caractères, au-delà de la limite de 2000."]),
-    ({"position": 0}, [2, "position", "0 est inférieur au minimum permis (1)."]),
+    ({"text": "x" * 2001}, [2, "text", f"« {'x' * 49}… » est trop long (2001 caractères, au plus 2000)."]),
+    ({"position": 0}, [2, "position", "« 0 » est inférieur au minimum 1."]),
     ({"position": "premier"}, [2, "position", "« premier » n'est pas un nombre entier."]),
     (
         {"id": "a b"},
@@ -84,7 +85,7 @@ CONTRIBUTION_RULES = [
     ({"link": "javascript:alert(1)"}, [2, "link", "« javascript:alert(1) » n'est pas une adresse web http:// ou https://."]),
     (
         {"created_at": "30/06/2016"},
-        [2, "created_at", "« 30/06/2016 » n'est pas une date et heure ISO 8601 (par exemple 2016-06-30T09:00:00Z)."],
+        [2, "created_at", "« 30/06/2016 » n'est pas une date et heure UTC au format 2016-06-30T09:00:00Z."],
     ),
     (
         {"created_at": "2026-12-25T10:00:00Z"},
@@ -193,7 +194,7 @@ def test_participant_rules(make_atelier):
     )
     assert check(folder) == [
         # each role with what it means, and which true/false words normalize converts (findings of issue 12)
-        ["participants.csv", 2, "role", "« maire » n'est pas une valeur permise ; valeurs possibles : elu (élu·e), "
+        ["participants.csv", 2, "role", "« maire » n'est pas une valeur permise\u202f; valeurs possibles\u202f: elu (élu·e), "
          "technicien (agent ou chargé·e de mission), chercheur (recherche, enseignement), associatif (association, réseau), "
          "entreprise (entreprise, agriculteur), habitant (habitant·e, citoyen·ne), animateur (équipe d'animation), autre."],
         ["participants.csv", 3, "listed", "« oui » n'est pas un booléen : écrivez true (oui) ou false (non) ; "

@@ -167,7 +167,7 @@ def test_the_facilitator_opens_closes_reveals_counts_paper_voids_and_writes_the_
                                   "echeance": "2027-03-01", "moyens": "Un agent à mi-temps", "statut": "decidee", "points": ["pa"]})
     assert added.status_code == 303, added.text
     listed = text_of(client.get(plan).text)
-    assert "Lancer le marché" in listed and "1 mars 2027" in listed and "← Un marché de producteurs le samedi" in listed
+    assert "Lancer le marché" in listed and "1er mars 2027" in listed and "← Un marché de producteurs le samedi" in listed
     assert validate_atelier(folder) == []
 
 
@@ -221,7 +221,7 @@ def test_the_review_tells_the_vote_and_the_plan_in_plain_french(tmp_path, monkey
     monkeypatch.chdir(repo)
     result = CliRunner().invoke(main, ["review", "--base", "main", "--head", "HEAD"])
     assert result.exit_code == 0, result.output
-    lines = [line.replace(NNBSP, " ") for line in result.output.splitlines()]
+    lines = [line.replace(NNBSP, " ").replace("\u00a0", " ") for line in result.output.splitlines()]
     for expected in [
         "#### Faits du vote (7)",
         "- Vote « Priorités » : ouvert (20 novembre 2026 à 15 h 00).",

@@ -50,7 +50,7 @@ def test_index_lists_open_then_closed_ateliers(tmp_path, folder, client):
     assert page.status_code == 200
     text = text_of(page.text)
     assert "Ateliers ouverts Atelier d’essai 20 novembre 2026 — Salle des fêtes de Saint-Essai" in text
-    assert "Ateliers clos Atelier de 2015 1 mai 2015" in text
+    assert "Ateliers clos Atelier de 2015 1er mai 2015" in text
     assert 'href="/essai-2026/"' not in page.text and 'href="/essai/"' in page.text
 
 
@@ -271,25 +271,31 @@ def test_sheet_is_saved_column_by_column_with_nesting(client, folder):
 # ---- validation messages (exact French, nothing written) ------------------
 
 LONG = "x" * 121
-REQUIRED = "Ce champ est obligatoire."
+REQUIRED = "valeur obligatoire manquante."  # a column's `required`, in the store's and validate's words (pipeline.textrules)
+BLANK = f"Ce texte ne contient que des espaces ou des caractères invisibles{NNBSP}: écrivez-le en lettres visibles."
+ROLES = (
+    f"n'est pas une valeur permise{NNBSP}; valeurs possibles{NNBSP}: elu (élu·e), technicien (agent ou chargé·e de mission), "
+    "chercheur (recherche, enseignement), associatif (association, réseau), entreprise (entreprise, agriculteur), "
+    "habitant (habitant·e, citoyen·ne), animateur (équipe d'animation), autre."
+)
 VALID_EMARGEMENT = {"name": "Anne", "organisation": "", "role": "elu"}
 VALID_IDEA = {"question": "q1", "text": "Une idée", "details": ""}
 VALID_SHEET = {"practice": "Un point", "reflection": "", "driver": "", "brake": ""}
 SHEET_1 = "fiche?temps=sous-groupe&question=q1&groupe=1"
 
 CASES = [
-    ("emargement", VALID_EMARGEMENT, {"name": "   "}, "name", "Prénom et nom", REQUIRED),
-    ("emargement", VALID_EMARGEMENT, {"name": LONG}, "name", "Prénom et nom", "Au plus 120 caractères (vous en avez écrit 121)."),
-    ("emargement", VALID_EMARGEMENT, {"organisation": "o" * 161}, "organisation", "Structure (collectivité, association, entreprise…)", "Au plus 160 caractères (vous en avez écrit 161)."),
+    ("emargement", VALID_EMARGEMENT, {"name": "   "}, "name", "Prénom et nom", BLANK),
+    ("emargement", VALID_EMARGEMENT, {"name": LONG}, "name", "Prénom et nom", f"« {'x' * 49}… » est trop long (121 caractères, au plus 120)."),
+    ("emargement", VALID_EMARGEMENT, {"organisation": "o" * 161}, "organisation", "Structure (collectivité, association, entreprise…)", f"« {'o' * 49}… » est trop long (161 caractères, au plus 160)."),
     ("emargement", VALID_EMARGEMENT, {"role": ""}, "role", "Qualité", REQUIRED),
-    ("emargement", VALID_EMARGEMENT, {"role": "pirate"}, "role", "Qualité", "Choisissez une des valeurs proposées."),
+    ("emargement", VALID_EMARGEMENT, {"role": "pirate"}, "role", "Qualité", f"« pirate » {ROLES}"),
     ("emargement", VALID_EMARGEMENT, {"name": "Anne\x07"}, "name", "Prénom et nom", f"Ce texte contient un caractère invisible interdit (U+0007){NNBSP}: retirez-le."),
     ("emargement", VALID_EMARGEMENT, {"name": "Anne\nDupont"}, "name", "Prénom et nom", f"Ce texte contient un caractère invisible interdit (U+000A){NNBSP}: retirez-le."),
     ("emargement", VALID_EMARGEMENT, {"name": "\u200b\u2060\ufeff"}, "name", "Prénom et nom", f"Ce texte ne contient que des espaces ou des caractères invisibles{NNBSP}: écrivez-le en lettres visibles."),
     ("idee", VALID_IDEA, {"text": "\u200b \u2060"}, "text", "Votre idée", f"Ce texte ne contient que des espaces ou des caractères invisibles{NNBSP}: écrivez-le en lettres visibles."),
     ("emargement", VALID_EMARGEMENT, {"name": "Anne\u202eDupont"}, "name", "Prénom et nom", f"Ce texte contient un caractère invisible qui inverse le sens de lecture (U+202E){NNBSP}: retirez-le."),
     ("idee", VALID_IDEA, {"text": ""}, "text", "Votre idée", REQUIRED),
-    ("idee", VALID_IDEA, {"text": "é" * 2001}, "text", "Votre idée", f"Au plus 2{NNBSP}000 caractères (vous en avez écrit 2{NNBSP}001)."),
+    ("idee", VALID_IDEA, {"text": "é" * 2001}, "text", "Votre idée", f"« {'é' * 49}… » est trop long (2001 caractères, au plus 2000)."),
     ("idee", VALID_IDEA, {"question": "q9"}, "question-0", "Question", "Choisissez une des valeurs proposées."),
     ("idee", VALID_IDEA, {"question": ""}, "question-0", "Question", REQUIRED),
     ("idee", VALID_IDEA, {"details": "ok\n" + "y" * 2001}, "details", "Précisions (facultatif)", f"Ligne 2{NNBSP}: au plus 2{NNBSP}000 caractères (vous en avez écrit 2{NNBSP}001)."),
@@ -377,8 +383,8 @@ def test_changing_the_schema_changes_the_form(tmp_path, folder, monkeypatch):
     client = make_app(tmp_path).test_client()
     page = submit(client, "/essai/emargement", {"name": "Anne-Sophie Dupont", "role": "chercheur"})
     assert summary_items(page.text) == [
-        ("#name", f"Prénom et nom{NNBSP}: Au plus 10 caractères (vous en avez écrit 18)."),
-        ("#role", f"Qualité{NNBSP}: Choisissez une des valeurs proposées."),
+        ("#name", f"Prénom et nom{NNBSP}: « Anne-Sophie Dupont » est trop long (18 caractères, au plus 10)."),
+        ("#role", f"Qualité{NNBSP}: « chercheur » {ROLES.replace('chercheur (recherche, enseignement), ', '')}"),
     ]
     assert 'maxlength="10"' in page.text and 'value="chercheur"' not in page.text
 
@@ -586,3 +592,29 @@ def test_an_atelier_yaml_naming_an_undeclared_group_is_not_served(tmp_path, clie
     assert page.status_code == 503
     assert "son fichier de description contient une erreur" in text_of(page.text)
     assert "le groupe « energie » n'est pas déclaré dans « groups »" in caplog.text
+
+
+def test_one_french_date_on_the_pages_and_in_the_report(tmp_path):
+    """The pages write a date as the compte-rendu does (pipeline.french.date_fr): « 1er », the weekday on the home page."""
+    import datetime as dt
+
+    from pipeline.french import date_fr
+
+    make_data(tmp_path, date="2016-07-01")
+    client = make_app(tmp_path).test_client()
+    assert date_fr(dt.date(2016, 7, 1), weekday=True) == "vendredi 1er juillet 2016"
+    assert "vendredi 1er juillet 2016 — " in text_of(client.get("/essai/").text)
+    assert "Atelier d’essai 1er juillet 2016 — " in text_of(client.get("/").text)
+    # English pages keep Babel's English.
+    assert "Friday, July 1, 2016 — " in text_of(client.get("/essai/?lang=en").text)
+
+
+def test_a_forbidden_character_and_a_length_are_said_in_the_same_round(tmp_path):
+    make_data(tmp_path)
+    client = make_app(tmp_path, RATELIMIT_ENABLED=False).test_client()
+    page = submit(client, "/essai/emargement", {**VALID_EMARGEMENT, "name": "Anne\x07" + "x" * 120})
+    said = [message for href, message in summary_items(page.text) if href == "#name"]
+    assert said == [
+        f"Prénom et nom{NNBSP}: « Anne\ufffd{'x' * 44}… » est trop long (125 caractères, au plus 120).",
+        f"Prénom et nom{NNBSP}: Ce texte contient un caractère invisible interdit (U+0007){NNBSP}: retirez-le.",
+    ]

@@ -29,7 +29,52 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     code that opens the facilitator's pages (at least 12 characters).
     """
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(
+    app.config.from_mapping(_defaults())
+    app.config.from_prefixed_env()
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    _check_secret_key(app)
+    _check_facilitator_secret(app)
+
+    instance = Path(app.instance_path)
+    app.config["TOKENS_DIR"] = str(app.config["TOKENS_DIR"] or instance / "recus")
+    app.config["RATELIMIT_DIR"] = str(app.config["RATELIMIT_DIR"] or instance / "debit")
+    app.config["PREVIEW_DIR"] = str(app.config["PREVIEW_DIR"] or instance / "apercus")
+    _refuse_inside_data(app, "TOKENS_DIR")
+    _refuse_inside_data(app, "RATELIMIT_DIR")
+    _refuse_inside_data(app, "PREVIEW_DIR")
+
+    proxies = int(app.config["PROXY_FIX_X_FOR"] or 0)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind `proxies` trusted reverse proxies, each X-Forwarded-* header they set is believed
+        # (one value per proxy, the nearest last): the client's address for the rate limit, and the
+        # scheme, host, port and prefix the participants typed, for the external URLs (private
+        # receipt links, the address on the dashboard).  Caddy sets X-Forwarded-For/Proto/Host by
+        # default; nginx needs the four proxy_set_header lines of the README.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies, x_prefix=proxies
+        )
+
+    app.jinja_env.undefined = StrictUndefined
+    app.jinja_env.trim_blocks = True  # lighter pages for a poor network
+    app.jinja_env.lstrip_blocks = True
+
+    from webform import facilitator, safety, services
+    from webform.participant import bp as participant
+
+    services.init_app(app)
+    facilitator.init_app(app)  # first: its gate refuses strangers before anything reads their request
+    safety.init_app(app)  # before CSRFProtect: bad encodings and floods are answered first
+    app.register_blueprint(participant)
+    return app
+
+
+def _defaults() -> dict[str, Any]:
+    """The app's settings before FLASK_* variables and `test_config`."""
+    return dict(
         DATA_DIR=str(DEFAULT_DATA_DIR),
         # Receipt tokens and rate-limit state: never inside DATA_DIR, which is published.
         TOKENS_DIR=None,
@@ -68,10 +113,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
         SEND_FILE_MAX_AGE_DEFAULT=86400,
     )
-    app.config.from_prefixed_env()
-    if test_config is not None:
-        app.config.from_mapping(test_config)
 
+
+def _check_secret_key(app: Flask) -> None:
+    """A production app signs with FLASK_SECRET_KEY; debug and tests get a random one."""
     secret = app.config["SECRET_KEY"]
     if not secret:
         if not (app.debug or app.testing):
@@ -84,42 +129,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     elif not isinstance(secret, (str, bytes)):
         # from_prefixed_env parses values as JSON: a key made of digits becomes a number.
         app.config["SECRET_KEY"] = os.environ.get("FLASK_SECRET_KEY", str(secret))
-
-    _check_facilitator_secret(app)
-
-    instance = Path(app.instance_path)
-    app.config["TOKENS_DIR"] = str(app.config["TOKENS_DIR"] or instance / "recus")
-    app.config["RATELIMIT_DIR"] = str(app.config["RATELIMIT_DIR"] or instance / "debit")
-    app.config["PREVIEW_DIR"] = str(app.config["PREVIEW_DIR"] or instance / "apercus")
-    _refuse_inside_data(app, "TOKENS_DIR")
-    _refuse_inside_data(app, "RATELIMIT_DIR")
-    _refuse_inside_data(app, "PREVIEW_DIR")
-
-    proxies = int(app.config["PROXY_FIX_X_FOR"] or 0)
-    if proxies:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        # Behind `proxies` trusted reverse proxies, each X-Forwarded-* header they set is believed
-        # (one value per proxy, the nearest last): the client's address for the rate limit, and the
-        # scheme, host, port and prefix the participants typed, for the external URLs (private
-        # receipt links, the address on the dashboard).  Caddy sets X-Forwarded-For/Proto/Host by
-        # default; nginx needs the four proxy_set_header lines of the README.
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies, x_prefix=proxies
-        )
-
-    app.jinja_env.undefined = StrictUndefined
-    app.jinja_env.trim_blocks = True  # lighter pages for a poor network
-    app.jinja_env.lstrip_blocks = True
-
-    from webform import facilitator, safety, services
-    from webform.participant import bp as participant
-
-    services.init_app(app)
-    facilitator.init_app(app)  # first: its gate refuses strangers before anything reads their request
-    safety.init_app(app)  # before CSRFProtect: bad encodings and floods are answered first
-    app.register_blueprint(participant)
-    return app
 
 
 def _check_facilitator_secret(app: Flask) -> None:

@@ -96,15 +96,57 @@ def text_rules(resource: str, name: str) -> Callable[[Form, Field], None]:
     return no_control_characters((resource, name) in textrules.MULTILINE_FIELDS)
 
 
+def _refusal(violation: textrules.Violation) -> Any:
+    """A rule's French sentence (pipeline.textrules), through the form's catalogue."""
+    return _l(violation.template, **violation.params)
+
+
 class Required:
-    """The schema's `required`: a value that is not only spaces."""
+    """A value that is not only spaces: the schema's `required` for a column, in its words (pipeline.textrules).
+
+    With `resource` and `name`, nothing typed is « valeur obligatoire
+    manquante. » as the store and `atelier validate` say, and a text of
+    invisible characters only is refused as they refuse it; without, for a
+    field that fills no column (a code, a choice of the page), « Ce champ est
+    obligatoire. ».
+    """
 
     field_flags = {"required": True}
+
+    def __init__(self, resource: str | None = None, name: str | None = None) -> None:
+        self.column = (resource, name) if resource and name else None
 
     def __call__(self, form: Form, field: Field) -> None:
         if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
             field.errors[:] = []
-            raise StopValidation(_l("Ce champ est obligatoire."))
+            if self.column is None:
+                raise StopValidation(_l("Ce champ est obligatoire."))
+            typed = " ".join(v for v in field.raw_data or () if isinstance(v, str))
+            violation = textrules.check_cell(*self.column, typed if textrules.is_blank(typed) and typed else "")
+            raise StopValidation(_refusal(violation) if violation else _l("Ce champ est obligatoire."))
+
+
+class ColumnRules:
+    """The schema's length and enum of a column, checked and worded by pipeline.textrules as the store and validate do."""
+
+    KINDS = frozenset({"too_long", "too_short", "enum"})
+
+    def __init__(self, resource: str, name: str, *, enum: bool = True) -> None:
+        self.resource, self.name, self.enum = resource, name, enum
+        constraints = schemas.field(resource, name).get("constraints", {})
+        self.field_flags: dict[str, Any] = {}
+        if "maxLength" in constraints:
+            self.field_flags["maxlength"] = constraints["maxLength"]
+        if "minLength" in constraints:
+            self.field_flags["minlength"] = constraints["minLength"]
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not isinstance(field.data, str) or not field.data:
+            return
+        # The characters are text_rules' (a textarea's lines too); an enum may be the page's own list instead.
+        violation = textrules.check_cell(self.resource, self.name, field.data, characters=False)
+        if violation is not None and violation.kind in (self.KINDS if self.enum else self.KINDS - {"enum"}):
+            raise ValidationError(_refusal(violation))
 
 
 class Length:
@@ -168,13 +210,9 @@ class Optional:
 def schema_validators(resource: str, name: str, *, enum: bool = True) -> list[Any]:
     """Validators for a form field that fills column `name` of table `resource`."""
     constraints = schemas.field(resource, name).get("constraints", {})
-    validators: list[Any] = [Required() if constraints.get("required") else Optional()]
-    if "minLength" in constraints or "maxLength" in constraints:
-        validators.append(Length(constraints.get("minLength"), constraints.get("maxLength")))
+    validators: list[Any] = [Required(resource, name) if constraints.get("required") else Optional(), ColumnRules(resource, name, enum=enum)]
     if "pattern" in constraints:
         validators.append(Pattern(constraints["pattern"]))
-    if enum and "enum" in constraints:
-        validators.append(OneOf(tuple(constraints["enum"])))
     return validators
 
 

@@ -5,7 +5,10 @@ serialisation and Jinja's macro calls, for a page that is the same for every
 participant except for its CSRF token.  So the first GET of a blank form
 renders it with a marker in place of the token and keeps the page; later GETs
 put their own token in place of the marker, without even making the form (the
-GET of the idea form went from 1.3 to 0.35 ms of CPU in process).
+GET of the idea form went from 1.3 to 0.35 ms of CPU in process).  Kept for bench/bench_form.py's
+target (form ≥ 0.3× the no-op endpoint): without it, 2026-11-29, the workers' CPU per form
+request went from 1.84-1.86 to 2.29 ms (+24 %), and one GET of the idea form from 0.46-0.55 to
+1.75 ms in process.
 
 A blank page may depend only on what is checked before it is reused: the
 template, the atelier (the very `Workshop` object the catalog hands out,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import Babel, get_locale, get_translations  # type: ignore[import-untyped]
+from flask_babel import Babel, format_date, get_locale, get_translations  # type: ignore[import-untyped]
 from itsdangerous import Serializer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
+from pipeline.french import date_fr
 from pipeline.workshop import DEFAULT_TIMEZONE, AtelierError
 from webform import LANGUAGES
 from webform.catalog import Catalog
@@ -58,6 +60,11 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES, default="fr") or "fr"
 
 
+# Kept for bench/bench_form.py's target (form ≥ 0.3× the no-op endpoint; 0.31 on a quiet machine, so
+# a few % of CPU per request decide it).  Measured 2026-11-29, same process and key: reading the
+# session cookie 54 µs with Flask's interface, 22.5 µs with this one; reading and writing it 150 µs
+# vs 56 µs — 30 to 95 µs of the 1.85 ms of worker CPU a form request costs (bench_form: 1.84-1.86
+# ms with it, 1.92-2.00 without, on a loaded machine).
 class _PlainSessionSerializer(URLSafeTimedSerializer):
     """Flask's session serializer without the zlib attempt on every save.
 
@@ -93,6 +100,10 @@ class SessionInterface(SecureCookieSessionInterface):
         return serializer
 
 
+# Kept for bench/bench_form.py's target, as the session above: Flask-Babel's gettext costs 16.8 µs
+# per `_()` in a request, this one 3.9 µs (measured 2026-11-29); a receipt or home page has 15 to 25
+# of them, 0.2-0.3 ms of the ~1.85 ms of worker CPU per form request (bench_form: 1.84-1.86 ms with
+# it, 1.91-1.97 without, loaded machine).
 def request_translations() -> Any:
     """This request's translations, looked up once per request (and again only if the locale changes).
 
@@ -109,9 +120,22 @@ def request_translations() -> Any:
     return cached[1]
 
 
+def page_date(day: dt.date, form: str = "long") -> str:
+    """The templates' `dateformat`: in French the report's own date (pipeline.french.date_fr), else Babel's.
+
+    « full » names the weekday (« vendredi 1er juillet 2016 »), any other
+    form does not (« 1er juillet 2016 »), as the compte-rendu writes it;
+    Babel's French would say « vendredi 1 juillet 2016 ».
+    """
+    if str(get_locale() or "fr") == "fr" and isinstance(day, dt.date) and not isinstance(day, dt.datetime):
+        return date_fr(day, weekday=form == "full")
+    return str(format_date(day, form))
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     Babel(app, locale_selector=select_locale, timezone_selector=request_zone)
+    app.jinja_env.filters["dateformat"] = page_date  # in place of Flask-Babel's: one French date everywhere
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=lambda s: request_translations().ugettext(s),
         ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
