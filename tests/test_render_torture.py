@@ -284,6 +284,18 @@ def test_annex_temps_title_does_not_run_into_its_text(example):
     assert "Temps 1 : État des lieux de vos pratiques\n" in raw
 
 
+def test_a_points_bullet_hangs_and_its_wrapped_lines_start_under_its_first_word(example):
+    # report.css sets the bullet in the line (text-indent), not as a positioned box: the text must
+    # still start 4.2 mm into its column, bullet 0.6 mm in, on the first line as on the next ones.
+    found = words(example.pdf)
+    first = next(i for i, w in enumerate(found) if w.text == "Les" and found[i + 1].text == "territoires")
+    bullet, word = found[first - 1], found[first]
+    following = next(w for w in found[first:] if w.y1 > word.y2 - SLACK)
+    assert following.text == "avec"  # « …qui vont dans ce sens, / avec des synergies d’acteurs… »
+    assert bullet.text == "•" and abs(word.x1 - bullet.x1 - 3.6 * MM) < SLACK
+    assert abs(following.x1 - word.x1) < SLACK
+
+
 def test_a_long_sous_groupe_grid_starts_on_the_page_of_its_question(hostile):
     pages = pages_text(hostile.pdf)
     # Its practices hold 2,000 characters in 8 points: counted in lines, the grid is not « short »,
