@@ -58,20 +58,6 @@ class StoreError(AtelierError):
         self.row = row
 
 
-def quoted(value: Any, limit: int = 50) -> str:
-    """« value » for a message: short, and without the invisible characters it may be refused for."""
-    text = str(value)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    text = _SURROGATE.sub("\ufffd", _CONTROL.sub("\ufffd", text))
-    return f"« {text} »"
-
-
-def _or(values: list[Any]) -> str:
-    words = [str(v) for v in values]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " ou " + words[-1]
-
-
 class DuplicateKey(StoreError):
     """A row's id is already in the file: the batch (all or nothing) was written before."""
 
@@ -114,7 +100,7 @@ class Table:
         for name in row:
             if name not in self.fields:
                 raise StoreError(
-                    f"{where}, champ {quoted(name)} : champ inconnu ; les champs sont {', '.join(self.names)}.",
+                    f"{where}, champ {textrules.quote(name)} : champ inconnu ; les champs sont {', '.join(self.names)}.",
                     field=str(name),
                     value=row[name],
                     row=position,
@@ -138,7 +124,7 @@ class Table:
                         raise _Refusal(problem)
         except _Refusal as refusal:
             raise StoreError(
-                f"{where}, champ {quoted(name)} : {refusal}", field=name, value=value, row=position
+                f"{where}, champ {textrules.quote(name)} : {refusal}", field=name, value=value, row=position
             ) from None
         return text
 
@@ -158,14 +144,14 @@ def _check_characters(spec: Field, text: str) -> None:
     found = _SURROGATE.search(text)
     if found:
         raise _Refusal(
-            f"caractère invalide U+{ord(found.group()):04X} interdit (position {found.start() + 1}) dans {quoted(text)}."
+            f"caractère invalide U+{ord(found.group()):04X} interdit (position {found.start() + 1}) dans {textrules.quote(text)}."
         )
 
 
 def _string_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable[[str], Any]]:
     def to_cell(value: Any) -> str:
         if not isinstance(value, str):
-            raise _Refusal(f"{quoted(value)} n'est pas un texte.")
+            raise _Refusal(textrules.say("not_text", value=textrules.quote(value)))
         return value.replace("\r\n", "\n")  # see « CR LF » at the top of the module
 
     return to_cell, str
@@ -177,7 +163,7 @@ def _integer_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable[
             return str(value)
         if isinstance(value, str) and _INTEGER.fullmatch(value):
             return str(int(value))
-        raise _Refusal(f"{quoted(value)} n'est pas un nombre entier.")
+        raise _Refusal(textrules.say("integer", value=textrules.quote(value)))
 
     return to_cell, int
 
@@ -192,7 +178,7 @@ def _boolean_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable[
             return true_values[0] if value else false_values[0]
         if isinstance(value, str) and value in true_values + false_values:
             return value
-        raise _Refusal(f"{quoted(value)} n'est pas une valeur booléenne ({_or(true_values + false_values)}).")
+        raise _Refusal(textrules.say("boolean", value=textrules.quote(value), allowed=textrules.either(true_values + false_values)))
 
     return to_cell, lambda cell: cell in true_values
 
@@ -200,7 +186,6 @@ def _boolean_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable[
 def _datetime_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable[[str], Any]]:
     if desc.get("format", "default") != "default":
         raise NotImplementedError(f"datetime format {desc['format']!r} in field {desc['name']!r}")
-    example = "2016-06-30T09:00:00Z"
 
     def to_cell(value: Any) -> str:
         if isinstance(value, dt.datetime):
@@ -210,7 +195,7 @@ def _datetime_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable
             with contextlib.suppress(ValueError):
                 if format_datetime(parse_datetime(value)) == value:
                     return value
-        raise _Refusal(f"{quoted(value)} n'est pas une date et heure UTC au format {example}.")
+        raise _Refusal(textrules.say("datetime", value=textrules.quote(value), example=textrules.DATETIME_EXAMPLE))
 
     return to_cell, parse_datetime
 
@@ -223,7 +208,7 @@ def _date_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable[[st
             with contextlib.suppress(ValueError):
                 if dt.date.fromisoformat(value).isoformat() == value:
                     return value
-        raise _Refusal(f"{quoted(value)} n'est pas une date au format AAAA-MM-JJ (2016-06-30).")
+        raise _Refusal(textrules.say("date", value=textrules.quote(value)))
 
     return to_cell, dt.date.fromisoformat
 
@@ -240,44 +225,44 @@ _SCHEMA_KEYS = {"title", "description", "fields", "missingValues", "primaryKey",
 
 
 def _constraint_checks(
-    desc: dict[str, Any], parse: Callable[[str], Any]
+    resource: str, desc: dict[str, Any], parse: Callable[[str], Any]
 ) -> tuple[bool, list[Callable[[str], str | None]]]:
     """Turn a field's constraints into checks on its cell text; refuse what we do not know."""
     constraints = dict(desc.get("constraints", {}))
     required = bool(constraints.pop("required", False))
     constraints.pop("unique", None)  # only on primary keys, which the store checks itself
-    return required, [_constraint(desc["name"], name, value, parse) for name, value in constraints.items()]
+    return required, [_constraint(resource, desc["name"], name, value, parse) for name, value in constraints.items()]
 
 
-def _constraint(field: str, name: str, value: Any, parse: Callable[[str], Any]) -> Callable[[str], str | None]:
-    """One constraint of a Table Schema as a check: the cell's problem in French, or None."""
+def _constraint(
+    resource: str, field: str, name: str, value: Any, parse: Callable[[str], Any]
+) -> Callable[[str], str | None]:
+    """One constraint of a Table Schema as a check: the cell's problem in French (textrules' words), or None."""
 
-    def bound() -> Any:
-        return parse(value) if isinstance(value, str) else value
+    def say(kind: str, cell: str, **values: object) -> str:
+        return textrules.say(kind, value=textrules.quote(cell), **values)
 
     if name == "pattern":
         regex = re.compile(value)
-        return lambda cell: None if regex.fullmatch(cell) else f"{quoted(cell)} ne respecte pas le format attendu ({value})."
+        return lambda cell: None if regex.fullmatch(cell) else say("pattern", cell, pattern=value)
     if name == "minLength":
-        return lambda cell: (
-            None if len(cell) >= value else f"{quoted(cell)} est trop court ({len(cell)} caractères, au moins {value})."
-        )
+        return lambda cell: None if len(cell) >= value else say("too_short", cell, count=len(cell), limit=value)
     if name == "maxLength":
-        return lambda cell: (
-            None if len(cell) <= value else f"{quoted(cell)} est trop long ({len(cell)} caractères, au plus {value})."
-        )
+        return lambda cell: None if len(cell) <= value else say("too_long", cell, count=len(cell), limit=value)
     if name == "enum":
         allowed = [parse(v) if isinstance(v, str) else v for v in value]
-        return lambda cell: None if parse(cell) in allowed else f"{quoted(cell)} n'est pas une valeur permise ({_or(value)})."
-    limit = bound() if name in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") else None
+        return lambda cell: (
+            None if parse(cell) in allowed else say("enum", cell, allowed=textrules.described_values(resource, field))
+        )
+    limit = parse(value) if isinstance(value, str) else value
     if name == "minimum":
-        return lambda cell: None if parse(cell) >= limit else f"{quoted(cell)} est inférieur au minimum {value}."
+        return lambda cell: None if parse(cell) >= limit else say("minimum", cell, limit=value)
     if name == "maximum":
-        return lambda cell: None if parse(cell) <= limit else f"{quoted(cell)} est supérieur au maximum {value}."
+        return lambda cell: None if parse(cell) <= limit else say("maximum", cell, limit=value)
     if name == "exclusiveMinimum":
-        return lambda cell: None if parse(cell) > limit else f"{quoted(cell)} doit être strictement supérieur à {value}."
+        return lambda cell: None if parse(cell) > limit else say("exclusive_minimum", cell, limit=value)
     if name == "exclusiveMaximum":
-        return lambda cell: None if parse(cell) < limit else f"{quoted(cell)} doit être strictement inférieur à {value}."
+        return lambda cell: None if parse(cell) < limit else say("exclusive_maximum", cell, limit=value)
     # A rule the store does not know would silently not be enforced: fail loudly instead.
     raise NotImplementedError(f"constraint {name!r} of field {field!r}")
 
@@ -301,7 +286,7 @@ def table(resource: str) -> Table:
         if desc.get("constraints", {}).get("unique") and desc["name"] != key:
             raise NotImplementedError(f"unique constraint on {resource}.{desc['name']}, not the primary key")
         to_cell, parse = _TYPES[desc["type"]](desc)
-        required, checks = _constraint_checks(desc, parse)
+        required, checks = _constraint_checks(resource, desc, parse)
         text = desc["type"] == "string"
         multiline = (resource, desc["name"]) in textrules.MULTILINE_FIELDS if text else None
         fields[desc["name"]] = Field(desc["name"], required, to_cell, tuple(checks), multiline)
@@ -333,5 +318,5 @@ def _primary_key(resource: str, current: str, current_key: str) -> str:
 
 def table_of(resource: str) -> Table:
     if resource not in TABLE_FILES:
-        raise StoreError(f"ressource {quoted(resource)} inconnue ; les ressources sont {', '.join(RESOURCES)}.")
+        raise StoreError(f"ressource {textrules.quote(resource)} inconnue ; les ressources sont {', '.join(RESOURCES)}.")
     return table(resource)

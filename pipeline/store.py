@@ -59,7 +59,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from pipeline import durable, journal, rowcheck
+from pipeline import durable, journal, rowcheck, textrules
 from pipeline.durable import replace_file  # noqa: F401  (re-exported: callers know it as store.replace_file)
 from pipeline.journal import LOCK_FILE, TORN_FILE, locked  # noqa: F401  (re-exported)
 from pipeline.rowcheck import RESOURCES, SIBLINGS, DuplicateKey, StoreError  # noqa: F401  (re-exported)
@@ -108,8 +108,8 @@ def _check_references(
             found = value in keys[ref.resource][0]
         if not found:
             raise StoreError(
-                f"{where}, champ {rowcheck.quoted(ref.field)} : {rowcheck.quoted(value)} ne correspond à aucun "
-                f"{rowcheck.quoted(ref.target)} de {TABLE_FILES[ref.resource]}.",
+                f"{where}, champ {textrules.quote(ref.field)} : {textrules.quote(value)} ne correspond à aucun "
+                f"{textrules.quote(ref.target)} de {TABLE_FILES[ref.resource]}.",
                 field=ref.field,
                 value=value,
                 row=position,
@@ -168,7 +168,7 @@ def _check_columns(folder: Path, table: "rowcheck.Table", cells: list[dict[str, 
         if found:
             field_name, reason = found
             raise StoreError(
-                f"{where.format(i)}, champ {rowcheck.quoted(field_name)} : {reason}", field=field_name, value=row[field_name], row=i
+                f"{where.format(i)}, champ {textrules.quote(field_name)} : {reason}", field=field_name, value=row[field_name], row=i
             )
 
 
@@ -244,7 +244,7 @@ def _checked_batch(
         key = row[table.key]
         if key in batch:
             raise StoreError(
-                f"{where.format(i)}, champ {rowcheck.quoted(table.key)} : l'identifiant {rowcheck.quoted(key)} "
+                f"{where.format(i)}, champ {textrules.quote(table.key)} : l'identifiant {textrules.quote(key)} "
                 f"figure déjà à la ligne {batch[key]} de l'envoi.",
                 field=table.key,
                 value=key,
@@ -267,8 +267,8 @@ def _check_keys(
     for i, row in enumerate(cells, 1):
         if row[table.key] in index.keys:
             raise DuplicateKey(
-                f"{where.format(i)}, champ {rowcheck.quoted(table.key)} : l'identifiant "
-                f"{rowcheck.quoted(row[table.key])} est déjà utilisé dans {table.file}.",
+                f"{where.format(i)}, champ {textrules.quote(table.key)} : l'identifiant "
+                f"{textrules.quote(row[table.key])} est déjà utilisé dans {table.file}.",
                 field=table.key,
                 value=row[table.key],
                 row=i,
@@ -335,7 +335,7 @@ def update_rows(folder: Path, resource: str, changes: dict[str, dict[str, Any]])
         for row_id, change in changes.items():
             if row_id not in by_id:
                 raise StoreError(
-                    f"{table.file} : l'identifiant {rowcheck.quoted(row_id)} est introuvable ; rien n'a été modifié.",
+                    f"{table.file} : l'identifiant {textrules.quote(row_id)} est introuvable ; rien n'a été modifié.",
                     row=row_id,
                 )
             record = rows[by_id[row_id]]
@@ -368,7 +368,7 @@ def _changed(
     by_id: dict[str, int],
 ) -> dict[str, str]:
     """The cells of row `row_id` with `change` applied and checked (StoreError, nothing written, on a refusal)."""
-    where = f"{table.file}: identifiant {rowcheck.quoted(row_id)}"
+    where = f"{table.file}: identifiant {textrules.quote(row_id)}"
     if len(record.fields) != len(table.names):
         raise StoreError(
             f"{where} : la ligne a {len(record.fields)} champs au lieu de {len(table.names)}"
@@ -379,7 +379,7 @@ def _changed(
     for name, value in change.items():
         if name not in table.fields:
             raise StoreError(
-                f"{where}, champ {rowcheck.quoted(name)} : champ inconnu ; les champs sont {', '.join(table.names)}.",
+                f"{where}, champ {textrules.quote(name)} : champ inconnu ; les champs sont {', '.join(table.names)}.",
                 field=str(name),
                 value=value,
                 row=row_id,
@@ -389,8 +389,8 @@ def _changed(
         current[name] = table.cell(name, value, where, row_id)
     if current[table.key] != row_id:
         raise StoreError(
-            f"{where}, champ {rowcheck.quoted(table.key)} : un identifiant ne change jamais "
-            f"({rowcheck.quoted(current[table.key])} demandé).",
+            f"{where}, champ {textrules.quote(table.key)} : un identifiant ne change jamais "
+            f"({textrules.quote(current[table.key])} demandé).",
             field=table.key,
             value=current[table.key],
             row=row_id,

@@ -66,7 +66,7 @@ MESSAGES = {
     "blank": N_(
         "Ce texte ne contient que des espaces ou des caractères invisibles\u202f: écrivez-le en lettres visibles."
     ),
-    # The schema's constraints, in the store's words (pipeline/store.py says them too, see _constraint there).
+    # The schema's constraints and types: the store (pipeline.rowcheck), the form and `atelier validate` say these.
     "required": N_("valeur obligatoire manquante."),
     "too_long": N_("%(value)s est trop long (%(count)s caractères, au plus %(limit)s)."),
     "too_short": N_("%(value)s est trop court (%(count)s caractères, au moins %(limit)s)."),
@@ -74,6 +74,12 @@ MESSAGES = {
     "enum": N_("%(value)s n'est pas une valeur permise\u202f; valeurs possibles\u202f: %(allowed)s."),
     "minimum": N_("%(value)s est inférieur au minimum %(limit)s."),
     "maximum": N_("%(value)s est supérieur au maximum %(limit)s."),
+    "exclusive_minimum": N_("%(value)s doit être strictement supérieur à %(limit)s."),
+    "exclusive_maximum": N_("%(value)s doit être strictement inférieur à %(limit)s."),
+    "pattern": N_("%(value)s ne respecte pas le format attendu (%(pattern)s)."),
+    "integer": N_("%(value)s n'est pas un nombre entier."),
+    "boolean": N_("%(value)s n'est pas une valeur booléenne (%(allowed)s)."),
+    "not_text": N_("%(value)s n'est pas un texte."),
     "datetime": N_("%(value)s n'est pas une date et heure UTC au format %(example)s."),
     "date": N_("%(value)s n'est pas une date au format AAAA-MM-JJ (2016-06-30)."),
 }
@@ -175,6 +181,15 @@ def described_values(resource: str, name: str) -> str:
 
 def _violation(kind: str, **values: object) -> Violation:
     return Violation(kind, values=tuple((k, str(v)) for k, v in values.items()))
+
+
+def say(kind: str, **values: object) -> str:
+    """The French sentence of a broken rule of kind `kind` (a key of MESSAGES), with its values.
+
+    For the store (`pipeline.rowcheck`), which compiles its checks once and
+    only needs the words; raises KeyError for an unknown kind.
+    """
+    return _violation(kind, **values).message
 
 
 def is_utc_datetime(text: str) -> bool:

@@ -76,6 +76,11 @@ def folder(tmp_path: Path) -> Path:
 
 # --- Refusals ------------------------------------------------------------------------------
 
+# contributions.status's values with their meaning (schemas/contributions.json), as every layer words an enum.
+STATUSES = (
+    "pending (en attente de modération), published (publié), hidden (masqué par l'animation), "
+    "withdrawn (retiré par son auteur)."
+)
 LINE = "contributions.csv: ligne 1 de l'envoi, "
 # The text rules' sentence for a control character (pipeline.textrules), as the form and validate say it.
 CONTROL = "Ce texte contient un caractère invisible interdit (U+{})\u202f: retirez-le."
@@ -111,7 +116,7 @@ REFUSALS = [
     (
         "contributions",
         {"status": "publié"},
-        LINE + "champ « status » : « publié » n'est pas une valeur permise (pending, published, hidden ou withdrawn).",
+        LINE + "champ « status » : « publié » n'est pas une valeur permise\u202f; valeurs possibles\u202f: " + STATUSES,
     ),
     (
         "contributions",
@@ -199,8 +204,10 @@ REFUSALS = [
     (
         "participants",
         {"id": "p-2", "role": "maire"},
-        "participants.csv: ligne 1 de l'envoi, champ « role » : « maire » n'est pas une valeur permise "
-        "(elu, technicien, chercheur, associatif, entreprise, habitant, animateur ou autre).",
+        "participants.csv: ligne 1 de l'envoi, champ « role » : « maire » n'est pas une valeur permise\u202f; valeurs possibles\u202f: "
+        "elu (élu·e), technicien (agent ou chargé·e de mission), chercheur (recherche, enseignement), associatif "
+        "(association, réseau), entreprise (entreprise, agriculteur), habitant (habitant·e, citoyen·ne), animateur "
+        "(équipe d'animation), autre.",
     ),
     (
         "participants",
@@ -483,7 +490,7 @@ def test_an_update_refused_writes_nothing(folder):
     before = path.read_bytes()
     cases = [
         ({"c-1": {"status": "hidden"}, "c-9": {"status": "hidden"}}, "contributions.csv : l'identifiant « c-9 » est introuvable ; rien n'a été modifié."),
-        ({"c-1": {"status": "supprimé"}}, "contributions.csv: identifiant « c-1 », champ « status » : « supprimé » n'est pas une valeur permise (pending, published, hidden ou withdrawn)."),
+        ({"c-1": {"status": "supprimé"}}, "contributions.csv: identifiant « c-1 », champ « status » : « supprimé » n'est pas une valeur permise\u202f; valeurs possibles\u202f: " + STATUSES),
         ({"c-1": {"id": "c-2"}}, "contributions.csv: identifiant « c-1 », champ « id » : un identifiant ne change jamais (« c-2 » demandé)."),
         ({"c-1": {"parent": "c-404"}}, "contributions.csv: identifiant « c-1 », champ « parent » : « c-404 » ne correspond à aucun « id » de contributions.csv."),
         ({"c-1": {"author": "p-404"}}, "contributions.csv: identifiant « c-1 », champ « author » : « p-404 » ne correspond à aucun « id » de participants.csv."),

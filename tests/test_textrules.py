@@ -122,8 +122,10 @@ SCHEMA_CASES = [
     # validate alike (frictionless alone reads it as a valid datetime). The form never takes a time: it stamps it.
     ("participants", "created_at", "2026-11-20T11:00:00+02:00", ("store", "validate"), NOT_UTC),
     ("contributions", "created_at", "2026-11-20T11:00:00+02:00", ("store", "validate"), NOT_UTC),
-    # The store still words an enum itself (pipeline/store.py `_constraint`, « (a, b ou c) »): form and validate here.
-    ("participants", "role", "maire", ("form", "validate"), ROLE),
+    # An enum: each value with its meaning, in the three layers (the store's checks take textrules' words).
+    ("participants", "role", "maire", ("form", "store", "validate"), ROLE),
+    # A type: the store and validate (the form offers no free field for a position).
+    ("contributions", "position", "un", ("store", "validate"), "« un » n'est pas un nombre entier."),
 ]
 
 
