@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipeline import schemas, tables, textrules
+from pipeline import clock, schemas, tables, textrules
 from pipeline.fonts import SUBSTITUTE, describe, undrawable
 from pipeline.problems import Problem
 from pipeline.tables import Table, TableError
@@ -64,7 +64,7 @@ def validate_atelier(folder: str | Path, *, now: dt.datetime | None = None) -> l
     name = folder.resolve().name
     if not SLUG.fullmatch(name):  # it would name the data package, the URLs and the release tags
         return [Problem(str(folder), None, None, slug_problem(name))]
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or clock.now()
     problems: list[Problem] = []
     data = check_workshop(folder, problems)
     workshop = workshop_from_data(atelier_name(folder), data) if data is not None else None

@@ -535,6 +535,8 @@ def datapackage_text(folder: Path) -> str:
 
 def write_datapackage(folder: Path) -> Path:
     """(Re)write folder/datapackage.json from the project's schemas and atelier.yaml's vocabulary."""
+    from pipeline import durable
+
     target = folder / PACKAGE_FILE
-    target.write_text(datapackage_text(folder), encoding="utf-8")
+    durable.replace_file(target, datapackage_text(folder).encode("utf-8"))
     return target

@@ -26,14 +26,11 @@ def test_patching_the_clock_once_dates_what_the_modules_write(tmp_path, monkeypa
 
 
 def test_every_timestamp_comes_from_the_one_clock():
-    """One clock (pipeline.clock): no module reads the time of day on its own (issue 10).
-
-    Still to switch, in files other tasks of issue 10 own: validate.py and the two blueprints."""
-    others = {"pipeline/validate.py", "webform/participant/__init__.py", "webform/facilitator/__init__.py"}
+    """One clock (pipeline.clock): no module reads the time of day on its own (issue 10)."""
     readers = sorted(
         str(path.relative_to(ROOT))
         for folder in ("pipeline", "webform")
         for path in (ROOT / folder).rglob("*.py")
         if re.search(r"datetime\.now\(|datetime\.utcnow\(|date\.today\(", path.read_text(encoding="utf-8"))
     )
-    assert [p for p in readers if p not in others] == ["pipeline/clock.py"]
+    assert readers == ["pipeline/clock.py"]

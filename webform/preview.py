@@ -231,16 +231,17 @@ def _shown(text: str, atelier_folder: Path) -> str:
 def _build(copy: Path, folder: Path) -> tuple[str | None, int | None]:
     from pypdf import PdfReader
 
-    from pipeline.render import build_pdf
-    from pipeline.validate import validate_atelier
+    from pipeline.render import InvalidAtelier, build_pdf, load_valid
 
-    problems = validate_atelier(copy)
-    if problems:
+    try:
+        atelier = load_valid(copy)
+    except InvalidAtelier as invalid:
+        problems = invalid.problems
         shown = " ".join(_shown(str(p), copy) for p in problems[:5])
         more = f" (et {plural(len(problems) - 5, 'autre')})" if len(problems) > 5 else ""
         return f"Les données de l'atelier ne sont pas valides\u202f: {shown}{more}", None
     with durable.replacing(folder / PDF_FILE) as tmp:
-        build_pdf(copy, tmp, draft=True)
+        build_pdf(atelier, tmp, draft=True)
         pages = len(PdfReader(tmp).pages)
     return None, pages
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from flask import Blueprint, Flask, Response, current_app, flash, g, redirect, r
 from flask_babel import gettext as _  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
 
-from pipeline import export, opening, schemas, store, tables, votes
+from pipeline import clock, export, opening, schemas, store, tables, votes
 from pipeline.workshop import (
     CSV_FILES,
     TABLE_FILES,
@@ -135,7 +134,7 @@ def login(slug: str) -> HttpResponse:
     try:
         workshop, _folder = open_atelier(slug)
     except BrokenAtelier:  # its file is broken: once signed in, the dashboard says what to correct
-        workshop = Workshop(slug=slug, title=slug, date=dt.date.today(), place="")
+        workshop = Workshop(slug=slug, title=slug, date=clock.now().date(), place="")
     if not access.enabled():
         raise refuse(
             503,
