@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Collection, Iterable, Mapping
 
-from pipeline import clock, schemas, store
+from pipeline import clock, schemas, store, tree
 from pipeline.points import Line, ids_then_new, leading_depth, nest, parse_points
 from pipeline.rows import rows_by_id
 from pipeline.workshop import AtelierError, Workshop
@@ -195,23 +195,19 @@ def editable(rows: list[dict[str, str]], frozen: Collection[str]) -> list[dict[s
 
 
 def reading_order(rows: list[dict[str, str]]) -> list[tuple[int, dict[str, str]]]:
-    """(depth, row) in reading order: parents before children, siblings by position."""
+    """(depth, row) in reading order: parents before children, siblings by position (`tree.row_order`).
+
+    A point the team moved under another sending's point is shown at the top
+    level, after the sending's own points."""
     ids = {r["id"] for r in rows}
-    children: dict[str, list[dict[str, str]]] = {}
-    for row in rows:
-        parent = row["parent"] if row["parent"] in ids else ""
-        children.setdefault(parent, []).append(row)
-    out: list[tuple[int, dict[str, str]]] = []
 
-    def walk(parent: str, depth: int) -> None:
-        # Points the team moved under another participant's point come after the sending's own.
-        order = lambda r: (r["parent"] not in ("", parent), int(r["position"]), r["created_at"], r["id"])  # noqa: E731
-        for row in sorted(children.get(parent, []), key=order):
-            out.append((depth, row))
-            walk(row["id"], depth + 1)
+    def moved_out(row: dict[str, str]) -> bool:
+        return bool(row["parent"]) and row["parent"] not in ids
 
-    walk("", 0)
-    return out
+    children = tree.children_by_parent(
+        rows, parent_of=lambda r: r["parent"], order=lambda r: (moved_out(r), *tree.row_order(r)), top=moved_out
+    )
+    return list(tree.walk(children, lambda r: r["id"]))
 
 
 def current_points(workshop: Workshop, rows: list[dict[str, str]]) -> dict[str, list[tuple[int, dict[str, str]]]]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from pipeline import tree
 from pipeline.atelier_format import Phase, Workshop
 
 
@@ -131,21 +132,9 @@ class Atelier:
             and c.group == group
             and c.status in statuses
         ]
-        ids = {c.id for c in chosen}
-        children: dict[str | None, list[Contribution]] = {}
-        for c in chosen:
-            parent = c.parent if c.parent in ids else None
-            if c.parent and c.parent not in ids:
-                continue  # its parent is hidden or elsewhere: the whole branch stays out
-            children.setdefault(parent, []).append(c)
-
-        def build(parent: str | None, seen: frozenset[str]) -> tuple[Point, ...]:
-            kids = sorted(children.get(parent, ()), key=lambda c: c.order)
-            return tuple(
-                Point(c, build(c.id, seen | {c.id})) for c in kids if c.id not in seen
-            )
-
-        return build(None, frozenset())
+        # A point whose parent is left out hangs under a key never reached from the top: its branch stays out.
+        children = tree.children_by_parent(chosen, parent_of=lambda c: c.parent, order=lambda c: c.order)
+        return tree.nest(children, lambda c: c.id, Point)
 
     def listed_participants(self) -> tuple[Participant, ...]:
         """Participants who consented to be named, sorted by name."""

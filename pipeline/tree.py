@@ -4,8 +4,8 @@ A point (a CSV row, a `Contribution`) names its parent by id (`parent`,
 empty at the top level) and its rank among its siblings (`position`).  The
 report, the wall, the moderation page, a receipt and the moderation
 decisions all need the same grouping and the same sibling order; they call
-`children_by_parent` and walk the result with `walk`, `descendants` or
-`height`, which stop at a loop that hand-made data may hold.
+`children_by_parent` and walk the result with `walk`, `descendants`,
+`height` or `nest`, which stop at a loop that hand-made data may hold.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 TOP = ""  # the key of the top-level points in `children_by_parent`
 
 
@@ -73,3 +74,19 @@ def descendants(children: Mapping[str, list[T]], id_of: Callable[[T], str], root
 def height(children: Mapping[str, list[T]], id_of: Callable[[T], str], root: str) -> int:
     """How many levels of précisions hang below `root` (0 for none)."""
     return max((depth + 1 for depth, _item in walk(children, id_of, root)), default=0)
+
+
+def nest(
+    children: Mapping[str, list[T]], id_of: Callable[[T], str], make: Callable[[T, tuple[R, ...]], R], root: str = TOP
+) -> tuple[R, ...]:
+    """The points below `root` as nested values: `make(point, its nested précisions)` for each, in reading order.
+
+    E.g. `Point(contribution, children)` for the report and the moderation
+    queue.  A point met again on its own branch is not entered twice."""
+
+    def below(parent: str, seen: frozenset[str]) -> tuple[R, ...]:
+        return tuple(
+            make(kid, below(id_of(kid), seen | {id_of(kid)})) for kid in children.get(parent, ()) if id_of(kid) not in seen
+        )
+
+    return below(root, frozenset({root}))

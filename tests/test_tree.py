@@ -52,3 +52,15 @@ def test_top_puts_a_point_whose_parent_is_elsewhere_at_the_top():
         rows, parent_of=lambda r: r["parent"], order=tree.row_order, top=lambda r: r["parent"] != "mine"
     )
     assert [r["id"] for r in children[tree.TOP]] == ["mine", "reply"]
+
+
+def test_nest_builds_the_nested_values_in_reading_order_and_stops_at_a_loop():
+    rows = [row("b", position=2), row("a"), row("a1", "a"), row("x", "y"), row("y", "x")]
+    children = by_parent(rows)
+
+    def shape(r, kids):
+        return (r["id"], kids)
+
+    assert tree.nest(children, lambda r: r["id"], shape) == (("a", (("a1", ()),)), ("b", ()))
+    # x and y hang under each other only: never reached from the top, and one pass round the loop from x.
+    assert tree.nest(children, lambda r: r["id"], shape, root="x") == (("y", ()),)

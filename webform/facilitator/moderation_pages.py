@@ -10,7 +10,7 @@ from flask_babel import gettext as _  # type: ignore[import-untyped]
 from flask_babel import ngettext  # type: ignore[import-untyped]
 from werkzeug.wrappers import Response as HttpResponse
 
-from pipeline import moderation, store
+from pipeline import moderation, store, tree
 from pipeline.workshop import AtelierError, Contribution, Point
 from webform.facilitator import Column, back, bp, column_of, columns, current_atelier, form_page, said_to_team
 from webform.facilitator.forms import ActionForm, EditForm, MergeForm
@@ -42,17 +42,17 @@ def queue(slug: str) -> str:
         for c in atelier.contributions
         if c.status == "pending" and not (c.parent and c.parent in rows and rows[c.parent].status == "pending")
     ]
-    kids: dict[str, list[Contribution]] = {}
-    for c in atelier.contributions:
-        if c.parent and c.status == "pending":
-            kids.setdefault(c.parent, []).append(c)
+    kids = tree.children_by_parent(
+        (c for c in atelier.contributions if c.parent and c.status == "pending"),
+        parent_of=lambda c: c.parent,
+        order=lambda c: c.order,
+    )
 
-    def branch(c: Contribution, seen: frozenset[str]) -> Point:
-        below = sorted(kids.get(c.id, []), key=lambda k: k.order)
-        return Point(c, tuple(branch(k, seen | {c.id}) for k in below if k.id not in seen))
+    def branch(c: Contribution) -> Point:
+        return Point(c, tree.nest(kids, lambda k: k.id, Point, root=c.id))
 
     pending = [
-        (Column(c.question, c.phase, c.group, c.section), branch(c, frozenset()), rows.get(c.parent or ""))
+        (Column(c.question, c.phase, c.group, c.section), branch(c), rows.get(c.parent or ""))
         for c in sorted(pending_roots, key=lambda c: (c.created_at, c.id))
     ]
     # A page of hundreds of points, each with its forms, is heavy on the facilitator's laptop:
