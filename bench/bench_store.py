@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline import store  # noqa: E402
+from pipeline import journal, rowcheck, store  # noqa: E402
 
 NOW = dt.datetime(2016, 6, 30, 9, 0, tzinfo=dt.timezone.utc)
 EXAMPLE_WORKSHOP = Path(__file__).resolve().parent.parent / "data" / "moulins-2016" / "atelier.yaml"
@@ -36,8 +36,8 @@ def prepare(folder: Path, existing: int) -> bytes:
                                                 "created_at": NOW, "status": "present"}])
     for start in range(0, existing, 1000):
         store.append_rows(folder, "contributions", [row("old", n) for n in range(start, min(existing, start + 1000))])
-    store._indexes.clear()  # the workers start cold, as a new gunicorn worker does
-    return store._table("contributions").encode([store._table("contributions").cells(row("x", 0), "", 0)])
+    journal.indexes.clear()  # the workers start cold, as a new gunicorn worker does
+    return rowcheck.table("contributions").encode([rowcheck.table("contributions").cells(row("x", 0), "", 0)])
 
 
 def store_worker(folder: str, name: str, seconds: float, cold: bool, queue) -> None:
@@ -46,7 +46,7 @@ def store_worker(folder: str, name: str, seconds: float, cold: bool, queue) -> N
     n = 0
     while time.perf_counter() < deadline:
         if cold:
-            store._indexes.clear()  # what the store would cost without its index of ids
+            journal.indexes.clear()  # what the store would cost without its index of ids
         t = time.perf_counter()
         store.append_rows(Path(folder), "contributions", [row(name, n)])
         latencies.append(time.perf_counter() - t)

@@ -60,17 +60,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import durable, journal, rowcheck, textrules
-from pipeline.durable import replace_file  # noqa: F401  (re-exported: callers know it as store.replace_file)
-from pipeline.journal import LOCK_FILE, TORN_FILE, locked  # noqa: F401  (re-exported)
-from pipeline.rowcheck import RESOURCES, SIBLINGS, DuplicateKey, StoreError  # noqa: F401  (re-exported)
+# The store is the one door to the tables: callers lock a folder and catch refusals through it
+# (store.locked, store.StoreError…); journal and rowcheck are its inside.
+from pipeline.journal import LOCK_FILE, TORN_FILE, locked  # noqa: F401  (the store's public names)
+from pipeline.rowcheck import RESOURCES, SIBLINGS, DuplicateKey, StoreError  # noqa: F401  (the store's public names)
 from pipeline.workshop import TABLE_FILES, WORKSHOP_FILE, AtelierError, Workshop, read_workshop_yaml, workshop_from_data
 
-TMP_PREFIX = durable.TMP_PREFIX  # rewrites in progress; leftovers of a crash are removed by the next one
 _ID_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,46}")  # + "-" + 16 hex ≤ 64 characters
-
-# For the benchmarks and tests that reach inside (bench/bench_store.py).
-_indexes = journal.indexes
-_table = rowcheck.table
 
 
 def _known_keys(folder: Path, resource: str) -> set[str]:
@@ -325,7 +321,7 @@ def update_rows(folder: Path, resource: str, changes: dict[str, dict[str, Any]])
         return
     with journal.lock(folder, shared=False) as lock_fd:
         assert lock_fd is not None
-        for leftover in folder.glob(TMP_PREFIX + "*"):
+        for leftover in folder.glob(durable.TMP_PREFIX + "*"):
             leftover.unlink()  # a rewrite that crashed; only rewrites (under this lock) make them
         data, index = _read_whole(path, table)
         rows = journal.find_records(data, table.file)[0][1:]

@@ -22,7 +22,7 @@ import frictionless
 import pytest
 import yaml
 
-from pipeline import schemas, store
+from pipeline import durable, schemas, store
 from pipeline.store import StoreError
 from pipeline.workshop import load_atelier, write_datapackage
 
@@ -708,7 +708,7 @@ def test_replace_file_keeps_the_mode_and_leaves_no_temporary_file(tmp_path):
     target = tmp_path / "atelier.yaml"
     target.write_text("status: open\n", encoding="utf-8")
     target.chmod(0o640)
-    store.replace_file(target, "status: closed\n".encode("utf-8"))
+    durable.replace_file(target, "status: closed\n".encode("utf-8"))
     assert target.read_text(encoding="utf-8") == "status: closed\n"
     assert target.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["atelier.yaml"]
