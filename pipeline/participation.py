@@ -291,7 +291,9 @@ def correct_points(
     with store.locked(folder):
         rows_to_correct = editable(rows, team)
         last = store.last_ranks(folder, "contributions")
-        result, changes = corrected_rows(workshop, rows_to_correct, wanted, last, stamp or clock.stamp())
+        stamp = stamp or clock.stamp()
+        result, changes = corrected_rows(workshop, rows_to_correct, wanted, last, stamp)
+        changes.update(columns_follow_parents(rows, changes, stamp))
         known = {r["id"] for r in rows}
         added = [row for row in result if row["id"] not in known]
         if added:
@@ -332,6 +334,33 @@ def corrected_rows(
             if row["id"] not in kept:
                 changes[row["id"]] = {"status": "withdrawn", "updated_at": stamp}
     return result, changes
+
+
+def columns_follow_parents(
+    rows: list[dict[str, str]], changes: Mapping[str, Mapping[str, str]], stamp: str
+) -> dict[str, dict[str, str]]:
+    """The changes (by id, `changes`' own included) that keep every row of a sending in its parent's column.
+
+    A point and its précisions share one column (question and group), a
+    rule `atelier validate` checks on every row, withdrawn or hidden ones
+    too.  When a correction moves a point to another question or group, the
+    rows below it that the form does not rewrite (précisions withdrawn now
+    or earlier, rows the team hid) move with it, keeping their status.
+    `rows`: every row of the sending; `changes`: what the correction
+    already changes (by id), applied first.
+    """
+    final = {r["id"]: {**r, **changes.get(r["id"], {})} for r in rows}
+    children = tree.children_by_parent(
+        final.values(), parent_of=lambda r: r["parent"], order=tree.row_order, top=lambda r: r["parent"] not in final
+    )
+    followed: dict[str, dict[str, str]] = {}
+    for _depth, row in tree.walk(children, lambda r: r["id"]):  # parents before their précisions
+        parent = final.get(row["parent"])
+        moved = {f: parent[f] for f in ("question", "group") if parent is not None and row[f] != parent[f]}
+        if moved:
+            row.update(moved)
+            followed[row["id"]] = {**changes.get(row["id"], {}), **moved, "updated_at": stamp}
+    return followed
 
 
 def _changed_point(

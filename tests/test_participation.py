@@ -195,3 +195,34 @@ def test_a_hidden_or_corrected_point_is_the_team_s(folder):
         "a2": (participation.CORRECTED, ""),
     }
     assert [r["id"] for r in participation.editable(sent, {"a1", "a2"})] == ["a"]
+
+
+@pytest.mark.parametrize("team", [{}, {"a11": participation.HIDDEN}], ids=["withdrawn", "hidden by the team"])
+def test_precisions_left_out_of_a_correction_move_with_their_point_to_its_new_question(make_atelier, team):
+    """A point corrected to another question takes the précisions the form dropped (withdrawn now or
+    before) and those the team hid along: `atelier validate` wants a point and its précisions in one column."""
+    folder = make_atelier(
+        "essai",
+        participants=[participant("p-1")],
+        contributions=[
+            contribution("a", text="Idée qui change de question"),
+            contribution("a1", parent="a", text="précision A"),
+            contribution("a11", parent="a1", text="sous-précision B", status="hidden" if team else "published"),
+            contribution("a2", parent="a", position=2, text="retirée plus tôt", status="withdrawn"),
+        ],
+    )
+    workshop = load_atelier(folder).workshop
+    sent = rows(folder, "contributions")
+    wanted = Points("q2", "brainstorming", "", {"idea": lines((0, "Idée qui change de question"), (1, "précision A"))})
+
+    participation.correct_points(folder, workshop, sent, team, wanted, stamp=STAMP)
+
+    after = by_id(folder)
+    assert {i: (r["question"], r["status"]) for i, r in after.items()} == {
+        "a": ("q2", "published"),
+        "a1": ("q2", "published"),
+        "a11": ("q2", "hidden" if team else "withdrawn"),
+        "a2": ("q2", "withdrawn"),
+    }
+    assert after["a11"]["updated_at"] == after["a2"]["updated_at"] == STAMP
+    assert validate_atelier(folder) == []
