@@ -169,9 +169,8 @@ def _integer_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable[
 
 
 def _boolean_type(desc: dict[str, Any]) -> tuple[Callable[[Any], str], Callable[[str], Any]]:
-    # Frictionless' defaults when the schema does not list the values.
-    true_values = desc.get("trueValues", ["true", "True", "TRUE", "1"])
-    false_values = desc.get("falseValues", ["false", "False", "FALSE", "0"])
+    true_values = desc.get("trueValues", textrules.DEFAULT_TRUE)
+    false_values = desc.get("falseValues", textrules.DEFAULT_FALSE)
 
     def to_cell(value: Any) -> str:
         if isinstance(value, bool):
@@ -231,7 +230,9 @@ def _constraint_checks(
     constraints = dict(desc.get("constraints", {}))
     required = bool(constraints.pop("required", False))
     constraints.pop("unique", None)  # only on primary keys, which the store checks itself
-    return required, [_constraint(resource, desc["name"], name, value, parse) for name, value in constraints.items()]
+    order = textrules.CONSTRAINT_ORDER  # the first problem named is the one the form and validate name
+    ranked = sorted(constraints.items(), key=lambda c: order.index(c[0]) if c[0] in order else len(order))
+    return required, [_constraint(resource, desc["name"], name, value, parse) for name, value in ranked]
 
 
 def _constraint(
@@ -244,7 +245,7 @@ def _constraint(
 
     if name == "pattern":
         regex = re.compile(value)
-        return lambda cell: None if regex.fullmatch(cell) else say("pattern", cell, pattern=value)
+        return lambda cell: None if regex.fullmatch(cell) else textrules.pattern_violation(cell, value).message
     if name == "minLength":
         return lambda cell: None if len(cell) >= value else say("too_short", cell, count=len(cell), limit=value)
     if name == "maxLength":

@@ -104,8 +104,8 @@ def _check_references(
             found = value in keys[ref.resource][0]
         if not found:
             raise StoreError(
-                f"{where}, champ {textrules.quote(ref.field)} : {textrules.quote(value)} ne correspond à aucun "
-                f"{textrules.quote(ref.target)} de {TABLE_FILES[ref.resource]}.",
+                f"{where}, champ {textrules.quote(ref.field)} : "
+                + textrules.reference_violation(ref.field, value, TABLE_FILES[ref.resource], ref.target).message,
                 field=ref.field,
                 value=value,
                 row=position,

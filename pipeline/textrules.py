@@ -44,9 +44,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Callable
 
-from pipeline import schemas
+from pipeline import french, schemas
 
 
 def N_(template: str) -> str:
@@ -63,6 +63,10 @@ MESSAGES = {
         "Ce texte contient un caractère à usage privé (U+%(code)s), que les autres appareils et le compte-rendu "
         "n'affichent pas\u202f: retirez-le."
     ),
+    "carriage_return": N_(
+        "Ce texte contient un retour chariot (U+000D) au lieu d'un saut de ligne\u202f: retirez-le, ou lancez "
+        "«\u00a0atelier normalize\u00a0» sur un fichier enregistré par un tableur."
+    ),
     "blank": N_(
         "Ce texte ne contient que des espaces ou des caractères invisibles\u202f: écrivez-le en lettres visibles."
     ),
@@ -77,8 +81,26 @@ MESSAGES = {
     "exclusive_minimum": N_("%(value)s doit être strictement supérieur à %(limit)s."),
     "exclusive_maximum": N_("%(value)s doit être strictement inférieur à %(limit)s."),
     "pattern": N_("%(value)s ne respecte pas le format attendu (%(pattern)s)."),
+    "identifier": N_(
+        "%(value)s n'a pas le format attendu\u202f: lettres, chiffres, «\u00a0-\u00a0» et «\u00a0_\u00a0», sans espace "
+        "(motif %(pattern)s)."
+    ),
+    "link": N_("%(value)s n'est pas une adresse web http:// ou https://."),
     "integer": N_("%(value)s n'est pas un nombre entier."),
-    "boolean": N_("%(value)s n'est pas une valeur booléenne (%(allowed)s)."),
+    "boolean": N_(
+        "%(value)s n'est pas un booléen\u202f: écrivez %(allowed)s\u202f; «\u00a0atelier normalize\u00a0» convertit "
+        "VRAI, FAUX, oui, non, 1 et 0."
+    ),
+    # A key that names a row of another table (the schema's foreignKeys).
+    "missing_parent": N_(
+        "le point parent %(value)s n'existe pas dans %(file)s\u202f; indiquez l'identifiant d'un point existant ou "
+        "laissez vide."
+    ),
+    "missing_participant": N_(
+        "le participant %(value)s n'existe pas dans %(file)s\u202f; indiquez l'identifiant d'un participant ou laissez "
+        "vide."
+    ),
+    "missing_reference": N_("%(value)s ne correspond à aucun «\u00a0%(target)s\u00a0» de %(file)s."),
     "not_text": N_("%(value)s n'est pas un texte."),
     "datetime": N_("%(value)s n'est pas une date et heure UTC au format %(example)s."),
     "date": N_("%(value)s n'est pas une date au format AAAA-MM-JJ (2016-06-30)."),
@@ -117,8 +139,15 @@ class Violation:
 
     @property
     def message(self) -> str:
-        """The French sentence."""
-        return self.template % self.params
+        """The French sentence, its counts printed as French prints numbers (« 2 000 »)."""
+        return self.template % self.worded(french.number)
+
+    def worded(self, number: Callable[[int], str]) -> dict[str, str]:
+        """`params`, with the counts (NUMBER_PARAMS) written by `number` (French here, the page's locale on the web)."""
+        return {k: number(int(v)) if k in NUMBER_PARAMS and v.isdigit() else v for k, v in self.params.items()}
+
+
+NUMBER_PARAMS = frozenset({"count", "limit"})  # the parameters that are counts, not words
 
 
 # The same sets as regular expressions, for speed (the store checks every cell of every row):
@@ -143,7 +172,12 @@ def check_text(text: str, *, multiline: bool) -> Violation | None:
     found = _FORBIDDEN[multiline].search(text)
     if found:
         char = found.group()
-        kind = "bidi" if char in BIDI_CONTROLS else "private" if unicodedata.category(char) == "Co" else "control"
+        kind = (
+            "bidi" if char in BIDI_CONTROLS
+            else "private" if unicodedata.category(char) == "Co"
+            else "carriage_return" if char == "\r"
+            else "control"
+        )
         return Violation(kind, f"{ord(char):04X}", found.start() + 1)
     if text and is_blank(text):
         return Violation("blank", "", 0)
@@ -181,6 +215,38 @@ def described_values(resource: str, name: str) -> str:
 
 def _violation(kind: str, **values: object) -> Violation:
     return Violation(kind, values=tuple((k, str(v)) for k, v in values.items()))
+
+
+# What a schema's `pattern` means, in words (a pattern not listed here is shown as is).
+PATTERN_KINDS = {
+    "https?://[^\\s<>\"']+": "link",
+    "[A-Za-z0-9][A-Za-z0-9_-]*": "identifier",
+    "[a-z0-9][a-z0-9_-]*": "identifier",
+}
+# The order in which a cell's constraints are checked, so every layer names the same first problem.
+CONSTRAINT_ORDER = ("maxLength", "minLength", "enum", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+# Which kind of sentence a foreign key's missing value gets, by column.
+REFERENCE_KINDS = {"parent": "missing_parent", "author": "missing_participant"}
+
+
+def pattern_violation(text: str, pattern: str) -> Violation:
+    """The violation of a cell `text` that does not match the schema's `pattern`, worded by what it means."""
+    return _violation(PATTERN_KINDS.get(pattern, "pattern"), value=quote(text), pattern=pattern)
+
+
+def reference_violation(field: str, value: str, file: str, target: str) -> Violation:
+    """A key `value` of column `field` that names no row of `file` (whose key column is `target`)."""
+    return _violation(REFERENCE_KINDS.get(field, "missing_reference"), value=quote(value), file=file, target=target)
+
+
+def boolean_values(resource: str, name: str) -> tuple[list[str], list[str]]:
+    """A boolean column's (true values, false values): the schema's, else frictionless's defaults."""
+    spec = _field(resource, name)
+    return spec.get("trueValues", DEFAULT_TRUE), spec.get("falseValues", DEFAULT_FALSE)
+
+
+# Frictionless's boolean values when a schema does not list its own.
+DEFAULT_TRUE, DEFAULT_FALSE = ["true", "True", "TRUE", "1"], ["false", "False", "FALSE", "0"]
 
 
 def say(kind: str, **values: object) -> str:
@@ -222,8 +288,8 @@ def check_cell(resource: str, name: str, text: str, *, characters: bool = True) 
     """The first rule the cell `text` of column `name` breaks, or None: its schema's constraints, then `check_field`.
 
     `text` is the cell as a CSV holds it (the form's value once its spaces
-    around are trimmed).  Patterns and keys are left to their owners
-    (`atelier validate` words them for the column).  `characters=False`
+    around are trimmed).  Keys (unique, foreign) are the table's, not the
+    cell's: `reference_violation` words them.  `characters=False`
     leaves the characters to a caller that checks them itself (the form's
     textareas, line by line), so a length is said in the same round.
     """
@@ -242,11 +308,19 @@ def check_cell(resource: str, name: str, text: str, *, characters: bool = True) 
             return _violation("too_short", value=quote(text), count=len(text), limit=constraints["minLength"])
         if "enum" in constraints and text not in constraints["enum"]:
             return _violation("enum", value=quote(text), allowed=described_values(resource, name))
+        if "pattern" in constraints and not re.fullmatch(constraints["pattern"], text):
+            return pattern_violation(text, constraints["pattern"])
+    elif kind == "boolean":
+        true_values, false_values = boolean_values(resource, name)
+        if text not in true_values + false_values:
+            return _violation("boolean", value=quote(text), allowed=either(true_values + false_values))
     elif kind == "datetime" and not is_utc_datetime(text):
         return _violation("datetime", value=quote(text), example=DATETIME_EXAMPLE)
     elif kind == "date" and not _is_date(text):
         return _violation("date", value=quote(text))
-    elif kind == "integer" and re.fullmatch(r"[+-]?[0-9]+", text):
+    elif kind == "integer" and not re.fullmatch(r"[+-]?[0-9]+", text):
+        return _violation("integer", value=quote(text))
+    elif kind == "integer":
         number = int(text)
         if "minimum" in constraints and number < constraints["minimum"]:
             return _violation("minimum", value=quote(text), limit=constraints["minimum"])

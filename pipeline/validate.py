@@ -294,21 +294,11 @@ def _table_message(error: Any, resource: str, schema: dict[str, Any], first_line
     descriptor = schema.get(field or "", {})
     if error.type in ("type-error", "constraint-error"):
         kind = descriptor.get("type", "string")
-        if error.type == "type-error" and kind == "boolean":
-            return field, (
-                f"« {cell} » n'est pas un booléen : écrivez true (oui) ou false (non) ; "
-                "« atelier normalize » convertit VRAI, FAUX, oui, non, 1 et 0."
-            )
         violation = textrules.check_cell(resource, field, str(cell)) if field in schema else None
         if violation is not None:
             return field, violation.message
         if error.type == "type-error":
             return field, f"« {cell} » n'est pas {TYPE_NAMES.get(kind, kind)}."
-        if "pattern" in descriptor.get("constraints", {}):
-            if field == "link":
-                return field, f"« {cell} » n'est pas une adresse web http:// ou https://."
-            pattern = descriptor["constraints"]["pattern"]
-            return field, f"« {cell} » n'a pas le format attendu : lettres, chiffres, « - » et « _ », sans espace (motif {pattern})."
         return field, f"« {cell} » ne respecte pas une contrainte du schéma ({error.note})."
     if error.type in ("unique-error", "primary-key"):
         key = field or "id"
@@ -318,9 +308,8 @@ def _table_message(error: Any, resource: str, schema: dict[str, Any], first_line
         return key, f"l'identifiant « {value} » est déjà utilisé{first} ; chaque ligne a un identifiant unique."
     if error.type == "foreign-key":
         key, value, table = error.field_names[0], error.field_cells[0], error.reference_name or resource
-        if key == "parent":
-            return key, f"le point parent « {value} » n'existe pas dans contributions.csv ; indiquez l'identifiant d'un point existant ou laissez vide."
-        return key, f"le participant « {value} » n'existe pas dans {table}.csv ; indiquez l'identifiant d'un participant ou laissez vide."
+        target = error.reference_field_names[0] if getattr(error, "reference_field_names", None) else "id"
+        return key, textrules.reference_violation(key, value, f"{table}.csv", target).message
     if error.type == "extra-cell":
         return None, f"cellule en trop « {cell} » : la ligne a plus de colonnes que l'en-tête (une virgule dans un texte non entouré de guillemets ?)."
     if error.type == "blank-row":

@@ -308,8 +308,7 @@ def test_normalize_reads_spreadsheet_booleans_and_accented_roles(atelier):
     refused = atelier_cli("validate", str(atelier))
     assert refused.exit_code == 1
     assert (
-        "champ « listed » : « VRAI » n'est pas un booléen : écrivez true (oui) ou false (non) ; "
-        "« atelier normalize » convertit VRAI, FAUX, oui, non, 1 et 0." in refused.output
+        "champ « listed » : « VRAI » n'est pas un booléen\u202f: écrivez true ou false\u202f; «\u00a0atelier normalize\u00a0» convertit VRAI, FAUX, oui, non, 1 et 0." in refused.output
     )
     assert "champ « role » : « élue » n'est pas une valeur permise\u202f; valeurs possibles\u202f: elu (élu·e), " in refused.output
     assert atelier_cli("normalize", str(atelier)).exit_code == 0

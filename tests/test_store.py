@@ -121,17 +121,17 @@ REFUSALS = [
     (
         "contributions",
         {"id": "c 2"},
-        LINE + "champ « id » : « c 2 » ne respecte pas le format attendu ([A-Za-z0-9][A-Za-z0-9_-]*).",
+        LINE + "champ « id » : « c 2 » n'a pas le format attendu\u202f: lettres, chiffres, «\u00a0-\u00a0» et «\u00a0_\u00a0», sans espace (motif [A-Za-z0-9][A-Za-z0-9_-]*).",
     ),
     (
         "contributions",
         {"id": "c-2", "link": "javascript:alert(1)"},
-        LINE + "champ « link » : « javascript:alert(1) » ne respecte pas le format attendu (https?://[^\\s<>\"']+).",
+        LINE + "champ « link » : « javascript:alert(1) » n'est pas une adresse web http:// ou https://.",
     ),
     (
         "contributions",
         {"id": "c-2", "text": "é" * 2001},
-        LINE + f"champ « text » : « {'é' * 49}… » est trop long (2001 caractères, au plus 2000).",
+        LINE + f"champ « text » : « {'é' * 49}… » est trop long (2\u202f001 caractères, au plus 2\u202f000).",
     ),
     ("contributions", {"id": "c-2", "text": 42}, LINE + "champ « text » : « 42 » n'est pas un texte."),
     (
@@ -152,7 +152,8 @@ REFUSALS = [
     (
         "contributions",
         {"id": "c-2", "text": "ligne\rseule"},
-        LINE + "champ « text » : " + CONTROL.format("000D"),
+        LINE + "champ « text » : Ce texte contient un retour chariot (U+000D) au lieu d'un saut de ligne\u202f: retirez-le, "
+        "ou lancez «\u00a0atelier normalize\u00a0» sur un fichier enregistré par un tableur.",
     ),
     (
         "contributions",
@@ -189,17 +190,17 @@ REFUSALS = [
     (
         "contributions",
         {"id": "c-2", "parent": "c-9"},
-        LINE + "champ « parent » : « c-9 » ne correspond à aucun « id » de contributions.csv.",
+        LINE + "champ « parent » : le point parent « c-9 » n'existe pas dans contributions.csv\u202f; indiquez l'identifiant d'un point existant ou laissez vide.",
     ),
     (
         "contributions",
         {"id": "c-2", "author": "p-9"},
-        LINE + "champ « author » : « p-9 » ne correspond à aucun « id » de participants.csv.",
+        LINE + "champ « author » : le participant « p-9 » n'existe pas dans participants.csv\u202f; indiquez l'identifiant d'un participant ou laissez vide.",
     ),
     (
         "participants",
         {"id": "p-2", "listed": "oui"},
-        "participants.csv: ligne 1 de l'envoi, champ « listed » : « oui » n'est pas une valeur booléenne (true ou false).",
+        "participants.csv: ligne 1 de l'envoi, champ « listed » : « oui » n'est pas un booléen\u202f: écrivez true ou false\u202f; «\u00a0atelier normalize\u00a0» convertit VRAI, FAUX, oui, non, 1 et 0.",
     ),
     (
         "participants",
@@ -239,7 +240,7 @@ def test_one_bad_row_refuses_the_whole_batch(folder):
     batch = [contribution(id="c-2"), contribution(id="c-3", parent="c-2"), contribution(id="c-4", parent="c-404")]
     with pytest.raises(StoreError) as refused:
         store.append_rows(folder, "contributions", batch)
-    assert str(refused.value) == "contributions.csv: ligne 3 de l'envoi, champ « parent » : « c-404 » ne correspond à aucun « id » de contributions.csv."
+    assert str(refused.value) == "contributions.csv: ligne 3 de l'envoi, champ « parent » : le point parent « c-404 » n'existe pas dans contributions.csv\u202f; indiquez l'identifiant d'un point existant ou laissez vide."
     assert (folder / "contributions.csv").read_bytes() == before
 
 
@@ -492,8 +493,8 @@ def test_an_update_refused_writes_nothing(folder):
         ({"c-1": {"status": "hidden"}, "c-9": {"status": "hidden"}}, "contributions.csv : l'identifiant « c-9 » est introuvable ; rien n'a été modifié."),
         ({"c-1": {"status": "supprimé"}}, "contributions.csv: identifiant « c-1 », champ « status » : « supprimé » n'est pas une valeur permise\u202f; valeurs possibles\u202f: " + STATUSES),
         ({"c-1": {"id": "c-2"}}, "contributions.csv: identifiant « c-1 », champ « id » : un identifiant ne change jamais (« c-2 » demandé)."),
-        ({"c-1": {"parent": "c-404"}}, "contributions.csv: identifiant « c-1 », champ « parent » : « c-404 » ne correspond à aucun « id » de contributions.csv."),
-        ({"c-1": {"author": "p-404"}}, "contributions.csv: identifiant « c-1 », champ « author » : « p-404 » ne correspond à aucun « id » de participants.csv."),
+        ({"c-1": {"parent": "c-404"}}, "contributions.csv: identifiant « c-1 », champ « parent » : le point parent « c-404 » n'existe pas dans contributions.csv\u202f; indiquez l'identifiant d'un point existant ou laissez vide."),
+        ({"c-1": {"author": "p-404"}}, "contributions.csv: identifiant « c-1 », champ « author » : le participant « p-404 » n'existe pas dans participants.csv\u202f; indiquez l'identifiant d'un participant ou laissez vide."),
         ({"c-1": {"couleur": "rouge"}}, "contributions.csv: identifiant « c-1 », champ « couleur » : champ inconnu ; les champs sont id, question, phase, group, section, parent, position, number, text, link, author, created_at, updated_at, status."),
         ({"c-1": {"text": None}}, "contributions.csv: identifiant « c-1 », champ « text » : valeur obligatoire manquante."),
     ]

@@ -102,7 +102,7 @@ def test_tabs_and_line_breaks_belong_to_multi_line_texts_only():
 
 REQUIRED = "valeur obligatoire manquante."
 NAME_TOO_LONG = f"« {'x' * 49}… » est trop long (121 caractères, au plus 120)."
-TEXT_TOO_LONG = f"« {'é' * 49}… » est trop long (2001 caractères, au plus 2000)."
+TEXT_TOO_LONG = f"« {'é' * 49}… » est trop long (2{NNBSP}001 caractères, au plus 2{NNBSP}000)."  # numbers as French prints them
 NOT_UTC = "« 2026-11-20T11:00:00+02:00 » n'est pas une date et heure UTC au format 2016-06-30T09:00:00Z."
 ROLE = (
     f"« maire » n'est pas une valeur permise{NNBSP}; valeurs possibles{NNBSP}: elu (élu·e), technicien (agent ou "
@@ -126,6 +126,14 @@ SCHEMA_CASES = [
     ("participants", "role", "maire", ("form", "store", "validate"), ROLE),
     # A type: the store and validate (the form offers no free field for a position).
     ("contributions", "position", "un", ("store", "validate"), "« un » n'est pas un nombre entier."),
+    # A boolean, a link, an identifier, a key naming no row: what the pattern or the key means, in the same words.
+    ("participants", "listed", "oui", ("store", "validate"),
+     f"« oui » n'est pas un booléen{NNBSP}: écrivez true ou false{NNBSP}; «\u00a0atelier normalize\u00a0» convertit "
+     "VRAI, FAUX, oui, non, 1 et 0."),
+    ("contributions", "link", "pas une url", ("store", "validate"), "« pas une url » n'est pas une adresse web http:// ou https://."),
+    ("contributions", "parent", "nope", ("store", "validate"),
+     f"le point parent « nope » n'existe pas dans contributions.csv{NNBSP}; indiquez l'identifiant d'un point existant "
+     "ou laissez vide."),
 ]
 
 

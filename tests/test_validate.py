@@ -75,12 +75,12 @@ CONTRIBUTION_RULES = [
          "published (publié), hidden (masqué par l'animation), withdrawn (retiré par son auteur)."],
     ),
     ({"text": ""}, [2, "text", "valeur obligatoire manquante."]),
-    ({"text": "x" * 2001}, [2, "text", f"« {'x' * 49}… » est trop long (2001 caractères, au plus 2000)."]),
+    ({"text": "x" * 2001}, [2, "text", f"« {'x' * 49}… » est trop long (2\u202f001 caractères, au plus 2\u202f000)."]),
     ({"position": 0}, [2, "position", "« 0 » est inférieur au minimum 1."]),
     ({"position": "premier"}, [2, "position", "« premier » n'est pas un nombre entier."]),
     (
         {"id": "a b"},
-        [2, "id", "« a b » n'a pas le format attendu : lettres, chiffres, « - » et « _ », sans espace (motif [A-Za-z0-9][A-Za-z0-9_-]*)."],
+        [2, "id", "« a b » n'a pas le format attendu\u202f: lettres, chiffres, «\u00a0-\u00a0» et «\u00a0_\u00a0», sans espace (motif [A-Za-z0-9][A-Za-z0-9_-]*)."],
     ),
     ({"link": "javascript:alert(1)"}, [2, "link", "« javascript:alert(1) » n'est pas une adresse web http:// ou https://."]),
     (
@@ -101,11 +101,11 @@ CONTRIBUTION_RULES = [
     ),
     (
         {"parent": "zz"},
-        [2, "parent", "le point parent « zz » n'existe pas dans contributions.csv ; indiquez l'identifiant d'un point existant ou laissez vide."],
+        [2, "parent", "le point parent « zz » n'existe pas dans contributions.csv\u202f; indiquez l'identifiant d'un point existant ou laissez vide."],
     ),
     (
         {"author": "p9"},
-        [2, "author", "le participant « p9 » n'existe pas dans participants.csv ; indiquez l'identifiant d'un participant ou laissez vide."],
+        [2, "author", "le participant « p9 » n'existe pas dans participants.csv\u202f; indiquez l'identifiant d'un participant ou laissez vide."],
     ),
 ]
 
@@ -197,8 +197,7 @@ def test_participant_rules(make_atelier):
         ["participants.csv", 2, "role", "« maire » n'est pas une valeur permise\u202f; valeurs possibles\u202f: elu (élu·e), "
          "technicien (agent ou chargé·e de mission), chercheur (recherche, enseignement), associatif (association, réseau), "
          "entreprise (entreprise, agriculteur), habitant (habitant·e, citoyen·ne), animateur (équipe d'animation), autre."],
-        ["participants.csv", 3, "listed", "« oui » n'est pas un booléen : écrivez true (oui) ou false (non) ; "
-         "« atelier normalize » convertit VRAI, FAUX, oui, non, 1 et 0."],
+        ["participants.csv", 3, "listed", "« oui » n'est pas un booléen\u202f: écrivez true ou false\u202f; «\u00a0atelier normalize\u00a0» convertit VRAI, FAUX, oui, non, 1 et 0."],
         ["participants.csv", 4, "name", "valeur obligatoire manquante."],
     ]
 

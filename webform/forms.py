@@ -50,9 +50,13 @@ def no_control_characters(multiline: bool) -> Callable[[Form, Field], None]:
     """The characters rules of pipeline.textrules (controls, direction overrides, blank), in the store's words."""
 
     def check(form: Form, field: Field) -> None:
-        violation = textrules.check_text(field.data or "", multiline=multiline)
-        if violation is not None:
-            raise ValidationError(_l(violation.template, **violation.params))
+        text = field.data or ""
+        violation = textrules.check_text(text, multiline=multiline)
+        if violation is None:
+            return
+        if multiline and "\n" in text and violation.position:  # which line of a textarea, as the length rule says it
+            raise ValidationError(_at_line(text[: violation.position].count("\n") + 1, _refusal(violation)))
+        raise ValidationError(_refusal(violation))
 
     return check
 
@@ -96,9 +100,14 @@ def text_rules(resource: str, name: str) -> Callable[[Form, Field], None]:
     return no_control_characters((resource, name) in textrules.MULTILINE_FIELDS)
 
 
+def _at_line(line: int, problem: Any) -> Any:
+    """« Ligne 2 : <the rule's sentence> » for a textarea of one point per line."""
+    return _l("Ligne %(line)d : %(problem)s", line=line, problem=problem)
+
+
 def _refusal(violation: textrules.Violation) -> Any:
     """A rule's French sentence (pipeline.textrules), through the form's catalogue."""
-    return _l(violation.template, **violation.params)
+    return _l(violation.template, **violation.worded(format_number))
 
 
 class Required:
@@ -147,27 +156,6 @@ class ColumnRules:
         violation = textrules.check_cell(self.resource, self.name, field.data, characters=False)
         if violation is not None and violation.kind in (self.KINDS if self.enum else self.KINDS - {"enum"}):
             raise ValidationError(_refusal(violation))
-
-
-class Length:
-    """The schema's minLength/maxLength, with the count typed in the message."""
-
-    def __init__(self, minimum: int | None, maximum: int | None) -> None:
-        self.min, self.max = minimum, maximum
-        self.field_flags: dict[str, Any] = {}
-        if maximum is not None:
-            self.field_flags["maxlength"] = maximum
-        if minimum is not None:
-            self.field_flags["minlength"] = minimum
-
-    def __call__(self, form: Form, field: Field) -> None:
-        count = len(field.data or "")
-        if self.max is not None and count > self.max:
-            raise ValidationError(
-                _l("Au plus %(max)s caractères (vous en avez écrit %(count)s).", max=format_number(self.max), count=format_number(count))
-            )
-        if self.min is not None and 0 < count < self.min:
-            raise ValidationError(_l("Au moins %(min)s caractères.", min=format_number(self.min)))
 
 
 class OneOf:
@@ -239,9 +227,6 @@ class TextareaRules:
     max_depth: int
 
     def validator(self, required: bool = False) -> Callable[[Form, Field], None]:
-        constraints = schemas.field("contributions", "text").get("constraints", {})
-        longest = constraints.get("maxLength")
-
         def check(form: Form, field: Field) -> None:
             lines = parse_points(field.data or "", self.max_depth)
             if required and not lines:
@@ -250,16 +235,10 @@ class TextareaRules:
                 raise ValidationError(
                     _l("Au plus %(max)d points (vous en avez écrit %(count)d).", max=self.max_lines, count=len(lines))
                 )
-            for line in lines:
-                if longest is not None and len(line.text) > longest:
-                    raise ValidationError(
-                        _l(
-                            "Ligne %(line)d : au plus %(max)s caractères (vous en avez écrit %(count)s).",
-                            line=line.number,
-                            max=format_number(longest),
-                            count=format_number(len(line.text)),
-                        )
-                    )
+            for line in lines:  # each line is one point: the text column's rules (length…), as the store says them
+                violation = textrules.check_cell("contributions", "text", line.text, characters=False)
+                if violation is not None:
+                    raise ValidationError(_at_line(line.number, _refusal(violation)))
 
         return check
 

@@ -22,8 +22,8 @@ from wtforms.validators import ValidationError  # type: ignore[import-untyped]
 from pipeline import schemas
 from pipeline.workshop import Workshop
 from webform.forms import (
+    ColumnRules,
     FrenchDateField,
-    Length,
     OneOf,
     Optional,
     Required,
@@ -161,7 +161,7 @@ class MergeForm(FlaskForm):
         filters=[lines, strip],
         validators=[
             Optional(),
-            Length(None, schemas.field("contributions", "text")["constraints"].get("maxLength")),
+            ColumnRules("contributions", "text"),
             no_control_characters(True),
         ],
     )
