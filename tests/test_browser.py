@@ -218,3 +218,35 @@ def test_english_pages_pass_the_audit_too(server, page):
     page.wait_for_load_state()
     page.wait_for_selector(".resume-erreurs")
     audit(page, "fiche en anglais, avec erreurs")
+
+
+def test_back_then_sign_again_replaces_the_signature_in_a_browser_that_keeps_the_page(server):
+    """Retour, a typo fixed, Signer: one signature, the corrected one (README « Un envoi, une fois »).
+
+    Phones' browsers restore the page from their back/forward cache, with its submission token;
+    Playwright turns that cache off by default, so it is turned back on here.
+    """
+    from playwright.sync_api import sync_playwright
+
+    base, folder = server
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, ignore_default_args=["--disable-back-forward-cache"]
+        )
+        page = browser.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR").new_page()
+        page.goto(base + "/essai/emargement")
+        token = page.input_value("input[name=envoi]")
+        page.fill("#name", "Anne Dupon")
+        page.select_option("#role", "habitant")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/recu/**")
+        page.go_back(wait_until="commit")  # restored from the cache: no « load » event
+        page.wait_for_selector("input[name=envoi]", state="attached")
+        assert page.input_value("input[name=envoi]") == token
+        assert page.input_value("#name") == "Anne Dupon"
+        page.fill("#name", "Anne Dupont")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/recu/**")
+        assert "remplace le premier" in page.inner_text("main")
+        browser.close()
+    assert [r["name"] for r in rows(folder, "participants")] == ["Anne Dupont"]
