@@ -619,3 +619,13 @@ def test_a_forbidden_character_and_a_length_are_said_in_the_same_round(tmp_path)
         f"Prénom et nom{NNBSP}: « Anne\ufffd{'x' * 44}… » est trop long (125 caractères, au plus 120).",
         f"Prénom et nom{NNBSP}: Ce texte contient un caractère invisible interdit (U+0007){NNBSP}: retirez-le.",
     ]
+
+
+@pytest.mark.parametrize("nothing", ["   \n  ", "\u00a0", "\u200b\n\u200b"], ids=["spaces", "nbsp", "zero-width"])
+def test_an_optional_box_that_shows_nothing_is_empty(client, folder, nothing):
+    """A rapporteur who hit the space bar in an optional rubric is not asked to go and empty it (a tester's finding)."""
+    answer = submit(client, f"/essai/{SHEET_1}", {**VALID_SHEET, "reflection": nothing})
+    assert answer.status_code == 303, answer.text
+    assert [(r["section"], r["text"]) for r in rows(folder, "contributions")] == [("practice", "Un point")]
+    answer = submit(client, "/essai/idee", {"question": "q1", "text": "Une idée", "details": nothing})
+    assert answer.status_code == 303, answer.text

@@ -54,6 +54,9 @@ def no_control_characters(multiline: bool) -> Callable[[Form, Field], None]:
         violation = textrules.check_text(text, multiline=multiline)
         if violation is None:
             return
+        if violation.kind == "blank" and not field.flags.required:  # an optional box that shows nothing is empty
+            field.data = ""
+            return
         if multiline and "\n" in text and violation.position:  # which line of a textarea, as the length rule says it
             raise ValidationError(_at_line(text[: violation.position].count("\n") + 1, _refusal(violation)))
         raise ValidationError(_refusal(violation))
