@@ -219,6 +219,31 @@ def check_header(header: tuple[str, ...], expected: tuple[str, ...], file: str, 
     raise TableError(file, message, line=1)
 
 
+def _records(text: str, separator: str, file: str) -> Iterator[tuple[int, list[str]]]:
+    """(line where it starts, cells) of each record of a spreadsheet's text, read strictly.
+
+    TableError (the line, `_csv_message`'s words) for a quote opened and
+    never closed or misplaced: what `atelier validate` calls unreadable is
+    never « repaired » by swallowing the next rows into one cell.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    line = 1
+    try:
+        for record in reader:
+            yield line, record
+            line = reader.line_num + 1
+    except csv.Error as e:
+        raise TableError(file, _csv_message(str(e)), line=line) from None
+
+
+def extra_cell_message(cell: str) -> str:
+    """A record with more cells than the header: what `atelier validate` and `atelier normalize` say."""
+    return (
+        f"cellule en trop « {cell} » : la ligne a plus de colonnes que l'en-tête "
+        "(une virgule dans un texte non entouré de guillemets ?)."
+    )
+
+
 def _csv_message(error: str) -> str:
     if "NUL" in error:
         return "le fichier contient un caractère nul (octet 0) ; enregistrez-le en « CSV UTF-8 » depuis le tableur."
@@ -266,13 +291,15 @@ def normalize(folder: Path) -> list[str]:
             text = _decode(data[len(BOM):] if data.startswith(BOM) else data)
             first = text.split("\n", 1)[0]
             separator = max(",;\t|", key=first.count) if first else ","
-            reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-            records = [r for r in reader if any(cell.strip() for cell in r)]  # a spreadsheet's « ,,,, » rows dropped
-            header = tuple(records[0]) if records else tuple(expected)
+            records = [(n, r) for n, r in _records(text, separator, str(path)) if any(cell.strip() for cell in r)]
+            header = tuple(records[0][1]) if records else tuple(expected)  # a spreadsheet's « ,,,, » rows dropped
             if sorted(header) != sorted(expected):  # renamed or extra columns are not guessed
                 check_header(header, tuple(expected), str(path), str(folder))
             rows = [list(expected)]
-            for record in records[1:]:
+            for line, record in records[1:]:
+                extra = [cell for cell in record[len(header):] if cell.strip()]
+                if extra:  # perhaps the end of someone's text: never dropped without a word
+                    raise TableError(str(path), extra_cell_message(extra[0]), line=line)
                 cells = dict(zip(header, record))
                 rows.append([spreadsheet_value(resource, n, cells.get(n, "").replace("\r\n", "\n")) for n in expected])
             new = encode_rows(rows)

@@ -311,7 +311,7 @@ def _table_message(error: Any, resource: str, schema: dict[str, Any], first_line
         target = error.reference_field_names[0] if getattr(error, "reference_field_names", None) else "id"
         return key, textrules.reference_violation(key, value, f"{table}.csv", target).message
     if error.type == "extra-cell":
-        return None, f"cellule en trop « {cell} » : la ligne a plus de colonnes que l'en-tête (une virgule dans un texte non entouré de guillemets ?)."
+        return None, tables.extra_cell_message(str(cell))
     if error.type == "blank-row":
         return None, "ligne vide ; supprimez-la."
     if error.type in ("incorrect-label", "missing-label", "extra-label", "duplicate-label", "blank-label"):

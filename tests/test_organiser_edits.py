@@ -299,6 +299,33 @@ def test_normalize_writes_nothing_when_one_table_cannot_be_matched(atelier):
     assert {p.name: p.read_bytes() for p in atelier.glob("*.csv")} == before
 
 
+@pytest.mark.parametrize(
+    ("last_rows", "words"),
+    [
+        (b'c-96,q1,brainstorming,,idea,,96,,"Guillemet pas ferm\xc3\xa9,,,2016-06-30T12:00:00Z,,published\n'
+         b"c-95,q1,brainstorming,,idea,,95,,Point suivant,,,2016-06-30T12:00:00Z,,published\n",
+         "un guillemet ouvert à cette ligne n'est jamais refermé"),
+        (b"c-95,q1,brainstorming,,idea,,95,,Texte ok,,,2016-06-30T12:00:00Z,,published,et la suite\n",
+         "cellule en trop « et la suite » : la ligne a plus de colonnes que l'en-tête"),
+    ],
+    ids=["unclosed quote", "a cell too many"],
+)
+def test_normalize_refuses_what_validate_cannot_read_and_writes_nothing(atelier, last_rows, words):
+    """An unclosed quote would swallow the next rows into one cell, an extra cell may be the end of a text:
+    normalize says where, as validate does, and writes nothing (a tester's finding)."""
+    path = atelier / "contributions.csv"
+    data = path.read_bytes()
+    path.write_bytes(data + last_rows)
+    line = data.count(b"\n") + 1
+    before = {p.name: p.read_bytes() for p in atelier.glob("*.csv")}
+    done = CliRunner().invoke(main, ["normalize", str(atelier)])
+    assert done.exit_code == 1
+    assert f"contributions.csv: ligne {line} : {words}" in done.output
+    assert {p.name: p.read_bytes() for p in atelier.glob("*.csv")} == before
+    checked = CliRunner().invoke(main, ["validate", str(atelier)])
+    assert checked.exit_code == 1 and f"ligne {line}" in checked.output and words in checked.output
+
+
 def test_a_mistyped_command_is_answered_in_french(tmp_path):
     runner = CliRunner()
     absent = runner.invoke(main, ["validate", str(tmp_path / "absent")])
