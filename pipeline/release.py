@@ -15,7 +15,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline import clock, durable
+import jsonschema  # type: ignore[import-untyped]
+
+from pipeline import clock, durable, schemas
 from pipeline.french import PARIS, date_fr, fr, join_fr, plural, say
 from pipeline.markdown import md
 from pipeline.workshop import WORKSHOP_FILE, Atelier, AtelierError, atelier_name, load_atelier
@@ -369,11 +371,36 @@ def read_releases(report_dir: Path) -> dict[str, Any]:
         return {"slug": report_dir.name, "releases": []}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ReleaseError(
+            say("{path} : JSON illisible ligne {line}, colonne {column} ; rétablissez le fichier depuis l'historique git.",
+                path=path, line=e.lineno, column=e.colno)
+        ) from None
     except (OSError, ValueError) as e:
         raise ReleaseError(say("{path} : fichier illisible ({error}).", path=path, error=e)) from None
-    if not isinstance(data, dict) or not isinstance(data.get("releases"), list):
-        raise ReleaseError(say("{path} : la clé « releases » (liste des versions) manque.", path=path))
+    _check_releases(path, data)
     return data
+
+
+def _check_releases(path: Path, data: Any) -> None:
+    """ReleaseError naming the key when releases.json does not follow schemas/releases.schema.json
+    (a bad merge, a hand edit): release and verify never run on a history they would misread."""
+    from pipeline.validate_workshop import json_schema_message
+
+    validator = jsonschema.Draft202012Validator(schemas.releases_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is None:
+        return
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    if error.validator == "anyOf":  # the one anyOf: a release's fingerprint under its new or its old name
+        message = fr("clé obligatoire manquante : « release_fingerprint ».")
+    else:
+        message = fr(json_schema_message(error))
+    raise ReleaseError(
+        say("{path} : {where} : ", path=path, where=where or "racine")
+        + message
+        + say(" Rétablissez-le depuis l'historique git (« git checkout -- {path} »).", path=path)
+    )
 
 
 def latest(history: dict[str, Any]) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 WORKSHOP_SCHEMA = SCHEMAS_DIR / "workshop.schema.json"
+RELEASES_SCHEMA = SCHEMAS_DIR / "releases.schema.json"
 TABLE_SCHEMAS = {
     "participants": SCHEMAS_DIR / "participants.schema.json",
     "contributions": SCHEMAS_DIR / "contributions.schema.json",
@@ -35,6 +36,11 @@ def table_schema(name: str) -> dict[str, Any]:
 def workshop_schema() -> dict[str, Any]:
     """Return the JSON Schema of atelier.yaml (a fresh copy)."""
     return json.loads(json.dumps(_load(WORKSHOP_SCHEMA)))
+
+
+def releases_schema() -> dict[str, Any]:
+    """Return the JSON Schema of a report's releases.json (a fresh copy)."""
+    return json.loads(json.dumps(_load(RELEASES_SCHEMA)))
 
 
 def field(resource: str, name: str) -> dict[str, Any]:

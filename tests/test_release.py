@@ -71,7 +71,10 @@ def record(folder: Path, reports: Path, *, version: int = 1) -> Path:
     target = reports / folder.name
     target.mkdir(parents=True)
     (target / releases_file()).write_text(
-        json.dumps({"slug": folder.name, "releases": [{"version": version, "fingerprint": now.fingerprint}]}),
+        json.dumps({"slug": folder.name, "releases": [{
+            "version": version, "fingerprint": now.fingerprint, "released_at": "2026-11-20T15:00:00Z",
+            "pdf_sha256": "", "inputs": now.to_json(),
+        }]}),
         encoding="utf-8",
     )
     return target
@@ -219,3 +222,41 @@ def test_published_files_are_readable_by_everyone(tmp_path):
         os.umask(umask)
     assert written.read_bytes() == b"# Versions\n"
     assert written.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda d: d["published_rows"]["contributions"].update({"q1-bs-01": {"mots": "x"}}),
+         "releases.json : published_rows.contributions.q1-bs-01 : "),
+        (lambda d: d["releases"][0].update(pdf_sha256=12345), "releases.json : releases[0].pdf_sha256 : « 12345 » devrait être un texte."),
+        (lambda d: d["releases"][0].pop("inputs"), "releases.json : releases[0] : clé obligatoire manquante : « inputs »."),
+        (lambda d: d["releases"][0].pop("fingerprint"), "releases.json : releases[0] : clé obligatoire manquante : « release_fingerprint »."),
+    ],
+    ids=["a record with other keys", "a digest that is a number", "no inputs", "no fingerprint"],
+)
+def test_a_damaged_releases_json_is_named_in_french_and_nothing_runs_on_it(tmp_path, damage, words):
+    """A bad merge or a hand edit of releases.json: release and verify say which key, never a traceback
+    nor a wrong verdict about the PDF (a tester's finding)."""
+    import shutil
+
+    from pipeline.french import fr
+
+    report = tmp_path / "moulins-2016"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "reports" / "moulins-2016", report)
+    data = json.loads((report / "releases.json").read_text(encoding="utf-8"))
+    damage(data)
+    (report / "releases.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(releasing.ReleaseError) as refused:
+        releasing.read_releases(report)
+    assert fr(words) in str(refused.value)
+    assert "git checkout --" in str(refused.value)
+    verified = CliRunner().invoke(main, ["verify", str(report)])
+    assert verified.exit_code != 0 and "Traceback" not in verified.output and "releases.json" in verified.output
+
+
+def test_unreadable_json_is_said_in_french(tmp_path):
+    (tmp_path / "releases.json").write_text('{"releases": [\n', encoding="utf-8")
+    with pytest.raises(releasing.ReleaseError) as refused:
+        releasing.read_releases(tmp_path)
+    assert "JSON illisible ligne 2, colonne 1" in str(refused.value) and "Expecting" not in str(refused.value)
