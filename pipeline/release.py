@@ -704,6 +704,7 @@ def _verify_since_changes(
         if recorded.get(key) != getattr(now, key)
     ]
     what = join_fr(moved) or "les entrées"
+    next_step = _next_step(folder, version)
     made = _release_commit(report_dir, slug, version)
     rebuilt_then = _rebuild_at(made, data_dir, slug, version) if made else None
     if rebuilt_then is not None:
@@ -711,21 +712,34 @@ def _verify_since_changes(
             rebuilt_then == committed,
             say(
                 "{pdf} : {verdict} sa reconstruction par le code et les données du commit {commit} qui a publié "
-                "la version {version} (sha256 {digest}…) ; depuis, {what} ont changé : « atelier release {folder} » "
-                "publiera la version {next}.",
+                "la version {version} (sha256 {digest}…) ; depuis, {what} ont changé ; ",
                 pdf=pdf, verdict="identique à" if rebuilt_then == committed else "différent de",
                 commit=made[1][:10] if made else "", version=version, digest=rebuilt_then[:12], what=what,
-                folder=folder, next=version + 1,
-            ),
+            )
+            + next_step,
         )
     return Verdict(
         False,
         say(
-            "{slug} : {what} ont changé depuis la version {version} ; la reconstruction ne peut pas être "
-            "identique. Lancez « atelier release {folder} » pour publier la version {next}.",
-            slug=slug, what=what, version=version, folder=folder, next=version + 1,
-        ),
+            "{slug} : {what} ont changé depuis la version {version} ; la reconstruction ne peut pas être identique ; ",
+            slug=slug, what=what, version=version,
+        )
+        + next_step,
     )
+
+
+def _next_step(folder: Path, version: int) -> str:
+    """What `atelier release` will do with the data as they are: publish the next version, or refuse them."""
+    from pipeline.validate import validate_atelier
+
+    problems = validate_atelier(folder)
+    if problems:
+        return say(
+            "les données ne sont pas valides ({count}) et « atelier release » les refusera ; "
+            "« atelier validate {folder} » dit quoi corriger.",
+            count=plural(len(problems), "problème"), folder=folder,
+        )
+    return say("« atelier release {folder} » publiera la version {next}.", folder=folder, next=version + 1)
 
 
 def _verify_rebuild(atelier: Atelier, pdf: Path, current: dict[str, Any], committed: str) -> Verdict:

@@ -260,3 +260,24 @@ def test_unreadable_json_is_said_in_french(tmp_path):
     with pytest.raises(releasing.ReleaseError) as refused:
         releasing.read_releases(tmp_path)
     assert "JSON illisible ligne 2, colonne 1" in str(refused.value) and "Expecting" not in str(refused.value)
+
+
+def test_verify_does_not_promise_a_release_that_invalid_data_would_not_get(folder, tmp_path):
+    """Data changed since the release and now invalid: verify says release will refuse them (a tester's finding)."""
+    import hashlib
+
+    reports = tmp_path / "reports"
+    target = record(folder, reports)
+    (target / releasing.PDF_FILE).write_bytes(b"%PDF-1.7 le PDF de la version 1")
+    history = json.loads((target / releases_file()).read_text(encoding="utf-8"))
+    history["releases"][0]["pdf_sha256"] = hashlib.sha256(b"%PDF-1.7 le PDF de la version 1").hexdigest()
+    (target / releases_file()).write_text(json.dumps(history), encoding="utf-8")
+    with (folder / "contributions.csv").open("a", encoding="utf-8") as f:
+        f.write("c-bel,q1,brainstorming,,idea,,9,,Un point\x07,,,2016-06-30T12:00:00Z,,published\n")
+
+    verdict = releasing.verify(target, folder.parent)
+
+    assert not verdict.same
+    assert "publiera" not in verdict.message
+    assert "les données ne sont pas valides (2 problèmes) et «\u00a0atelier release\u00a0» les refusera" in verdict.message
+    assert "«\u00a0atelier validate " in verdict.message
