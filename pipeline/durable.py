@@ -57,6 +57,13 @@ def temporary_path(path: Path, label: str | None = None) -> Path:
     return path.parent / f"{TMP_PREFIX}{label or path.name}-{secrets.token_hex(4)}"
 
 
+def _as_target(error: OSError, tmp: Path, path: Path) -> OSError:
+    """The error says the file the person asked for, not our temporary name beside it."""
+    if error.filename is not None and str(error.filename) == str(tmp):
+        error.filename = str(path)
+    return error
+
+
 def stage(path: Path, data: bytes, *, label: str | None = None) -> Path:
     """Write `data` to a new temporary file beside `path`, fsynced, with the mode `path` has or would get.
 
@@ -66,7 +73,10 @@ def stage(path: Path, data: bytes, *, label: str | None = None) -> Path:
     """
     tmp = temporary_path(path, label)
     mode = _existing_mode(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    except OSError as e:
+        raise _as_target(e, tmp, path) from None
     try:
         try:
             if mode is not None:
@@ -123,6 +133,9 @@ def replacing(path: Path) -> Iterator[Path]:
         if mode is not None:
             os.chmod(tmp, mode)
         commit(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise _as_target(e, tmp, path) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -86,3 +86,16 @@ def test_every_whole_file_write_goes_through_durable():
     )
     assert users == ["pipeline/durable.py"]
 
+
+
+def test_a_refused_write_names_the_file_asked_for_not_the_temporary_one(tmp_path):
+    """« atelier build -o /dossier/absent/cr.pdf »: the message names cr.pdf, not .atelier.tmp-cr.pdf-1234 (a tester's finding)."""
+    target = tmp_path / "absent" / "cr.pdf"
+    with pytest.raises(OSError) as refused:
+        durable.replace_file(target, b"x")
+    assert refused.value.filename == str(target)
+    with pytest.raises(OSError) as refused:
+        with durable.replacing(target) as tmp:
+            tmp.write_bytes(b"x")
+    assert refused.value.filename == str(target)
+    assert not (tmp_path / "absent").exists()
