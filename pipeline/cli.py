@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import click
 
 from pipeline import cli_french, clock
+from pipeline.french import fr
 from pipeline.workshop import TABLE_FILES, AtelierError, own_file
 
 if TYPE_CHECKING:  # the renderer (WeasyPrint) is imported only by the commands that print
@@ -21,17 +22,30 @@ cli_french.install()
 DATA_DIR = Path("data")
 
 
+def echo(message: object = "", err: bool = False) -> None:
+    """Print one line of the `atelier` command, in French typography (`french.fr`: no-break spaces inside
+    « », narrow ones before ; : ! ?), whoever wrote its parts: every line the command prints goes here."""
+    click.echo(fr(str(message)), err=err)
+
+
+class FrenchCommand(click.Command):
+    """A command whose help (`-h`) is set in French typography, as its other lines (`echo`)."""
+
+    def get_help(self, ctx: click.Context) -> str:
+        return fr(super().get_help(ctx))
+
+
 class Failure(click.ClickException):
     """A French error for the organiser: « Erreur : … » on stderr, exit code 1."""
 
     def show(self, file: object = None) -> None:
-        click.echo(f"Erreur : {self.format_message()}", err=True)
+        echo(f"Erreur : {self.format_message()}", err=True)
 
 
 def invalid(error: InvalidAtelier, nothing: str) -> Failure:
     """An invalid atelier: its problems on stderr, one a line, then « DIR : N problème(s) ; `nothing` »."""
     for problem in error.problems:
-        click.echo(str(problem), err=True)
+        echo(str(problem), err=True)
     return Failure(f"{error.folder} : {len(error.problems)} problème(s) ; {nothing}.")
 
 
@@ -42,6 +56,11 @@ class Commands(click.Group):
     the system raises OSError (a file that cannot be written).  No traceback
     reaches an organiser.
     """
+
+    command_class = FrenchCommand
+
+    def get_help(self, ctx: click.Context) -> str:
+        return fr(super().get_help(ctx))
 
     def main(  # type: ignore[override]
         self,
@@ -61,13 +80,13 @@ class Commands(click.Group):
             # Our own refusals are French sentences; click's « Invalid value for … » prefix is not.
             own = isinstance(e, click.BadParameter) and not isinstance(e, click.MissingParameter)
             message = e.message if own else e.format_message()
-            click.echo(f"Erreur : {message}{hint}", err=True)
+            echo(f"Erreur : {message}{hint}", err=True)
             sys.exit(e.exit_code)
         except click.ClickException as e:
             e.show()
             sys.exit(e.exit_code)
         except click.Abort:
-            click.echo("Interrompu.", err=True)
+            echo("Interrompu.", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -179,16 +198,16 @@ def validate(folders: tuple[Path, ...], output_format: str) -> None:
         if output_format == "github":
             # GitHub shows at most 10 error and 10 warning annotations per step; the full list follows as text.
             for problem in problems[:10] + cautions[:10]:
-                click.echo(problem.github())
+                echo(problem.github())
         for problem in problems:
-            click.echo(str(problem), err=output_format == "github")
+            echo(str(problem), err=output_format == "github")
         for caution in cautions:
-            click.echo(f"Avertissement : {caution}", err=True)
+            echo(f"Avertissement : {caution}", err=True)
         if problems:
             invalid += 1
-            click.echo(f"{shown(folder)} : {len(problems)} problème(s).", err=True)
+            echo(f"{shown(folder)} : {len(problems)} problème(s).", err=True)
         else:
-            click.echo(f"{shown(folder)} : valide.")
+            echo(f"{shown(folder)} : valide.")
     sys.exit(1 if invalid else 0)
 
 
@@ -224,7 +243,7 @@ def new(slug: str, data_dir: Path, day: dt.datetime | None, format_name: str) ->
         folder = new_atelier(data_dir, slug, (day or clock.now().astimezone()).date(), format_name)
     except AtelierError as e:
         raise Failure(str(e)) from None
-    click.echo(f"Atelier créé dans {folder}/ : modifiez {folder}/atelier.yaml puis lancez « atelier validate {folder} ».")
+    echo(f"Atelier créé dans {folder}/ : modifiez {folder}/atelier.yaml puis lancez « atelier validate {folder} ».")
 
 
 @main.command()
@@ -235,7 +254,7 @@ def formats() -> None:
     found = ready_formats()
     width = max(len(f.name) for f in found)
     for f in found:
-        click.echo(f"{f.name.ljust(width)}  {f.summary}")
+        echo(f"{f.name.ljust(width)}  {f.summary}")
 
 
 @main.command()
@@ -246,7 +265,7 @@ def summary(folder: Path) -> None:
     from pipeline.workshop import load_atelier
 
     try:
-        click.echo(summarize(load_atelier(folder)))
+        echo(summarize(load_atelier(folder)))
     except AtelierError as e:
         raise Failure(str(e)) from None
 
@@ -258,7 +277,7 @@ def datapackage(folders: tuple[Path, ...]) -> None:
     from pipeline.workshop import write_datapackage
 
     for folder in folders:
-        click.echo(f"{write_datapackage(folder)} : régénéré.")
+        echo(f"{write_datapackage(folder)} : régénéré.")
 
 
 @main.command()
@@ -277,9 +296,9 @@ def normalize(folders: tuple[Path, ...]) -> None:
     for folder in folders:
         changed = rewrite(folder)
         for path in changed:
-            click.echo(f"{path} : réenregistré.")
+            echo(f"{path} : réenregistré.")
         if not changed:
-            click.echo(f"{folder} : rien à changer.")
+            echo(f"{folder} : rien à changer.")
 
 
 @main.command("export")
@@ -320,7 +339,7 @@ def export_command(folder: Path, out: Path, table: str) -> None:
         out.write_bytes(data)
     except AtelierError as e:
         raise Failure(str(e)) from None
-    click.echo(f"{out} : écrit.")
+    echo(f"{out} : écrit.")
 
 
 # ---- atelier serve (web form) --------------------------------------------
@@ -360,16 +379,16 @@ def serve(data_dir: Path, host: str, port: int) -> None:
         app = create_app(config)
     except ConfigurationError as e:
         raise Failure(str(e)) from None
-    click.echo(f"Formulaire des participants : http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    echo(f"Formulaire des participants : http://{host}:{port}/ (Ctrl+C pour arrêter)")
     from pipeline.workshop import SLUG, slug_problem
 
     for slug in sorted(p.parent.name for p in data_dir.glob("*/atelier.yaml")):
         if SLUG.fullmatch(slug):
-            click.echo(f"Animation de {slug} : http://{host}:{port}/{slug}/animation/")
+            echo(f"Animation de {slug} : http://{host}:{port}/{slug}/animation/")
         else:
-            click.echo(f"Avertissement : {slug_problem(slug, data_dir / slug)} Il n'est pas servi.", err=True)
+            echo(f"Avertissement : {slug_problem(slug, data_dir / slug)} Il n'est pas servi.", err=True)
     if code:
-        click.echo(f"Code d'animation de cette session : {code}")
+        echo(f"Code d'animation de cette session : {code}")
     run_simple(host, port, app, threaded=True)
 
 
@@ -407,9 +426,9 @@ def build(folder: Path, out: Path, html_out: Path | None, draft: bool) -> None:
         raise invalid(e, "le compte-rendu n'a pas été produit") from None
     except AtelierError as e:
         raise Failure(str(e)) from None
-    click.echo(f"Compte-rendu écrit dans {path}")
+    echo(f"Compte-rendu écrit dans {path}")
     if html_out:
-        click.echo(f"Page HTML écrite dans {html_out}")
+        echo(f"Page HTML écrite dans {html_out}")
 
 
 @main.command()
@@ -456,14 +475,14 @@ def kit(folder: Path, out: Path, url: str | None, attendees: int | None, html_ou
     except AtelierError as e:
         raise Failure(str(e)) from None
     if url is None:
-        click.echo("Attention : pas d'adresse de formulaire (--url) ; le kit est imprimé sans QR code.", err=True)
+        echo("Attention : pas d'adresse de formulaire (--url) ; le kit est imprimé sans QR code.", err=True)
     try:
         path = build_kit(atelier, out, url=url, attendees=attendees, html_out=html_out)
     except AtelierError as e:
         raise Failure(str(e)) from None
-    click.echo(f"Kit d'animation écrit dans {path}")
+    echo(f"Kit d'animation écrit dans {path}")
     if html_out:
-        click.echo(f"Page HTML écrite dans {html_out}")
+        echo(f"Page HTML écrite dans {html_out}")
 
 
 # ---------------------------------------------------------------- review, release, verify, sync
@@ -525,13 +544,13 @@ def review(
         repo, data = _repo_and_data(data_dir)
         if list_only:
             for slug in reviewing.changed(repo, base, head, data_dir=data):
-                click.echo(slug)
+                echo(slug)
             return
         result = reviewing.review(repo, base, head, data_dir=data)
     except AtelierError as e:
         raise Failure(str(e)) from None
     if output is None:
-        click.echo(result.markdown, nl=False)
+        click.echo(result.markdown, nl=False)  # the review typesets its own Markdown (participants' text quoted as typed)
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(result.markdown, encoding="utf-8")
@@ -571,20 +590,20 @@ def release(folders: tuple[Path, ...], reports_dir: Path, make_commit: bool, mak
     try:
         outcomes = releasing.release(list(folders), reports_dir)
         for outcome in outcomes:
-            click.echo(outcome.message())
+            echo(outcome.message())
         if make_commit:
             made = releasing.commit_release(outcomes, tag=make_tags)
             if made is None:
-                click.echo(fr("Aucune nouvelle version : pas de commit."))
+                echo(fr("Aucune nouvelle version : pas de commit."))
             else:
-                click.echo(say("Commit {commit} : {title}", commit=made[:10], title=releasing.commit_title(outcomes)))
+                echo(say("Commit {commit} : {title}", commit=made[:10], title=releasing.commit_title(outcomes)))
                 tags = [o.tag for o in outcomes if o.released]
                 if make_tags:
-                    click.echo(fr("Étiquettes créées : ") + " ".join(tags))
+                    echo(fr("Étiquettes créées : ") + " ".join(tags))
                 else:
-                    click.echo(fr("Étiquettes à créer : ") + " ".join(tags))
+                    echo(fr("Étiquettes à créer : ") + " ".join(tags))
     except releasing.ReleaseError as e:
-        click.echo(str(e), err=True)
+        echo(str(e), err=True)
         sys.exit(1)
     except AtelierError as e:
         raise Failure(str(e)) from None
@@ -607,7 +626,7 @@ def verify(report_dir: Path, data_dir: Path | None) -> None:
         verdict = releasing.verify(report_dir, data_dir or report_dir.resolve().parent.parent / "data")
     except AtelierError as e:
         raise Failure(str(e)) from None
-    click.echo(verdict.message, err=not verdict.same)
+    echo(verdict.message, err=not verdict.same)
     sys.exit(0 if verdict.same else 1)
 
 
@@ -632,7 +651,7 @@ def sync(data_dir: Path, remote: str, branch: str) -> None:
         result = synchronise(data_dir, remote=remote, branch=branch)
     except AtelierError as e:
         raise Failure(str(e)) from None
-    click.echo(result.message())
+    echo(result.message())
 
 
 # ---- atelier open / close (the facilitator's switch, also on /<atelier>/animation/) ----
@@ -646,7 +665,7 @@ def _set_form_status(folder: Path, status: str) -> None:
     except AtelierError as e:
         raise Failure(str(e)) from None
     state = "ouvert" if status == "open" else "clos"
-    click.echo(f"{folder} : formulaire {state}." if changed else f"{folder} : le formulaire était déjà {state}.")
+    echo(f"{folder} : formulaire {state}." if changed else f"{folder} : le formulaire était déjà {state}.")
 
 
 @main.command("open")
@@ -675,7 +694,7 @@ def _vote_state(folder: Path, event: str, phase: str | None) -> None:
     from pipeline.votes import change_state
 
     try:
-        click.echo(f"{folder} : {change_state(folder, event, phase)}")
+        echo(f"{folder} : {change_state(folder, event, phase)}")
     except AtelierError as e:
         raise Failure(str(e)) from None
 

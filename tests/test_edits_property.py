@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from pipeline.cli import main
 from pipeline.validate import validate_atelier
+from pipeline.french import fr
 
 pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("ATELIER_EDIT_EXAMPLES", "6"))  # a few hundred for an exploratory run
@@ -89,4 +90,4 @@ def test_valid_means_the_build_succeeds(changes):
             assert out.read_bytes().startswith(b"%PDF-")
         else:
             assert built.exit_code == 1 and not out.exists()
-            assert str(problems[0]) in built.output
+            assert fr(str(problems[0])) in built.output

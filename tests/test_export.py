@@ -15,6 +15,7 @@ from conftest import contribution, participant
 from pipeline import export, schemas, store
 from pipeline.validate import validate_atelier
 from pipeline.workshop import AtelierError, load_atelier
+from pipeline.french import fr
 
 FORMULAS = [
     "=1+2",
@@ -196,8 +197,8 @@ def test_the_export_command_writes_each_format(folder, tmp_path):
         out = tmp_path / name
         result = runner.invoke(main, ["export", str(folder), "-o", str(out), *args])
         assert result.exit_code == 0, result.output
-        assert result.output == f"{out} : écrit.\n"
+        assert result.output == fr(f"{out} : écrit.\n")
         assert out.read_bytes() == expected
     refused = runner.invoke(main, ["export", str(folder), "-o", str(tmp_path / "x.pdf")])
     assert refused.exit_code == 2
-    assert "« x.pdf » : extension inconnue ; choisissez .zip, .xlsx ou .csv." in refused.output
+    assert fr("« x.pdf » : extension inconnue ; choisissez .zip, .xlsx ou .csv.") in refused.output

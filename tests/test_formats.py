@@ -26,6 +26,7 @@ from webform_helpers import CSRF_INPUT, NBSP, NNBSP, csrf_token, rows, snapshot,
 from pipeline.cli import main
 from pipeline.validate import validate_atelier
 from pipeline.workshop import Workshop, load_atelier
+from pipeline.french import fr
 
 FRICTIONLESS = Path(sys.executable).parent / "frictionless"
 READY = ("moulins", "afom", "world-cafe", "constats-propositions")
@@ -345,7 +346,7 @@ def test_an_undeclared_rubric_or_group_is_refused_by_validate_and_the_official_c
     ]
     result = CliRunner().invoke(main, ["validate", str(folder)])
     assert result.exit_code == 1
-    assert f"{folder}/contributions.csv: ligne 4, champ « section » : « atouts » n'est pas une rubrique" in result.output
+    assert fr(f"{folder}/contributions.csv: ligne 4, champ « section » : « atouts » n'est pas une rubrique") in result.output
     official = subprocess.run(
         [str(FRICTIONLESS), "validate", "--json", str(folder / "datapackage.json")], capture_output=True, text=True
     )

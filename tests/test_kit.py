@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from pipeline.cli import main
 from pipeline.kit import attendance_url, check_url, compose_kit, kit_html, qr_svg, render_kit_html, role_labels, write_kit_pdf
 from pipeline.render import ASSETS, AssetFetcher
-from pipeline.french import french
+from pipeline.french import fr, french
 from pipeline.workshop import AtelierError, load_atelier
 
 REPO = Path(__file__).resolve().parent.parent
@@ -355,8 +355,8 @@ def test_kit_command_refuses_an_invalid_atelier_in_french(make_atelier, tmp_path
     out = tmp_path / "kit.pdf"
     result = CliRunner().invoke(main, ["kit", str(folder), "-o", str(out)])
     assert result.exit_code == 1
-    assert f"{folder}/contributions.csv: ligne 2, champ « question » : la question « q9 » n'existe pas dans atelier.yaml (questions : q1, q2)." in result.output
-    assert "le kit n'a pas été imprimé" in result.output
+    assert fr(f"{folder}/contributions.csv: ligne 2, champ « question » : la question « q9 » n'existe pas dans atelier.yaml (questions : q1, q2).") in result.output
+    assert fr("le kit n'a pas été imprimé") in result.output
     assert not out.exists()
 
 
@@ -445,7 +445,7 @@ def test_kit_command_writes_pdf_and_html(make_atelier, tmp_path):
                                        "--html", str(html)])
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Kit d'animation écrit dans {out}\nPage HTML écrite dans {html}\n"
-    assert result.stderr == ""
+    assert result.stderr == fr("")
     assert out.read_bytes().startswith(b"%PDF-")
     page = html.read_text(encoding="utf-8")
     assert "Question 1 — Sous-groupe 3" in page
@@ -455,7 +455,7 @@ def test_kit_command_writes_pdf_and_html(make_atelier, tmp_path):
 def test_kit_command_warns_without_url(make_atelier, tmp_path):
     result = CliRunner().invoke(main, ["kit", str(make_atelier()), "-o", str(tmp_path / "kit.pdf")])
     assert result.exit_code == 0, result.output
-    assert result.stderr == "Attention : pas d'adresse de formulaire (--url) ; le kit est imprimé sans QR code.\n"
+    assert result.stderr == fr("Attention : pas d'adresse de formulaire (--url) ; le kit est imprimé sans QR code.\n")
     assert (tmp_path / "kit.pdf").exists()
 
 
@@ -464,7 +464,7 @@ def test_kit_command_refuses_a_bad_url(make_atelier, tmp_path):
     result = CliRunner().invoke(main, ["kit", str(make_atelier()), "-o", str(out), "--url", "ftp://atelier.example.org/"])
     assert result.exit_code == 1
     assert result.stderr == (
-        "Erreur : --url : « ftp://atelier.example.org/ » n'est pas une adresse web ; donnez une adresse en http:// "
-        "ou https://, par exemple https://atelier.example.org/moulins-2016/.\n"
+        fr("Erreur : --url : « ftp://atelier.example.org/ » n'est pas une adresse web ; donnez une adresse en http:// "
+        "ou https://, par exemple https://atelier.example.org/moulins-2016/.\n")
     )
     assert not out.exists()

@@ -11,6 +11,7 @@ from pipeline.opening import set_status, with_status
 from pipeline.scaffold import new_atelier
 from pipeline.validate import validate_atelier
 from pipeline.workshop import AtelierError, load_atelier
+from pipeline.french import fr
 
 NNBSP = "\u202f"
 NBSP = "\u00a0"
@@ -124,12 +125,12 @@ def test_atelier_open_and_close_commands(folder):
     runner = CliRunner()
     before = (folder / "atelier.yaml").read_bytes()
     closed = runner.invoke(main, ["close", str(folder)])
-    assert (closed.exit_code, closed.output) == (0, f"{folder} : formulaire clos.\n")
+    assert (closed.exit_code, closed.output) == (0, fr(f"{folder} : formulaire clos.\n"))
     again = runner.invoke(main, ["close", str(folder)])
-    assert again.output == f"{folder} : le formulaire était déjà clos.\n"
+    assert again.output == fr(f"{folder} : le formulaire était déjà clos.\n")
     opened = runner.invoke(main, ["open", str(folder)])
-    assert (opened.exit_code, opened.output) == (0, f"{folder} : formulaire ouvert.\n")
+    assert (opened.exit_code, opened.output) == (0, fr(f"{folder} : formulaire ouvert.\n"))
     assert (folder / "atelier.yaml").read_bytes() == before
     (folder / "atelier.yaml").write_text("title: x\n", encoding="utf-8")
     broken = runner.invoke(main, ["close", str(folder)])
-    assert broken.exit_code == 1 and "aucune ligne «\u00a0status:\u00a0» au premier niveau" in broken.output
+    assert broken.exit_code == 1 and fr("aucune ligne «\u00a0status:\u00a0» au premier niveau") in broken.output

@@ -20,6 +20,7 @@ from gitrepo import commit_all, git, init_repo
 from pipeline import release as releasing
 from pipeline.cli import main
 from pipeline.validate import validate_atelier
+from pipeline.french import fr
 from webform import preview
 
 NB = "\u202f"
@@ -144,7 +145,7 @@ def test_every_step_agrees_on_an_organisers_edit(atelier, tmp_path, edit, expect
         assert flat(problems, atelier) == [[file, line, field, message.replace("{folder}", str(atelier))]]
     said = runner.invoke(main, ["validate", str(atelier)])
     assert said.exit_code == (0 if expected is None else 1), said.output
-    assert "Traceback" not in said.output
+    assert fr("Traceback") not in said.output
 
     # build: a PDF, or the same line and no PDF
     pdf = tmp_path / "cr.pdf"
@@ -155,8 +156,8 @@ def test_every_step_agrees_on_an_organisers_edit(atelier, tmp_path, edit, expect
         assert pdf.read_bytes().startswith(b"%PDF-")
     else:
         assert built.exit_code == 1 and not pdf.exists()
-        assert expected_line(atelier, expected) in built.output
-        assert "Traceback" not in built.output
+        assert fr(expected_line(atelier, expected)) in built.output
+        assert fr("Traceback") not in built.output
 
     # release: version 1, or « Données invalides » with the same line and nothing written
     reports = tmp_path / "reports"
@@ -197,7 +198,7 @@ def test_a_folder_given_as_dot_or_with_a_trailing_slash(atelier, tmp_path, monke
         checked = runner.invoke(main, ["validate", path])
         assert checked.exit_code == 0, checked.output
         # `.` is named by its real path (« . : valide. » said nothing), other paths as given
-        assert checked.output == f"{atelier if path in ('.', './') else Path(path)} : valide.\n"
+        assert checked.output == fr(f"{atelier if path in ('.', './') else Path(path)} : valide.\n")
     built = runner.invoke(main, ["build", ".", "-o", str(tmp_path / "cr.pdf")])
     assert built.exit_code == 0, built.output
     monkeypatch.chdir(tmp_path)
@@ -219,12 +220,12 @@ def test_normalize_rewrites_what_a_french_spreadsheet_saved(atelier):
     assert validate_atelier(atelier) != []
     done = CliRunner().invoke(main, ["normalize", str(atelier)])
     assert done.exit_code == 0, done.output
-    assert done.output.splitlines() == [f"{atelier / 'participants.csv'} : réenregistré.", f"{atelier / 'contributions.csv'} : réenregistré."]
+    assert done.output.splitlines() == [fr(f"{atelier / 'participants.csv'} : réenregistré."), fr(f"{atelier / 'contributions.csv'} : réenregistré.")]
     for name, data in original.items():
         assert (atelier / name).read_bytes() == data.decode("utf-8").encode("cp1252", "replace").decode("cp1252").encode("utf-8")
     assert validate_atelier(atelier) == []
     again = CliRunner().invoke(main, ["normalize", str(atelier)])
-    assert again.output == f"{atelier} : rien à changer.\n"
+    assert again.output == fr(f"{atelier} : rien à changer.\n")
 
 
 def test_normalize_does_not_guess_a_renamed_column(atelier):
@@ -233,8 +234,8 @@ def test_normalize_does_not_guess_a_renamed_column(atelier):
     done = CliRunner().invoke(main, ["normalize", str(atelier)])
     assert done.exit_code == 1
     assert done.output == (
-        f"Erreur : {atelier / 'contributions.csv'}: ligne 1 : la colonne 9 s'appelle « texte » au lieu de « text » ; "
-        f"renommez-la : l'en-tête attendu est « {CONTRIBUTIONS_HEADER} ».\n"
+        fr(f"Erreur : {atelier / 'contributions.csv'}: ligne 1 : la colonne 9 s'appelle « texte » au lieu de « text » ; "
+        f"renommez-la : l'en-tête attendu est « {CONTRIBUTIONS_HEADER} ».\n")
     )
     assert (atelier / "contributions.csv").read_bytes() == before
 
@@ -285,8 +286,8 @@ def test_no_traceback_for_a_file_that_cannot_be_written(atelier, tmp_path):
     built = CliRunner().invoke(main, ["build", str(atelier), "-o", str(tmp_path / "un-fichier" / "cr.pdf")], prog_name="atelier")
     assert built.exit_code == 2  # refused before anything is built, as every output path (pipeline.cli.Output)
     assert built.output == (
-        f"Erreur : « {tmp_path / 'un-fichier'} » est un fichier, pas un dossier ; choisissez un autre chemin. "
-        "(« atelier build -h » décrit la commande)\n"
+        fr(f"Erreur : « {tmp_path / 'un-fichier'} » est un fichier, pas un dossier ; choisissez un autre chemin. "
+        "(« atelier build -h » décrit la commande)\n")
     )
 
 
@@ -320,20 +321,20 @@ def test_normalize_refuses_what_validate_cannot_read_and_writes_nothing(atelier,
     before = {p.name: p.read_bytes() for p in atelier.glob("*.csv")}
     done = CliRunner().invoke(main, ["normalize", str(atelier)])
     assert done.exit_code == 1
-    assert f"contributions.csv: ligne {line} : {words}" in done.output
+    assert fr(f"contributions.csv: ligne {line} : {words}") in done.output
     assert {p.name: p.read_bytes() for p in atelier.glob("*.csv")} == before
     checked = CliRunner().invoke(main, ["validate", str(atelier)])
-    assert checked.exit_code == 1 and f"ligne {line}" in checked.output and words in checked.output
+    assert checked.exit_code == 1 and fr(f"ligne {line}") in checked.output and fr(words) in checked.output
 
 
 def test_a_mistyped_command_is_answered_in_french(tmp_path):
     runner = CliRunner()
     absent = runner.invoke(main, ["validate", str(tmp_path / "absent")])
     assert absent.exit_code == 2
-    assert absent.output.startswith(f"Erreur : le dossier « {tmp_path / 'absent'} » n'existe pas. (« ")
-    assert absent.output.endswith(" validate -h » décrit la commande)\n")  # the program's name as it was called
+    assert absent.output.startswith(fr(f"Erreur : le dossier « {tmp_path / 'absent'} » n'existe pas. (« "))
+    assert absent.output.endswith(fr(" validate -h » décrit la commande)\n"))  # the program's name as it was called
     option = runner.invoke(main, ["build", "--nope"])
-    assert option.exit_code == 2 and option.output.startswith("Erreur : ") and "Usage" not in option.output
+    assert option.exit_code == 2 and option.output.startswith(fr("Erreur : ")) and fr("Usage") not in option.output
 
 
 # ---- the atelier's time zone, in every date and time shown -------------------------------

@@ -20,6 +20,7 @@ from webform_helpers import make_app, make_data
 
 from pipeline.cli import main
 from pipeline.workshop import OWN_FILES
+from pipeline.french import fr
 
 
 def atelier_cli(*args: str):
@@ -59,8 +60,8 @@ def test_no_output_path_is_one_of_the_ateliers_own_files(atelier, tmp_path, comm
     done = atelier_cli(command, str(atelier), option, str(target), *[m.format(tmp=tmp_path) for m in more])
     assert done.exit_code == 2, done.output
     assert done.output.endswith(
-        f"Erreur : « {target} » est un fichier de l'atelier : l'écrire effacerait ses données ; "
-        f"choisissez un autre nom, hors du dossier de l'atelier par exemple. (« atelier {command} -h » décrit la commande)\n"
+        fr(f"Erreur : « {target} » est un fichier de l'atelier : l'écrire effacerait ses données ; "
+        f"choisissez un autre nom, hors du dossier de l'atelier par exemple. (« atelier {command} -h » décrit la commande)\n")
     )
     assert snapshot(atelier) == before
     assert not (tmp_path / "cr.pdf").exists() and not (tmp_path / "kit.pdf").exists()
@@ -71,7 +72,7 @@ def test_a_relative_output_inside_the_folder_given_as_dot_is_refused(atelier, mo
     before = snapshot(atelier)
     done = atelier_cli("export", ".", "-o", "participants.csv", "--table", "participants")
     assert done.exit_code == 2
-    assert "« participants.csv » est un fichier de l'atelier" in done.output
+    assert fr("« participants.csv » est un fichier de l'atelier") in done.output
     assert snapshot(atelier) == before
 
 
@@ -83,7 +84,7 @@ def test_the_review_summary_is_not_written_over_an_ateliers_file(tmp_path, monke
     before = snapshot(folder)
     done = atelier_cli("review", "--base", "HEAD", "-o", "data/petit-atelier/atelier.yaml")
     assert done.exit_code == 2
-    assert "« data/petit-atelier/atelier.yaml » est un fichier de l'atelier" in done.output
+    assert fr("« data/petit-atelier/atelier.yaml » est un fichier de l'atelier") in done.output
     assert snapshot(folder) == before
 
 
@@ -108,7 +109,7 @@ def test_a_system_refusal_is_said_in_french(atelier, tmp_path, monkeypatch):
     done = atelier_cli("export", str(atelier), "-o", str(tmp_path / "e.zip"))
     assert done.exit_code == 1
     assert done.output == (
-        f"Erreur : {tmp_path / 'e.zip'} : accès refusé (droits du fichier ou du dossier) ; rien n'a été écrit de plus.\n"
+        fr(f"Erreur : {tmp_path / 'e.zip'} : accès refusé (droits du fichier ou du dossier) ; rien n'a été écrit de plus.\n")
     )
 
 
@@ -124,14 +125,14 @@ def test_a_folder_name_that_cannot_name_an_atelier(atelier, name, suggestion):
     )
     checked = atelier_cli("validate", str(folder))
     assert checked.exit_code == 1
-    assert checked.output == f"{folder} : {rule}\n{folder} : 1 problème(s).\n"
+    assert checked.output == fr(f"{folder} : {rule}\n{folder} : 1 problème(s).\n")
     for command in (["build", str(folder), "-o", str(atelier.parent / "cr.pdf")],
                     ["kit", str(folder), "-o", str(atelier.parent / "kit.pdf")],
                     ["summary", str(folder)], ["datapackage", str(folder)]):
         done = atelier_cli(*command)
         assert done.exit_code == 1, (command, done.output)
-        assert rule in done.output and "Traceback" not in done.output
-        assert done.output.splitlines()[-1].startswith("Erreur : ")
+        assert fr(rule) in done.output and fr("Traceback") not in done.output
+        assert done.output.splitlines()[-1].startswith(fr("Erreur : "))
     assert not (atelier.parent / "cr.pdf").exists()
 
 
@@ -143,8 +144,8 @@ def test_the_review_of_a_copied_folder_with_a_capital_names_the_rule(tmp_path, m
     monkeypatch.chdir(repo)
     done = atelier_cli("review", "--base", "HEAD", "--fail-on-invalid")
     assert done.exit_code == 1, done.output
-    assert "❌ **Validation" in done.output and "Traceback" not in done.output
-    assert "« Cafe-Bis » ne peut pas nommer un atelier" in done.output and "« cafe-bis »" in done.output
+    assert fr("❌ **Validation") in done.output and fr("Traceback") not in done.output
+    assert "« Cafe-Bis » ne peut pas nommer un atelier" in done.output and "« cafe-bis »" in done.output  # the review, Markdown as it typesets it
 
 
 def test_the_form_skips_a_folder_that_cannot_name_an_atelier_and_says_why(tmp_path, caplog):
@@ -170,12 +171,12 @@ def test_serve_says_which_folder_it_does_not_serve(tmp_path, monkeypatch):
     monkeypatch.setenv("FLASK_FACILITATOR_SECRET", "code de test")
     done = atelier_cli("serve", "--data", str(tmp_path / "data"), "--port", "5999")
     assert done.exit_code == 0, done.output
-    assert "Animation de bon : http://127.0.0.1:5999/bon/animation/\n" in done.output
+    assert fr("Animation de bon : http://127.0.0.1:5999/bon/animation/\n") in done.output
     assert (
-        f"Avertissement : {tmp_path / 'data' / 'Forum Eau'} : « Forum Eau » ne peut pas nommer un atelier "
+        fr(f"Avertissement : {tmp_path / 'data' / 'Forum Eau'} : « Forum Eau » ne peut pas nommer un atelier ")
         in done.output
     )
-    assert "Animation de Forum Eau" not in done.output
+    assert fr("Animation de Forum Eau") not in done.output
 
 
 # ---------------------------------------------------------------- 8. French words only
@@ -183,25 +184,25 @@ def test_serve_says_which_folder_it_does_not_serve(tmp_path, monkeypatch):
 def test_clicks_own_messages_are_french(atelier, tmp_path):
     missing = atelier_cli("export", str(atelier))
     assert missing.exit_code == 2
-    assert missing.output == "Erreur : il manque l'option '-o' / '--output'. (« atelier export -h » décrit la commande)\n"
+    assert missing.output == fr("Erreur : il manque l'option '-o' / '--output'. (« atelier export -h » décrit la commande)\n")
     helped = atelier_cli("kit", "-h")
-    assert "-h, --help" in helped.output and "Affiche cette aide et s'arrête." in helped.output
-    assert "Utilisation : atelier kit" in helped.output and "\nOptions :\n" in helped.output and "[obligatoire]" in atelier_cli("build", "-h").output
+    assert fr("-h, --help") in helped.output and fr("Affiche cette aide et s'arrête.") in helped.output
+    assert fr("Utilisation : atelier kit") in helped.output and fr("\nOptions :\n") in helped.output and fr("[obligatoire]") in atelier_cli("build", "-h").output
     for english in ("Show this message", "Usage:", "[required]"):
-        assert english not in helped.output
+        assert fr(english) not in helped.output
     date = atelier_cli("new", "x", "--date", "2026-02-30", "--data", str(tmp_path))
     assert date.exit_code == 2
     assert date.output == (
-        "Erreur : « 2026-02-30 » n'est pas une date du calendrier écrite AAAA-MM-JJ, par exemple 2026-06-30. "
-        "(« atelier new -h » décrit la commande)\n"
+        fr("Erreur : « 2026-02-30 » n'est pas une date du calendrier écrite AAAA-MM-JJ, par exemple 2026-06-30. "
+        "(« atelier new -h » décrit la commande)\n")
     )
     file_as_folder = atelier_cli("build", str(atelier / "atelier.yaml"), "-o", str(tmp_path / "cr.pdf"))
     assert file_as_folder.output == (
-        f"Erreur : « {atelier / 'atelier.yaml'} » est un fichier ; indiquez le dossier de l'atelier, « {atelier} ». "
-        "(« atelier build -h » décrit la commande)\n"
+        fr(f"Erreur : « {atelier / 'atelier.yaml'} » est un fichier ; indiquez le dossier de l'atelier, « {atelier} ». "
+        "(« atelier build -h » décrit la commande)\n")
     )
     a_folder = atelier_cli("build", str(atelier), "-o", str(tmp_path))
-    assert a_folder.exit_code == 2 and f"« {tmp_path} » est un dossier ; indiquez le fichier à écrire" in a_folder.output
+    assert a_folder.exit_code == 2 and fr(f"« {tmp_path} » est un dossier ; indiquez le fichier à écrire") in a_folder.output
 
 
 def test_kit_and_build_say_erreur_alike(atelier, tmp_path):
@@ -209,8 +210,8 @@ def test_kit_and_build_say_erreur_alike(atelier, tmp_path):
     for command in ("kit", "build"):
         done = atelier_cli(command, str(atelier), "-o", str(tmp_path / "x.pdf"))
         assert done.exit_code == 1
-        assert done.output.splitlines()[-1].startswith(f"Erreur : {atelier} : ")
-        assert "Error:" not in done.output
+        assert done.output.splitlines()[-1].startswith(fr(f"Erreur : {atelier} : "))
+        assert fr("Error:") not in done.output
 
 
 def yaml_edit(folder: Path, old: str, new: str) -> None:
@@ -226,19 +227,19 @@ def test_yaml_syntax_errors_say_the_fix_without_the_parsers_english(atelier):
     assert done.exit_code == 1
     line = next(n for n, t in enumerate((atelier / "atelier.yaml").read_text(encoding="utf-8").splitlines(), 1) if "\tplace" in t)
     assert done.output.splitlines()[0] == (
-        f"{atelier / 'atelier.yaml'}: ligne {line} : YAML illisible : une tabulation ; l'indentation se fait avec des espaces."
+        fr(f"{atelier / 'atelier.yaml'}: ligne {line} : YAML illisible : une tabulation ; l'indentation se fait avec des espaces.")
     )
-    assert "cannot start any token" not in done.output
+    assert fr("cannot start any token") not in done.output
     github = atelier_cli("validate", "--format", "github", str(atelier))
-    assert f"::error file={atelier / 'atelier.yaml'},line={line}::" in github.output
+    assert fr(f"::error file={atelier / 'atelier.yaml'},line={line}::") in github.output
 
 
 def test_an_unknown_yaml_problem_is_still_said_in_french(atelier):
     (atelier / "atelier.yaml").write_text("title: a\n- b\n", encoding="utf-8")
     done = atelier_cli("validate", str(atelier))
     assert done.exit_code == 1
-    assert "YAML illisible : " in done.output
-    assert not any(word in done.output for word in ("expected", "found", "while", "block"))
+    assert fr("YAML illisible : ") in done.output
+    assert not any(fr(word) in done.output for word in ("expected", "found", "while", "block"))
 
 
 def test_a_windows_1252_atelier_yaml_names_its_line_and_the_fix(atelier):
@@ -250,8 +251,8 @@ def test_a_windows_1252_atelier_yaml_names_its_line_and_the_fix(atelier):
     done = atelier_cli("validate", str(atelier))
     assert done.exit_code == 1
     assert done.output.splitlines()[0] == (
-        f"{path}: ligne {line} : le fichier n'est pas en UTF-8 ; réenregistrez-le en UTF-8 "
-        "(dans l'éditeur : « Enregistrer sous », encodage UTF-8)."
+        fr(f"{path}: ligne {line} : le fichier n'est pas en UTF-8 ; réenregistrez-le en UTF-8 "
+        "(dans l'éditeur : « Enregistrer sous », encodage UTF-8).")
     )
 
 
@@ -264,7 +265,7 @@ def test_values_with_a_format_say_how_to_write_them(atelier, yaml_text, message)
         f.write(yaml_text)
     done = atelier_cli("validate", str(atelier))
     assert done.exit_code == 1
-    assert message in done.output and "motif" not in done.output
+    assert fr(message) in done.output and fr("motif") not in done.output
 
 
 def test_a_target_written_as_text_gets_the_objects_example(tmp_path):
@@ -275,7 +276,7 @@ def test_a_target_written_as_text_gets_the_objects_example(tmp_path):
     path.write_text(text.replace("une idée par ligne.\"}", "une idée par ligne.\", target: 3 à 5}", 1), encoding="utf-8")
     done = atelier_cli("validate", str(tmp_path / "cafe"))
     assert done.exit_code == 1
-    assert "« 3 à 5 » devrait être un objet (clé: valeur) ; écrivez par exemple {min: 3, max: 5}." in done.output
+    assert fr("« 3 à 5 » devrait être un objet (clé: valeur) ; écrivez par exemple {min: 3, max: 5}.") in done.output
 
 
 # ---------------------------------------------------------------- 7. what a spreadsheet writes, normalize fixes
@@ -287,13 +288,13 @@ def test_rows_of_empty_cells_are_one_sentence_each_and_normalize_drops_them(atel
     done = atelier_cli("validate", str(atelier))
     assert done.exit_code == 1
     assert done.output == (
-        f"{path}: ligne {lines - 1} : ligne vide ; supprimez-la.\n"
+        fr(f"{path}: ligne {lines - 1} : ligne vide ; supprimez-la.\n"
         f"{path}: ligne {lines} : ligne vide ; supprimez-la.\n"
-        f"{atelier} : 2 problème(s).\n"
+        f"{atelier} : 2 problème(s).\n")
     )
-    assert atelier_cli("normalize", str(atelier)).output == f"{path} : réenregistré.\n"
+    assert atelier_cli("normalize", str(atelier)).output == fr(f"{path} : réenregistré.\n")
     assert not path.read_bytes().endswith(b",,\n")
-    assert atelier_cli("validate", str(atelier)).output == f"{atelier} : valide.\n"
+    assert atelier_cli("validate", str(atelier)).output == fr(f"{atelier} : valide.\n")
 
 
 def test_normalize_reads_spreadsheet_booleans_and_accented_roles(atelier):
@@ -308,12 +309,12 @@ def test_normalize_reads_spreadsheet_booleans_and_accented_roles(atelier):
     refused = atelier_cli("validate", str(atelier))
     assert refused.exit_code == 1
     assert (
-        "champ « listed » : « VRAI » n'est pas un booléen\u202f: écrivez true ou false\u202f; «\u00a0atelier normalize\u00a0» convertit VRAI, FAUX, oui, non, 1 et 0." in refused.output
+        fr("champ « listed » : « VRAI » n'est pas un booléen\u202f: écrivez true ou false\u202f; «\u00a0atelier normalize\u00a0» convertit VRAI, FAUX, oui, non, 1 et 0.") in refused.output
     )
-    assert "champ « role » : « élue » n'est pas une valeur permise\u202f; valeurs possibles\u202f: elu (élu·e), " in refused.output
+    assert fr("champ « role » : « élue » n'est pas une valeur permise\u202f; valeurs possibles\u202f: elu (élu·e), ") in refused.output
     assert atelier_cli("normalize", str(atelier)).exit_code == 0
     assert path.read_text(encoding="utf-8") == text
-    assert atelier_cli("validate", str(atelier)).output == f"{atelier} : valide.\n"
+    assert atelier_cli("validate", str(atelier)).output == fr(f"{atelier} : valide.\n")
 
 
 def test_a_person_who_signed_twice_is_a_warning_not_an_error(atelier):
@@ -325,10 +326,10 @@ def test_a_person_who_signed_twice_is_a_warning_not_an_error(atelier):
     done = atelier_cli("validate", str(atelier))
     assert done.exit_code == 0, done.output
     assert done.output == (
-        f"Avertissement : {path}: ligne {len(rows) + 1}, champ « name » : « camille  MARTIN » a déjà signé ligne {first} ; "
+        fr(f"Avertissement : {path}: ligne {len(rows) + 1}, champ « name » : « camille  MARTIN » a déjà signé ligne {first} ; "
         "si c'est la même personne (venue à deux séances), elle est comptée et nommée deux fois : "
         "passez une des deux lignes en « withdrawn ».\n"
-        f"{atelier} : valide.\n"
+        f"{atelier} : valide.\n")
     )
 
 
@@ -347,7 +348,7 @@ def test_summary_and_report_count_the_same_points(atelier):
     assert report.synthesis.contributions == len(printed)
     said = atelier_cli("summary", str(atelier))
     assert said.exit_code == 0
-    assert f"Points publiés : {len(printed)} sur {len(loaded.contributions)}\n" in said.output
+    assert fr(f"Points publiés : {len(printed)} sur {len(loaded.contributions)}\n") in said.output
     # the practice column of sous-groupe 1, question 1 holds s1 only once x2a is left out with its parent
     practice = [c for c in loaded.shown() if (c.question, c.phase, c.group, c.section) == ("q1", "sous-groupe", "1", "practice")]
     assert [c.id for c in practice] == ["s1"]

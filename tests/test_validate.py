@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from conftest import contribution, participant, write_atelier
 from pipeline.cli import main
 from pipeline.validate import Problem, font_warnings, validate_atelier
+from pipeline.french import fr
 
 NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -272,20 +273,20 @@ def test_cli_exit_codes_and_text(make_atelier):
     bad = make_atelier("mauvais", contributions=[contribution("a", group=2)])
     runner = CliRunner()
     ok = runner.invoke(main, ["validate", str(good)])
-    assert (ok.exit_code, ok.output) == (0, f"{good} : valide.\n")
+    assert (ok.exit_code, ok.output) == (0, fr(f"{good} : valide.\n"))
     ko = runner.invoke(main, ["validate", str(good), str(bad)])
     assert ko.exit_code == 1
-    assert f"{bad}/contributions.csv: ligne 2, champ « group » : « 2 » : le temps « brainstorming » se fait sans sous-groupe ; laissez ce champ vide.\n" in ko.output
+    assert fr(f"{bad}/contributions.csv: ligne 2, champ « group » : « 2 » : le temps « brainstorming » se fait sans sous-groupe ; laissez ce champ vide.\n") in ko.output
     usage = runner.invoke(main, ["validate", str(good / "absent")])
     assert usage.exit_code == 2
-    assert f"le dossier « {good / 'absent'} » n'existe pas." in usage.output
+    assert fr(f"le dossier « {good / 'absent'} » n'existe pas.") in usage.output
 
 
 def test_cli_github_annotations(make_atelier):
     bad = make_atelier(contributions=[contribution("a", group=2)])
     result = CliRunner().invoke(main, ["validate", "--format", "github", str(bad)])
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[0] == (
+    assert result.stdout.splitlines()[0] == fr(
         f"::error file={bad}/contributions.csv,line=2,title=champ « group »::"
         "ligne 2 : « 2 » : le temps « brainstorming » se fait sans sous-groupe ; laissez ce champ vide."
     )
@@ -322,11 +323,11 @@ def test_a_character_no_project_font_draws_is_a_warning_not_an_error(make_atelie
     ]
     result = CliRunner().invoke(main, ["validate", str(folder)])
     assert result.exit_code == 0
-    assert f"{folder} : valide." in result.output
-    assert f"Avertissement : {folder}/contributions.csv: ligne 2, champ « text » : « ⵣ »" in result.output
+    assert fr(f"{folder} : valide.") in result.output
+    assert fr(f"Avertissement : {folder}/contributions.csv: ligne 2, champ « text » : « ⵣ »") in result.output
     github = CliRunner().invoke(main, ["validate", "--format", "github", str(folder)])
     assert github.exit_code == 0
-    assert f"::warning file={folder}/contributions.csv,line=2,title=champ « text »::ligne 2 : « ⵣ » (U+2D63" in github.output
+    assert fr(f"::warning file={folder}/contributions.csv,line=2,title=champ « text »::ligne 2 : « ⵣ » (U+2D63") in github.output
 
 
 # ---- The atelier's format (phases, rubrics, groups, sessions) -------------------------------

@@ -16,6 +16,7 @@ from webform_helpers import CSRF_INPUT, NBSP, NNBSP, make_app, text_of
 from pipeline import votes
 from pipeline.validate import validate_atelier
 from pipeline.workshop import load_atelier
+from pipeline.french import fr
 
 
 @pytest.fixture
@@ -255,14 +256,14 @@ def test_the_command_line_opens_closes_and_reveals_the_vote(folder):
 
     runner = CliRunner()
     said = [runner.invoke(main, ["vote", verb, str(folder)]).output.strip() for verb in ("open", "open", "close", "reveal")]
-    assert said == [
+    assert said == [fr(line) for line in [
         f"{folder} : Vote « Priorités » ouvert.",
         f"{folder} : Vote « Priorités » déjà ouvert.",
         f"{folder} : Vote « Priorités » fermé.",
         f"{folder} : Vote « Priorités » dévoilé au mur.",
-    ]
+    ]]
     wrong = runner.invoke(main, ["vote", "open", str(folder), "--phase", "plan"])
-    assert wrong.exit_code == 1 and "« plan » n'est pas un temps de vote d'atelier.yaml (votes : priorites)." in wrong.output
+    assert wrong.exit_code == 1 and fr("« plan » n'est pas un temps de vote d'atelier.yaml (votes : priorites).") in wrong.output
     state = votes.state_of(folder, PHASE)
     assert (state.status, state.revealed) == ("closed", True)
 
@@ -364,8 +365,8 @@ def test_the_summary_of_an_atelier_with_a_vote_and_a_plan(tmp_path, client, fold
     fresh = new_atelier(tmp_path / "fresh", "s1", dt.date(2026, 11, 20), "constats-propositions")
     said = CliRunner().invoke(main, ["summary", str(fresh)])
     assert said.exit_code == 0, said.output
-    assert "Vote « Priorités » — pas encore ouvert : 0 bulletin en ligne, 0 gommette en ligne, 0 sur papier" in said.output
-    assert "Plan d'actions « Plan d’actions » : 0 action\n" in said.output
+    assert fr("Vote « Priorités » — pas encore ouvert : 0 bulletin en ligne, 0 gommette en ligne, 0 sur papier") in said.output
+    assert fr("Plan d'actions « Plan d’actions » : 0 action\n") in said.output
     open_vote(folder)
     csrf, token = blank_ballot(client)
     client.post(f"/{SLUG}/vote/{PHASE}", data={"csrf_token": csrf, "bulletin": token, "p-pa": "3", "p-pc": "2"})
@@ -375,10 +376,10 @@ def test_the_summary_of_an_atelier_with_a_vote_and_a_plan(tmp_path, client, fold
     actions.add(folder, "plan", {"title": "Lancer le marché", "statut": "decidee"})
     actions.add(folder, "plan", {"title": "Étudier un tiers-lieu", "statut": "proposee"})
     said = CliRunner().invoke(main, ["summary", str(folder)]).output
-    assert "Vote « Priorités » — fermé : 1 bulletin en ligne, 5 gommettes en ligne, 1 sur papier, 4 points soumis au vote" in said
-    assert "  1ᵉʳ ex æquo : Un marché de producteurs le samedi (3 gommettes)\n" in said
-    assert "  1ᵉʳ ex æquo : Un tiers-lieu agricole (3 gommettes)" in said
-    assert "Plan d'actions « Plan d’actions » : 2 actions (décidée : 1, proposée : 1)" in said
+    assert fr("Vote « Priorités » — fermé : 1 bulletin en ligne, 5 gommettes en ligne, 1 sur papier, 4 points soumis au vote") in said
+    assert fr("  1ᵉʳ ex æquo : Un marché de producteurs le samedi (3 gommettes)\n") in said
+    assert fr("  1ᵉʳ ex æquo : Un tiers-lieu agricole (3 gommettes)") in said
+    assert fr("Plan d'actions « Plan d’actions » : 2 actions (décidée : 1, proposée : 1)") in said
 
 
 @pytest.mark.parametrize("where", [f"/{SLUG}/action/{PLAN}", f"/{SLUG}/animation/actions/{PLAN}"])
@@ -451,7 +452,7 @@ def test_a_ballot_naming_a_point_twice_is_refused_by_validate_and_counted_alike(
     ]
     assert tally_of(folder)["pa"] == (10, 0, 1)
     said = CliRunner().invoke(main, ["validate", str(folder)])
-    assert said.exit_code != 0 and "le point « pa » est nommé plusieurs fois" in said.output
+    assert said.exit_code != 0 and fr("le point « pa » est nommé plusieurs fois") in said.output
 
 
 def test_the_command_line_exports_the_vote_and_the_plan_as_spreadsheet_csv(tmp_path, client, folder):
