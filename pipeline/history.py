@@ -121,17 +121,6 @@ def changed_slugs(repo: Path, base: str, head: str | None, data_dir: str = "data
     return sorted({s for p in paths if p and (s := _slug_of(p, data_dir))})
 
 
-def list_slugs(repo: Path, rev: str | None, data_dir: str = "data") -> list[str]:
-    """Slugs of every atelier folder (one holding atelier.yaml) under `data_dir` at `rev`."""
-    if rev is None:
-        root = repo / data_dir
-        return sorted(p.parent.name for p in root.glob(f"*/{WORKSHOP_FILE}"))
-    out = git(repo, "ls-tree", "-r", "-z", "--name-only", rev, "--", f"{data_dir}/")
-    return sorted(
-        {s for p in out.split("\0") if p.endswith("/" + WORKSHOP_FILE) and (s := _slug_of(p, data_dir))}
-    )
-
-
 def snapshot(repo: Path, rev: str | None, slug: str, data_dir: str = "data") -> Snapshot:
     """The data files of atelier `slug` at `rev` (None: the work tree), read without a checkout."""
     folder = PurePosixPath(data_dir) / slug

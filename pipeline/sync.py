@@ -13,7 +13,7 @@ from pathlib import Path
 from pipeline import history
 from pipeline.french import fr, say
 from pipeline.history import DATA_FILES, git
-from pipeline.review import compare
+from pipeline.review_changes import compare
 from pipeline.workshop import WORKSHOP_FILE, AtelierError
 
 DEFAULT_BRANCH = "donnees-formulaire"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.validate import check_workshop
+from pipeline.validate_workshop import check_workshop
 from pipeline.workshop import SLUG, WORKSHOP_FILE, AtelierError, Workshop, slug_problem, workshop_from_data
 
 LOG = logging.getLogger(__name__)

@@ -207,12 +207,6 @@ def schema_validators(resource: str, name: str, *, enum: bool = True) -> list[An
     return validators
 
 
-def schema_range(resource: str, name: str) -> tuple[int, int]:
-    """The schema's minimum and maximum of an integer column."""
-    constraints = schemas.field(resource, name).get("constraints", {})
-    return constraints.get("minimum", 1), constraints.get("maximum", 10**9)
-
-
 def strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
