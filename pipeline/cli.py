@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import click
 
 from pipeline import cli_french, clock
-from pipeline.french import fr
+from pipeline.french import fr, plural
 from pipeline.workshop import TABLE_FILES, AtelierError, own_file
 
 if TYPE_CHECKING:  # the renderer (WeasyPrint) is imported only by the commands that print
@@ -43,10 +43,10 @@ class Failure(click.ClickException):
 
 
 def invalid(error: InvalidAtelier, nothing: str) -> Failure:
-    """An invalid atelier: its problems on stderr, one a line, then « DIR : N problème(s) ; `nothing` »."""
+    """An invalid atelier: its problems on stderr, one a line, then « DIR : N problèmes ; `nothing` »."""
     for problem in error.problems:
         echo(str(problem), err=True)
-    return Failure(f"{error.folder} : {len(error.problems)} problème(s) ; {nothing}.")
+    return Failure(f"{error.folder} : {plural(len(error.problems), 'problème')} ; {nothing}.")
 
 
 class Commands(click.Group):
@@ -205,7 +205,7 @@ def validate(folders: tuple[Path, ...], output_format: str) -> None:
             echo(f"Avertissement : {caution}", err=True)
         if problems:
             invalid += 1
-            echo(f"{shown(folder)} : {len(problems)} problème(s).", err=True)
+            echo(f"{shown(folder)} : {plural(len(problems), 'problème')}.", err=True)
         else:
             echo(f"{shown(folder)} : valide.")
     sys.exit(1 if invalid else 0)

@@ -27,7 +27,7 @@ from pipeline import charts, durable, french as french_words
 from pipeline.compose import Report, compose
 from pipeline.fonts import printable, project_fonts_only
 from pipeline.tagging import add_alt_texts, finish_tags
-from pipeline.french import french
+from pipeline.french import french, plural
 from pipeline.workshop import Atelier, AtelierError, load_atelier
 
 HERE = Path(__file__).resolve().parent
@@ -308,7 +308,7 @@ class InvalidAtelier(AtelierError):
 
     def __init__(self, folder: str | Path, problems: Iterable[Any]) -> None:
         self.folder, self.problems = folder, tuple(problems)
-        super().__init__(f"{folder} : {len(self.problems)} problème(s) ; rien n'a été produit.")
+        super().__init__(f"{folder} : {plural(len(self.problems), 'problème')} ; rien n'a été produit.")
 
 
 def load_valid(folder: str | Path) -> Atelier:

@@ -12,6 +12,7 @@ import jsonschema  # type: ignore[import-untyped]
 import yaml
 
 from pipeline import schemas
+from pipeline.french import plural
 from pipeline.problems import Problem
 from pipeline.workshop import (
     KINDS,
@@ -301,7 +302,7 @@ def json_schema_message(error: jsonschema.ValidationError) -> str:
         word = "inférieur au minimum" if kind == "minimum" else "supérieur au maximum"
         return f"{value} est {word} permis ({expected})."
     if kind == "minItems":
-        return f"il faut au moins {expected} élément(s)."
+        return f"il faut au moins {plural(expected, 'élément')}."
     if kind == "maxItems":
         return f"au plus {expected} éléments sont permis."
     if kind == "format" and expected == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):

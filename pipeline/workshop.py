@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import yaml
 
 from pipeline import schemas
+from pipeline.french import plural
 from pipeline.atelier_format import (  # the format model, imported from here by most modules
     DEFAULT_TIMEZONE as DEFAULT_TIMEZONE,
     AtelierError as AtelierError,
@@ -436,7 +437,8 @@ def load_atelier(path: str | Path) -> Atelier:
     problems: list[Any] = []
     data = check_workshop(folder, problems)
     if data is None or problems:
-        more = f" (et {len(problems) - 1} autre(s) problème(s))" if len(problems) > 1 else ""
+        others = len(problems) - 1
+        more = f" (et {plural(others, 'autre problème', 'autres problèmes')})" if others else ""
         raise AtelierError(f"{problems[0]}{more}")
     workshop = workshop_from_data(atelier_name(folder), data)
     resources = (*CSV_FILES, *phase_tables(workshop))

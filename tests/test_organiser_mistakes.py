@@ -125,7 +125,7 @@ def test_a_folder_name_that_cannot_name_an_atelier(atelier, name, suggestion):
     )
     checked = atelier_cli("validate", str(folder))
     assert checked.exit_code == 1
-    assert checked.output == fr(f"{folder} : {rule}\n{folder} : 1 problème(s).\n")
+    assert checked.output == fr(f"{folder} : {rule}\n{folder} : 1 problème.\n")
     for command in (["build", str(folder), "-o", str(atelier.parent / "cr.pdf")],
                     ["kit", str(folder), "-o", str(atelier.parent / "kit.pdf")],
                     ["summary", str(folder)], ["datapackage", str(folder)]):
@@ -290,7 +290,7 @@ def test_rows_of_empty_cells_are_one_sentence_each_and_normalize_drops_them(atel
     assert done.output == (
         fr(f"{path}: ligne {lines - 1} : ligne vide ; supprimez-la.\n"
         f"{path}: ligne {lines} : ligne vide ; supprimez-la.\n"
-        f"{atelier} : 2 problème(s).\n")
+        f"{atelier} : 2 problèmes.\n")
     )
     assert atelier_cli("normalize", str(atelier)).output == fr(f"{path} : réenregistré.\n")
     assert not path.read_bytes().endswith(b",,\n")

@@ -7,6 +7,7 @@ from conftest import contribution, participant
 from webform_helpers import rows, snapshot
 
 from pipeline import participation, schemas
+from pipeline.french import plural
 from pipeline.participation import CorrectionRefused, Points
 from pipeline.points import Line
 from pipeline.render import InvalidAtelier, load_valid
@@ -165,7 +166,7 @@ def test_only_a_valid_atelier_is_loaded_for_printing(folder):
     with pytest.raises(InvalidAtelier) as refused:
         load_valid(folder)
     assert [str(p) for p in refused.value.problems] == [str(p) for p in validate_atelier(folder)]
-    assert str(refused.value) == f"{folder} : {len(refused.value.problems)} problème(s) ; rien n'a été produit."
+    assert str(refused.value) == f"{folder} : {plural(len(refused.value.problems), 'problème')} ; rien n'a été produit."
 
 
 def test_what_the_team_did_is_read_from_the_rows_themselves(folder):

@@ -232,7 +232,7 @@ WORKSHOP_RULES = [
     ({"date": "2016-02-30"}, [4, "date", "« 2016-02-30 » n'existe pas dans le calendrier ; vérifiez le jour et le mois (AAAA-MM-JJ)."]),
     ({"colour": "bleu"}, [37, None, "clé inconnue « colour » ; vérifiez l'orthographe (clés permises : platform, organisation, title, date, place, timezone, language, status, moderation, keywords, preamble, format, questions, terms, sessions, groups, phases)."]),
     ({"title": ""}, [3, "title", "ce texte ne peut pas être vide."]),
-    ({"questions": []}, [9, "questions", "il faut au moins 1 élément(s)."]),
+    ({"questions": []}, [9, "questions", "il faut au moins 1 élément."]),
 ]
 
 
