@@ -40,6 +40,13 @@ SAFE_LINK = re.compile(r"^https?://[^\s<>\"'\\]+$")
 UNBROKEN_RUN = re.compile(r"(?:https?://|www\.)[^\s<>\"]+|[^\s]{31,}")
 LAST_WORD = re.compile(r"(\S+)(\s*)$")
 LAST_WORD_HYPHENATED = 7  # the shortest word report.css hyphenates (hyphenate-limit-chars: 7 3 3)
+# A point's bullet by depth, written in the point's own text: its glyph and the no-break spaces
+# (U+2007 figure space, U+202F narrow, U+00A0) that bring its advance to about 1.1 em, which
+# report.css's hanging indent takes back (ul.points.depth-N > li, text-indent).  Text, not a
+# ::before box: at 2,000 points an extra box per point costs 2 s of layout, the glyph nothing.
+# Advances in Noto Sans, in em: • 0.376, ‣ 0.368, – 0.5, · 0.268; U+2007 0.572, U+202F 0.166,
+# U+00A0 0.26.
+BULLETS = ("•\u2007\u202f", "‣\u2007\u202f", "–\u2007", "·\u2007\u00a0")
 
 LOGGER = logging.getLogger(__name__)
 
@@ -191,6 +198,7 @@ def environment(typography: bool = True) -> jinja2.Environment:
     env.globals["chart_scale"] = charts.highest
     env.globals["chart_alt"] = charts.alt_text
     env.globals["SHORT_GRID"] = SHORT_GRID
+    env.globals["BULLETS"] = tuple(Markup(bullet) for bullet in BULLETS)  # never re-set by french()
     return env
 
 

@@ -19,7 +19,7 @@ from conftest import EXAMPLE, SMALL_CONTRIBUTIONS, SMALL_PARTICIPANTS, SMALL_WOR
 from hostile import ARABIC, HEBREW, LONG_URL, UNDRAWN, write_hostile_atelier
 from pipeline.compose import compose
 from pipeline.fonts import FAMILIES, FONTS_DIR, SUBSTITUTE, fontconfig_text, printable, undrawable
-from pipeline.render import AssetFetcher, breakable, direction, render_html, write_pdf
+from pipeline.render import BULLETS, AssetFetcher, breakable, direction, render_html, write_pdf
 from pipeline.workshop import load_atelier
 
 REPO = Path(__file__).resolve().parent.parent
@@ -249,7 +249,8 @@ def test_a_point_takes_its_own_direction_not_its_parents(tmp_path):
         ],
     )
     page = render_html(compose(load_atelier(folder)))
-    items = [(d, t.strip()) for d, t in re.findall(r'<li dir="(ltr|rtl)">([^<]*)', page)]  # text up to its first tag
+    bullet = "|".join(BULLETS)  # a point's text follows its bullet (pipeline.render.BULLETS)
+    items = [(d, t.strip()) for d, t in re.findall(rf'<li dir="(ltr|rtl)">(?:{bullet})?([^<]*)', page)]  # text up to its first tag
     assert [d for d, t in items if t.startswith(HEBREW.split()[0])] == ["rtl"]
     assert [d for d, t in items if t.startswith("Une précision")] == ["ltr"]
 
