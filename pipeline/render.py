@@ -25,7 +25,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[impor
 
 from pipeline import charts, durable, french as french_words
 from pipeline.compose import Report, compose
-from pipeline.fonts import printable, project_fonts_only
+from pipeline.fonts import FONTS_DIR, printable, project_fonts_only
 from pipeline.tagging import add_alt_texts, finish_tags
 from pipeline.french import french
 from pipeline.workshop import Atelier, AtelierError, load_atelier
@@ -118,11 +118,41 @@ def _link_text(text: str, link: str | None, typography: bool) -> Markup:
     )
 
 
-def breakable(text: str, typography: bool = True) -> Markup:
+# A point narrower than this many em of its own font size holds on one line in the narrowest
+# column where points are set: a sous-groupe grid's column (half the text block less its
+# padding, 81 mm) at depth 0 leaves 76.8 mm at 9 pt (24.2 em), at depth 3 64.2 mm at 7.7 pt
+# (23.6 em).  A one-line point is never hyphenated: its last word needs no span.
+ONE_LINE_EM = 22.0
+
+
+@cache
+def _advances() -> dict[int, float]:
+    """Each character's advance in Noto Sans Regular, the face of the points' text, in em."""
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # already loaded by pipeline.fonts
+
+    font = TTFont(FONTS_DIR / "NotoSans-Regular.ttf", lazy=True)
+    metrics, em = font["hmtx"], font["head"].unitsPerEm
+    return {code: metrics[glyph][0] / em for code, glyph in font.getBestCmap().items()}
+
+
+def fits_one_line(text: str, width_em: float) -> bool:
+    """Whether `text` is narrower than `width_em`, summing Noto Sans's advances; a text with a
+    character Noto Sans does not draw (another face, maybe far wider) is said not to fit."""
+    advances, width = _advances(), 0.0
+    for char in text:
+        advance = advances.get(ord(char))
+        if advance is None:
+            return False
+        width += advance
+    return width < width_em
+
+
+def breakable(text: str, typography: bool = True, one_line_em: float = 0.0) -> Markup:
     """A participant's text as markup: escaped, French typography on its words (not on its web
     addresses), each address or long run in <span class="unbroken"> (never hyphenated, broken
     anywhere) and its last word in <span class="last-word"> (never hyphenated, so no paragraph
-    ends on a lone fragment such as « ment »)."""
+    ends on a lone fragment such as « ment »), unless the text fits on one line of
+    `one_line_em` (em), which is never hyphenated: a span costs 1 ms of layout."""
 
     def fix(value: str) -> str:
         return printable(french(value) if typography else value)
@@ -135,9 +165,14 @@ def breakable(text: str, typography: bool = True) -> Markup:
         start = run.end()
     tail = fix(text[start:])
     last = LAST_WORD.search(tail)
-    # Only a word long enough to be hyphenated (report.css: hyphenate-limit-chars 7) needs the
-    # span: fewer inline boxes, a faster layout.
-    if last and last.start() > 0 and len(last.group(1)) >= LAST_WORD_HYPHENATED:
+    # Only a word long enough to be hyphenated (report.css: hyphenate-limit-chars 7), in a text
+    # that may wrap, needs the span: fewer inline boxes, a faster layout.
+    if (
+        last
+        and last.start() > 0
+        and len(last.group(1)) >= LAST_WORD_HYPHENATED
+        and not (one_line_em > 0 and start == 0 and fits_one_line(tail, one_line_em))
+    ):
         out += Markup('{}<span class="last-word">{}</span>{}').format(tail[: last.start()], last.group(1), last.group(2))
     else:
         out += Markup(escape(tail))
@@ -210,7 +245,7 @@ def environment(typography: bool = True) -> jinja2.Environment:
     env.filters["w3c"] = _w3c
     env.filters["href"] = safe_href
     env.filters["link_text"] = lambda text, link: _link_text(text, link, typography)
-    env.filters["breakable"] = lambda text: breakable(text, typography)
+    env.filters["breakable"] = lambda text, one_line_em=0.0: breakable(text, typography, one_line_em)
     env.filters["direction"] = direction
     env.filters["point_count"] = lambda items: sum(1 for item in items for _ in item.walk())
     env.filters["column_lines"] = column_lines
@@ -220,6 +255,7 @@ def environment(typography: bool = True) -> jinja2.Environment:
     env.globals["chart_scale"] = charts.highest
     env.globals["chart_alt"] = charts.alt_text
     env.globals["SHORT_GRID"] = SHORT_GRID
+    env.globals["ONE_LINE_EM"] = ONE_LINE_EM
     env.globals["BULLETS"] = tuple(Markup(bullet) for bullet in BULLETS)  # never re-set by french()
     return env
 

@@ -19,7 +19,7 @@ from conftest import EXAMPLE, SMALL_CONTRIBUTIONS, SMALL_PARTICIPANTS, SMALL_WOR
 from hostile import ARABIC, HEBREW, LONG_URL, UNDRAWN, write_hostile_atelier
 from pipeline.compose import compose
 from pipeline.fonts import FAMILIES, FONTS_DIR, SUBSTITUTE, fontconfig_text, printable, undrawable
-from pipeline.render import BULLETS, AssetFetcher, breakable, direction, render_html, write_pdf
+from pipeline.render import BULLETS, ONE_LINE_EM, AssetFetcher, breakable, direction, fits_one_line, render_html, write_pdf
 from pipeline.workshop import load_atelier
 
 REPO = Path(__file__).resolve().parent.parent
@@ -235,6 +235,17 @@ def test_breakable_escapes_and_marks_addresses_and_last_words():
     assert str(breakable("9" * 40)) == '<span class="unbroken">' + "9" * 40 + "</span>"
     assert direction(ARABIC) == "rtl" and direction(HEBREW) == "rtl"
     assert direction("« " + ARABIC) == "rtl" and direction("Marché " + ARABIC) == "ltr" and direction("2026") == "ltr"
+
+
+def test_a_text_that_holds_on_one_line_needs_no_last_word_span():
+    short, long = "Une idée, puis un changement", "Une idée qui en entraîne une autre, puis un changement"
+    assert fits_one_line(short, ONE_LINE_EM) and not fits_one_line(long, ONE_LINE_EM)
+    assert "span" not in str(breakable(short, one_line_em=ONE_LINE_EM))
+    assert str(breakable(long, one_line_em=ONE_LINE_EM)).endswith('un <span class="last-word">changement</span>')
+    assert str(breakable(short)).endswith('un <span class="last-word">changement</span>')  # width unknown: kept
+    # Wide letters count as wide; a character Noto Sans does not draw makes the width unknown.
+    assert not fits_one_line("M" * 25, ONE_LINE_EM) and fits_one_line("i" * 25, ONE_LINE_EM)
+    assert not fits_one_line(f"{ARABIC[:3]} changement", ONE_LINE_EM)
 
 
 def test_a_point_takes_its_own_direction_not_its_parents(tmp_path):
