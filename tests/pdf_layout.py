@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from pypdf import PdfReader
+
+from pipeline.fonts import FONTS_DIR
+from pipeline.render import BULLETS
 
 # The content box of a page, from pipeline/assets/report.css (@page margins 22 mm top, 20 mm bottom):
 # runs outside it are the running header and footer.
@@ -45,7 +51,20 @@ class Heading:
     top: float
 
 
+BULLET = re.compile("|".join(re.escape(b) for b in BULLETS))
+
+
+@cache
+def advance(text: str) -> float:
+    """Width of `text` in Noto Sans Regular, in em."""
+    font = TTFont(FONTS_DIR / "NotoSans-Regular.ttf")
+    glyphs, metrics = font.getBestCmap(), font["hmtx"]
+    return sum(metrics[glyphs[ord(c)]][0] for c in text) / font["head"].unitsPerEm
+
+
 def runs(reader: PdfReader) -> list[Run]:
+    """The text runs of each page; a point's bullet (pipeline.render.BULLETS, drawn in the same
+    run as its text) is a run of its own, so that a point's run starts where its words do."""
     found: list[Run] = []
     for number, page in enumerate(reader.pages):
 
@@ -55,6 +74,11 @@ def runs(reader: PdfReader) -> list[Run]:
             x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
             y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
             name = str(font.get("/BaseFont", "")) if font else ""
+            bullet = BULLET.match(text)
+            if bullet:
+                found.append(Run(number, round(x, 1), round(y, 1), bullet.group().strip(), "Bold" in name))
+                x += advance(bullet.group()) * size * math.hypot(tm[0], tm[1]) * math.hypot(cm[0], cm[1])
+                text = text[bullet.end():]
             found.append(Run(number, round(x, 1), round(y, 1), text.strip(), "Bold" in name))
 
         page.extract_text(visitor_text=visit)

@@ -469,3 +469,27 @@ def test_build_pdf_from_an_atelier_with_a_version(small_atelier, tmp_path):
     assert all("Version 3" in page.extract_text() for page in pages[1:])  # every footer
     assert "<dt>Version</dt><dd>Version 3</dd>" in (tmp_path / "v3.html").read_text(encoding="utf-8")
     assert PdfReader(out).metadata["/Title"].endswith("— compte-rendu, version 3")  # the viewer's properties
+
+
+def test_the_build_pauses_the_cycle_collector_and_restores_it(tmp_path, monkeypatch):
+    """pipeline.render.cycle_collector_paused: no full collection walks the layout while it is
+    built; the collector is on again after the build, and one paused before stays paused."""
+    import gc
+
+    from pipeline import render as render_module
+
+    seen: list[bool] = []
+    finish = render_module.finish_tags
+    monkeypatch.setattr(render_module, "finish_tags", lambda document, pdf: (seen.append(gc.isenabled()), finish(document, pdf)))
+    folder = write_atelier(tmp_path / "gc", workshop=SMALL_WORKSHOP, participants=SMALL_PARTICIPANTS, contributions=SMALL_CONTRIBUTIONS)
+    report = compose(load_atelier(folder))
+    assert gc.isenabled()
+    write_pdf(render_html(report), report, tmp_path / "gc.pdf")
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        with render_module.cycle_collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

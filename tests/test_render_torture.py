@@ -19,7 +19,7 @@ from conftest import EXAMPLE, SMALL_CONTRIBUTIONS, SMALL_PARTICIPANTS, SMALL_WOR
 from hostile import ARABIC, HEBREW, LONG_URL, UNDRAWN, write_hostile_atelier
 from pipeline.compose import compose
 from pipeline.fonts import FAMILIES, FONTS_DIR, SUBSTITUTE, fontconfig_text, printable, undrawable
-from pipeline.render import AssetFetcher, breakable, direction, render_html, write_pdf
+from pipeline.render import BULLETS, ONE_LINE_EM, AssetFetcher, breakable, direction, fits_one_line, render_html, write_pdf
 from pipeline.workshop import load_atelier
 
 REPO = Path(__file__).resolve().parent.parent
@@ -237,6 +237,17 @@ def test_breakable_escapes_and_marks_addresses_and_last_words():
     assert direction("« " + ARABIC) == "rtl" and direction("Marché " + ARABIC) == "ltr" and direction("2026") == "ltr"
 
 
+def test_a_text_that_holds_on_one_line_needs_no_last_word_span():
+    short, long = "Une idée, puis un changement", "Une idée qui en entraîne une autre, puis un changement"
+    assert fits_one_line(short, ONE_LINE_EM) and not fits_one_line(long, ONE_LINE_EM)
+    assert "span" not in str(breakable(short, one_line_em=ONE_LINE_EM))
+    assert str(breakable(long, one_line_em=ONE_LINE_EM)).endswith('un <span class="last-word">changement</span>')
+    assert str(breakable(short)).endswith('un <span class="last-word">changement</span>')  # width unknown: kept
+    # Wide letters count as wide; a character Noto Sans does not draw makes the width unknown.
+    assert not fits_one_line("M" * 25, ONE_LINE_EM) and fits_one_line("i" * 25, ONE_LINE_EM)
+    assert not fits_one_line(f"{ARABIC[:3]} changement", ONE_LINE_EM)
+
+
 def test_a_point_takes_its_own_direction_not_its_parents(tmp_path):
     """A French précision under a Hebrew point is set left to right (dir is not inherited)."""
     from conftest import contribution
@@ -249,7 +260,8 @@ def test_a_point_takes_its_own_direction_not_its_parents(tmp_path):
         ],
     )
     page = render_html(compose(load_atelier(folder)))
-    items = [(d, t.strip()) for d, t in re.findall(r'<li dir="(ltr|rtl)">([^<]*)', page)]  # text up to its first tag
+    bullet = "|".join(BULLETS)  # a point's text follows its bullet (pipeline.render.BULLETS)
+    items = [(d, t.strip()) for d, t in re.findall(rf'<li dir="(ltr|rtl)">(?:{bullet})?([^<]*)', page)]  # text up to its first tag
     assert [d for d, t in items if t.startswith(HEBREW.split()[0])] == ["rtl"]
     assert [d for d, t in items if t.startswith("Une précision")] == ["ltr"]
 
