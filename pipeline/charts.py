@@ -119,7 +119,7 @@ def phase_chart(phase: PhaseCounts, scale_max: int) -> Markup:
             y += TARGET_H
         top = y
         for row in rows:
-            label = row.label if phase.grouped else heading.split("\u00a0:")[0]
+            label = row.label if phase.grouped else heading.split("\u202f:")[0]
             out.append(f'<text x="0" y="{_num(y + BAR_H - 1.5)}" fill="#333">{escape(_short(label, LABEL_W - 4))}</text>')
             for column, count in enumerate(row.counts):
                 x = LABEL_W + column * (cell_w + GAP)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from pipeline import schemas
-from pipeline.french import date_fr, datetime_fr, plural_word
+from pipeline.french import date_fr, datetime_fr, french, plural_word
 from pipeline.published import atelier_start, fingerprint, fingerprinted, last_change, published_files
 from pipeline.workshop import Atelier, Group, Phase, Point, Question, Rubric, Target, Workshop
 
@@ -359,9 +359,9 @@ def target_text(target: Target, ws: Workshop) -> str:
 def _people(group: Group) -> str:
     parts = []
     if group.host:
-        parts.append(f"Hôte\u00a0: {group.host}")
+        parts.append(f"Hôte\u202f: {group.host}")
     if group.rapporteur:
-        parts.append(f"Rapporteur\u00a0: {group.rapporteur}")
+        parts.append(f"Rapporteur\u202f: {group.rapporteur}")
     return " · ".join(parts)
 
 
@@ -484,7 +484,7 @@ def _phase_counts(ws: Workshop, phase: Phase, chapter: Chapter) -> PhaseCounts:
             rows = [CountRow(f"{ws.terms.question.capitalize()} {n}", counts({c.rubric: c for c in pq.columns} if pq else {}))]
         total += sum(c.total for row in rows for c in row.counts)
         if rows:
-            questions.append((f"{ws.terms.question.capitalize()} {n}\u00a0: {q.title}", tuple(rows)))
+            questions.append((f"{ws.terms.question.capitalize()} {n}\u202f: {french(q.title)}", tuple(rows)))
     noun = (phase.rubrics[0].singular, phase.rubrics[0].plural) if len(phase.rubrics) == 1 else ("point", "points")
     return PhaseCounts(phase.id, phase.text(), phase.grouped, tuple(questions), total, noun)
 

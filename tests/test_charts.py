@@ -12,10 +12,10 @@ SHEETS = PhaseCounts(
     title="Sous-groupes",
     grouped=True,
     questions=(
-        ("Question 1\u00a0: Q1 ?", (
+        ("Question 1\u202f: Q1 ?", (
             CountRow("Sous-groupe 1", (Count("driver", "Moteurs", 1, 4, (3, 5)), Count("brake", "Freins", 0, 0, (3, 5)))),
         )),
-        ("Question 2\u00a0: Q2 ?", (
+        ("Question 2\u202f: Q2 ?", (
             CountRow("Sous-groupe 1", (Count("driver", "Moteurs", 2, 2, None), Count("brake", "Freins", 6, 6, None))),
         )),
     ),
@@ -55,8 +55,8 @@ def test_the_target_is_two_dashed_marks_with_its_words_not_a_band():
 def test_each_chart_is_said_in_words():
     words = alt_text(SHEETS)
     assert words == (
-        "Sous-groupes. Question 1\u00a0: Q1 ? — Sous-groupe 1\u202f: moteurs 1 (et 3 précisions), freins 0. "
-        "Question 2\u00a0: Q2 ? — Sous-groupe 1\u202f: moteurs 2, freins 6."
+        "Sous-groupes. Question 1\u202f: Q1 ? — Sous-groupe 1\u202f: moteurs 1 (et 3 précisions), freins 0. "
+        "Question 2\u202f: Q2 ? — Sous-groupe 1\u202f: moteurs 2, freins 6."
     )
     svg = str(phase_chart(SHEETS, highest((SHEETS,))))
     assert f"<title>{words}</title>" in svg and 'role="img"' in svg and "aria-label=" in svg

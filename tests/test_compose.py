@@ -181,7 +181,7 @@ def test_synthesis_counts(report):
     # Nested points are counted at every level: (top-level, all) per question.
     assert [[(c.top, c.total) for c in row.counts] for _heading, rows in ideas.questions for row in rows] == [[(2, 5)], [(2, 3)]]
     q1_heading, q1_rows = sheets.questions[0]
-    assert q1_heading.startswith("Question 1\u00a0: ")
+    assert q1_heading.startswith("Question 1\u202f: ")
     assert [(row.label, [(c.rubric, c.top, c.total) for c in row.counts]) for row in q1_rows] == [
         ("Sous-groupe 1", [("practice", 1, 1), ("reflection", 1, 2), ("driver", 2, 2), ("brake", 1, 1)]),
         ("Sous-groupe 2", [("practice", 0, 0), ("reflection", 2, 4), ("driver", 0, 0), ("brake", 1, 1)]),
