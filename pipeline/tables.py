@@ -236,6 +236,20 @@ def _records(text: str, separator: str, file: str) -> Iterator[tuple[int, list[s
         raise TableError(file, _csv_message(str(e)), line=line) from None
 
 
+def _line_breaks(cell: str) -> str:
+    """A cell's line breaks as atelier writes them: LF, whether the spreadsheet wrote CR LF or a lone CR (old Mac)."""
+    return cell.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def missing_cells_message(header: tuple[str, ...] | list[str], record: list[str]) -> str:
+    """A record with fewer cells than the header: what `atelier validate` and `atelier normalize` say."""
+    names = ", ".join(f"« {n} »" for n in header[len(record):])
+    return (
+        f"la ligne a {len(record)} colonnes au lieu de {len(header)} : "
+        f"il manque {names} (une virgule manquante ou une ligne coupée ?)."
+    )
+
+
 def extra_cell_message(cell: str) -> str:
     """A record with more cells than the header: what `atelier validate` and `atelier normalize` say."""
     return (
@@ -293,6 +307,8 @@ def normalize(folder: Path) -> list[str]:
             separator = max(",;\t|", key=first.count) if first else ","
             records = [(n, r) for n, r in _records(text, separator, str(path)) if any(cell.strip() for cell in r)]
             header = tuple(records[0][1]) if records else tuple(expected)  # a spreadsheet's « ,,,, » rows dropped
+            while len(header) > len(expected) and not header[-1].strip():
+                header = header[:-1]  # a column with no name at the right, which spreadsheets add: its cells must be empty
             if sorted(header) != sorted(expected):  # renamed or extra columns are not guessed
                 check_header(header, tuple(expected), str(path), str(folder))
             rows = [list(expected)]
@@ -300,8 +316,10 @@ def normalize(folder: Path) -> list[str]:
                 extra = [cell for cell in record[len(header):] if cell.strip()]
                 if extra:  # perhaps the end of someone's text: never dropped without a word
                     raise TableError(str(path), extra_cell_message(extra[0]), line=line)
+                if len(record) < len(header):  # a lost comma or a cut line: padding would shift every cell after it
+                    raise TableError(str(path), missing_cells_message(header, record), line=line)
                 cells = dict(zip(header, record))
-                rows.append([spreadsheet_value(resource, n, cells.get(n, "").replace("\r\n", "\n")) for n in expected])
+                rows.append([spreadsheet_value(resource, n, _line_breaks(cells[n])) for n in expected])
             new = encode_rows(rows)
             if new != data:
                 planned.append((path, new))

@@ -246,11 +246,10 @@ def _check_tables(folder: Path, read: dict[str, Table | None], problems: list[Pr
             if error.type == "missing-cell":
                 missing.setdefault(error.row_number, []).append(error.field_name)
         for row_number, fields in missing.items():
-            names = ", ".join(f"« {f} »" for f in fields)
+            present = [f for f in schema if f not in fields]
             problems.append(
                 Problem(path, _line_of(lines.get(name, []), row_number), None,
-                        f"la ligne a {len(schema) - len(fields)} colonnes au lieu de {len(schema)} : "
-                        f"il manque {names} (une virgule manquante ou une ligne coupée ?).")
+                        tables.missing_cells_message(present + fields, present))
             )
         for error in task.errors:
             row = getattr(error, "row_number", None)

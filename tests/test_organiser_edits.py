@@ -308,8 +308,10 @@ def test_normalize_writes_nothing_when_one_table_cannot_be_matched(atelier):
          "un guillemet ouvert à cette ligne n'est jamais refermé"),
         (b"c-95,q1,brainstorming,,idea,,95,,Texte ok,,,2016-06-30T12:00:00Z,,published,et la suite\n",
          "cellule en trop « et la suite » : la ligne a plus de colonnes que l'en-tête"),
+        (b"c-95,q1,brainstorming,idea,,95,,Texte ok,,,2016-06-30T12:00:00Z,,published\n",
+         "la ligne a 13 colonnes au lieu de 14 : il manque « status » (une virgule manquante ou une ligne coupée ?)."),
     ],
-    ids=["unclosed quote", "a cell too many"],
+    ids=["unclosed quote", "a cell too many", "a comma lost"],
 )
 def test_normalize_refuses_what_validate_cannot_read_and_writes_nothing(atelier, last_rows, words):
     """An unclosed quote would swallow the next rows into one cell, an extra cell may be the end of a text:
@@ -325,6 +327,27 @@ def test_normalize_refuses_what_validate_cannot_read_and_writes_nothing(atelier,
     assert {p.name: p.read_bytes() for p in atelier.glob("*.csv")} == before
     checked = CliRunner().invoke(main, ["validate", str(atelier)])
     assert checked.exit_code == 1 and fr(f"ligne {line}") in checked.output and fr(words) in checked.output
+
+
+def test_normalize_reads_a_lone_carriage_return_and_the_empty_columns_a_spreadsheet_adds(atelier):
+    """Old-Mac line breaks in a cell become LF (written unquoted, a CR broke the file), and columns with no name
+    nor content at the right of the header are dropped (testers' findings)."""
+    import csv
+    import io
+
+    path = atelier / "contributions.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    rows[1][8] = "avant\raprès"
+    rows[2][8] = "un\r\ndeux"
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(r + ["", "", ""] for r in rows)
+    path.write_bytes(out.getvalue().encode("utf-8"))
+    done = CliRunner().invoke(main, ["normalize", str(atelier)])
+    assert done.exit_code == 0, done.output
+    assert validate_atelier(atelier) == []
+    texts = [r[8] for r in csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))]
+    assert texts[1:3] == ["avant\naprès", "un\ndeux"]
+    assert b"\r" not in path.read_bytes()
 
 
 def test_a_mistyped_command_is_answered_in_french(tmp_path):
