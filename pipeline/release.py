@@ -387,20 +387,51 @@ def _check_releases(path: Path, data: Any) -> None:
     (a bad merge, a hand edit): release and verify never run on a history they would misread."""
     from pipeline.validate_workshop import json_schema_message
 
-    validator = jsonschema.Draft202012Validator(schemas.releases_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    error = jsonschema.exceptions.best_match(_ReleasesValidator(schemas.releases_schema()).iter_errors(data))
     if error is None:
-        return
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-    if error.validator == "anyOf":  # the one anyOf: a release's fingerprint under its new or its old name
-        message = fr("clé obligatoire manquante : « release_fingerprint ».")
+        error = _same_version_twice(data)
+        if error is None:
+            return
+        where, message = error
     else:
-        message = fr(json_schema_message(error))
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        message = _releases_message(error)
+    if not message.endswith("."):
+        message += "."
     raise ReleaseError(
         say("{path} : {where} : ", path=path, where=where or "racine")
         + message
         + say(" Rétablissez-le depuis l'historique git (« git checkout -- {path} »).", path=path)
     )
+
+
+# JSON Schema counts 1.0 as an integer; Python's json reads it as a float, and « version 1.0 » is no version.
+_ReleasesValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+
+
+def _releases_message(error: jsonschema.ValidationError) -> str:
+    """The French sentence of what is wrong in releases.json (json_schema_message's, and the cases it lacks)."""
+    from pipeline.validate_workshop import json_schema_message
+
+    if error.validator == "anyOf":  # the one anyOf: a release's fingerprint under its new or its old name
+        return fr("clé obligatoire manquante : « release_fingerprint » (ou « fingerprint », son nom avant la version 2).")
+    if error.validator == "oneOf":  # a published_rows entry: its old string form or a record
+        return fr("ni un texte ni un objet comme les autres entrées de published_rows.")
+    return fr(json_schema_message(error))
+
+
+def _same_version_twice(data: dict[str, Any]) -> tuple[str, str] | None:
+    seen: set[int] = set()
+    for n, entry in enumerate(data["releases"]):
+        if entry["version"] in seen:
+            return f"releases[{n}].version", say("la version {version} est enregistrée deux fois.", version=entry["version"])
+        seen.add(entry["version"])
+    return None
 
 
 def latest(history: dict[str, Any]) -> dict[str, Any] | None:

@@ -231,9 +231,14 @@ def test_published_files_are_readable_by_everyone(tmp_path):
          "releases.json : published_rows.contributions.q1-bs-01 : "),
         (lambda d: d["releases"][0].update(pdf_sha256=12345), "releases.json : releases[0].pdf_sha256 : « 12345 » devrait être un texte."),
         (lambda d: d["releases"][0].pop("inputs"), "releases.json : releases[0] : clé obligatoire manquante : « inputs »."),
-        (lambda d: d["releases"][0].pop("fingerprint"), "releases.json : releases[0] : clé obligatoire manquante : « release_fingerprint »."),
+        (lambda d: d["releases"][0].pop("fingerprint"), "releases.json : releases[0] : clé obligatoire manquante : « release_fingerprint » (ou « fingerprint »"),
+        (lambda d: d["releases"][0].update(version=1.0), "releases.json : releases[0].version : « 1.0 » devrait être un nombre entier."),
+        (lambda d: d["published_rows"]["contributions"].update(x=5), "releases.json : published_rows.contributions.x : ni un texte ni un objet"),
+        (lambda d: d["releases"].append(dict(d["releases"][0])), "releases.json : releases[1].version : la version 1 est enregistrée deux fois."),
+        (lambda d: d["releases"][0]["inputs"].pop("data"), "releases.json : releases[0].inputs : clé obligatoire manquante : « data »."),
     ],
-    ids=["a record with other keys", "a digest that is a number", "no inputs", "no fingerprint"],
+    ids=["a record with other keys", "a digest that is a number", "no inputs", "no fingerprint", "version 1.0",
+         "a row that is a number", "one version twice", "inputs without data"],
 )
 def test_a_damaged_releases_json_is_named_in_french_and_nothing_runs_on_it(tmp_path, damage, words):
     """A bad merge or a hand edit of releases.json: release and verify say which key, never a traceback
