@@ -24,8 +24,38 @@ DATA_DIR = Path("data")
 
 def echo(message: object = "", err: bool = False) -> None:
     """Print one line of the `atelier` command, in French typography (`french.fr`: no-break spaces inside
-    « », narrow ones before ; : ! ?), whoever wrote its parts: every line the command prints goes here."""
-    click.echo(fr(str(message)), err=err)
+    « », narrow ones before ; : ! ?), whoever wrote its parts: every line the command prints goes here.
+
+    What stands between guillemets (a cell's value, a name the person typed) is printed byte for byte:
+    only the spaces that frame it become no-break spaces, so it can be searched in the file."""
+    click.echo(typeset_outside_quotes(str(message)), err=err)
+
+
+_FRAME_SPACES = (" ", "\u00a0", "\u202f")
+
+
+def typeset_outside_quotes(line: str) -> str:
+    """`fr()` on the parts of `line` outside « … » (nesting counted); the quoted text unchanged.
+
+    An unbalanced « leaves the rest of the line as it is: a value is never altered."""
+    out: list[str] = []
+    depth, start = 0, 0
+    for i, char in enumerate(line):
+        if char == "«":
+            if depth == 0:
+                out.append(fr(line[start:i]))
+                start = i
+            depth += 1
+        elif char == "»" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                inner = line[start + 1 : i]
+                inner = inner[1:] if inner[:1] in _FRAME_SPACES else inner  # the frame's space, not the value's
+                inner = inner[:-1] if inner[-1:] in _FRAME_SPACES else inner
+                out.append("«\u00a0" + inner + "\u00a0»")
+                start = i + 1
+    out.append(fr(line[start:]) if depth == 0 else line[start:])
+    return "".join(out)
 
 
 class FrenchCommand(click.Command):
@@ -58,6 +88,7 @@ class Commands(click.Group):
     """
 
     command_class = FrenchCommand
+    group_class = type  # a sub-group (atelier vote) is a Commands too: its help is set the same way
 
     def get_help(self, ctx: click.Context) -> str:
         return fr(super().get_help(ctx))
@@ -198,7 +229,7 @@ def validate(folders: tuple[Path, ...], output_format: str) -> None:
         if output_format == "github":
             # GitHub shows at most 10 error and 10 warning annotations per step; the full list follows as text.
             for problem in problems[:10] + cautions[:10]:
-                echo(problem.github())
+                click.echo(problem.github())  # machine-read by GitHub: the file name and the text byte for byte
         for problem in problems:
             echo(str(problem), err=output_format == "github")
         for caution in cautions:

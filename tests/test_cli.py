@@ -108,3 +108,13 @@ def test_every_line_the_command_prints_is_set_in_french_typography(tmp_path, mak
     assert "« " not in said and " »" not in said, said
     assert not re.search(r" [;:!?]", said), re.search(r".{40} [;:!?].{20}", said)
     assert "\u202f:" in said and "«\u00a0" in said  # the spaces are there, not removed
+
+
+def test_a_value_between_guillemets_is_printed_byte_for_byte(make_atelier):
+    """The typography frames a quoted value, never changes it: « bogus : x » can be searched in the file (tester's finding)."""
+    from conftest import contribution
+
+    bad = make_atelier(contributions=[contribution("a", section="bogus : « x » ?")])
+    said = CliRunner().invoke(main, ["validate", str(bad)]).output
+    assert "«\u00a0bogus : « x » ?\u00a0»" in said
+    assert "champ «\u00a0section\u00a0»\u202f: " in said
