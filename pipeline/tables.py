@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -302,7 +303,7 @@ def normalize(folder: Path) -> list[str]:
             path = Path(folder) / name
             expected = schemas.field_names(resource)
             data = path.read_bytes() if path.exists() else b""
-            text = _decode(data[len(BOM):] if data.startswith(BOM) else data)
+            text = _decode(data[len(BOM):] if data.startswith(BOM) else data, str(path))
             first = text.split("\n", 1)[0]
             separator = max(",;\t|", key=first.count) if first else ","
             records = [(n, r) for n, r in _records(text, separator, str(path)) if any(cell.strip() for cell in r)]
@@ -378,8 +379,24 @@ def _plain(text: str) -> str:
     return unicodedata.normalize("NFKD", text.strip()).encode("ascii", "ignore").decode().casefold()
 
 
-def _decode(data: bytes) -> str:
+def _decode(data: bytes, file: str) -> str:
+    """A spreadsheet's bytes as text: UTF-8, else Windows-1252 (most of its accents are not UTF-8).
+
+    A UTF-8 file with one Windows-1252 byte (a line edited in another program)
+    is refused at that line: read as Windows-1252, every other accent of the
+    file would be garbled into « Ã© » (a tester's finding).
+    """
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as e:
+        lenient = data.decode("utf-8", errors="replace")
+        bad = lenient.count("\ufffd")
+        if sum(1 for c in lenient if c > "\x7f") - bad > bad:  # more characters read as UTF-8 than not: mixed
+            line = data.count(b"\n", 0, e.start) + 1
+            raise TableError(
+                file,
+                "ce fichier mêle deux encodages (UTF-8 et Windows-1252) ; corrigez les accents de cette ligne "
+                "puis enregistrez le fichier au format « CSV UTF-8 ».",
+                line=line,
+            ) from None
         return data.decode("cp1252", errors="replace")

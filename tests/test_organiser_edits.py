@@ -407,3 +407,16 @@ def test_the_colophon_gives_the_last_change_in_the_ateliers_zone(tmp_path):
     )
     # The small atelier last changed on 2016-07-05 at 9:00 UTC: 5:00 in Pointe-à-Pitre.
     assert compose(load_atelier(folder)).colophon.last_change_text == "5 juillet 2016 à 5 h 00 (heure America/Guadeloupe)"
+
+
+def test_normalize_refuses_a_utf8_file_with_one_windows_1252_line_instead_of_garbling_every_accent(atelier):
+    """Read as Windows-1252 as a whole, every « é » of the file would become « Ã© » (a tester's finding)."""
+    path = atelier / "contributions.csv"
+    data = path.read_bytes()
+    line = data.count(b"\n") + 1
+    path.write_bytes(data + "c-96,q1,brainstorming,,idea,,96,,Idée d'été,,,2016-06-30T12:00:00Z,,published\n".encode("cp1252"))
+    before = path.read_bytes()
+    done = CliRunner().invoke(main, ["normalize", str(atelier)])
+    assert done.exit_code == 1
+    assert fr(f"contributions.csv: ligne {line} : ce fichier mêle deux encodages (UTF-8 et Windows-1252)") in done.output
+    assert path.read_bytes() == before
