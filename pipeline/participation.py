@@ -293,7 +293,8 @@ def correct_points(
         last = store.last_ranks(folder, "contributions")
         stamp = stamp or clock.stamp()
         result, changes = corrected_rows(workshop, rows_to_correct, wanted, last, stamp)
-        changes.update(columns_follow_parents(rows, changes, stamp))
+        family = rows + _merged_in(folder, rows, changes)
+        changes.update(columns_follow_parents(family, changes, stamp))
         known = {r["id"] for r in rows}
         added = [row for row in result if row["id"] not in known]
         if added:
@@ -334,6 +335,18 @@ def corrected_rows(
             if row["id"] not in kept:
                 changes[row["id"]] = {"status": "withdrawn", "updated_at": stamp}
     return result, changes
+
+
+def _merged_in(folder: Path, rows: list[dict[str, str]], changes: Mapping[str, Mapping[str, str]]) -> list[dict[str, str]]:
+    """Rows of other sendings that hang below this sending's points (précisions the team merged in), when
+    the correction moves a point: they move with it.  Read only then (a correction rarely moves a point)."""
+    if not any("question" in c or "group" in c for c in changes.values()):
+        return []
+    mine = {r["id"] for r in rows}
+    every = store.read_table(folder, "contributions")
+    children = tree.children_by_parent(every, parent_of=lambda r: r["parent"], order=tree.row_order)
+    below = {r["id"]: r for point in mine for r in tree.descendants(children, lambda r: r["id"], point)}
+    return [r for i, r in below.items() if i not in mine]
 
 
 def columns_follow_parents(

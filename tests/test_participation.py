@@ -227,3 +227,27 @@ def test_precisions_left_out_of_a_correction_move_with_their_point_to_its_new_qu
     }
     assert after["a11"]["updated_at"] == after["a2"]["updated_at"] == STAMP
     assert validate_atelier(folder) == []
+
+
+def test_a_precision_the_team_merged_in_from_another_sending_moves_with_the_point(make_atelier):
+    """Bob's précision, merged by the team under Alice's idea, follows it when Alice moves her idea to another
+    question: otherwise `atelier validate` refuses the atelier (a tester's finding)."""
+    folder = make_atelier(
+        "essai",
+        participants=[participant("p-1")],
+        contributions=[
+            contribution("a", text="L'idée d'Alice"),
+            contribution("b", position=2, text="L'idée de Bob", status="hidden"),
+            contribution("b1", parent="a", text="la précision de Bob, passée sous l'idée d'Alice"),
+        ],
+    )
+    workshop = load_atelier(folder).workshop
+    alice = [r for r in rows(folder, "contributions") if r["id"] == "a"]
+    wanted = Points("q2", "brainstorming", "", {"idea": lines((0, "L'idée d'Alice"))})
+
+    participation.correct_points(folder, workshop, alice, {}, wanted, stamp=STAMP)
+
+    after = by_id(folder)
+    assert (after["a"]["question"], after["b1"]["question"], after["b1"]["parent"]) == ("q2", "q2", "a")
+    assert after["b"]["question"] == "q1"  # Bob's own hidden idea stays where it was
+    assert validate_atelier(folder) == []
