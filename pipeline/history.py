@@ -40,8 +40,10 @@ def git_bytes(
     )
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = message[-1] if message else f"code {done.returncode}"
-        raise AtelierError(f"git {' '.join(args[:2])} a échoué dans {repo} : {detail}")
+        # git's cause is its « fatal: » / « error: » line; the lines after it are advice (in English).
+        causes = [line for line in message if line.startswith(("fatal:", "error:"))]
+        detail = (causes or message or [f"code {done.returncode}"])[0]
+        raise AtelierError(f"git {' '.join(args[:2])} a échoué dans {repo} (message de git : « {detail} »)")
     return done.stdout
 
 

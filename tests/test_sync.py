@@ -171,3 +171,16 @@ def test_sync_refuses_the_servers_own_branch(server):
     result = sync("--branch", "main")
     assert result.exit_code == 1
     assert "La branche main est celle du dossier de travail du serveur" in result.output
+
+
+def test_a_failing_git_command_quotes_gits_cause_not_its_last_line_of_advice(tmp_path):
+    """« git … a échoué » quoted git's last line (« and the repository exists. »): now its « fatal: » line (a tester's finding)."""
+    import subprocess
+
+    from pipeline.history import git
+    from pipeline.workshop import AtelierError
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    with pytest.raises(AtelierError) as refused:
+        git(tmp_path, "ls-remote", "--symref", "nowhere")
+    assert "« fatal: " in str(refused.value) and "and the repository exists" not in str(refused.value)
