@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import click
 
 from pipeline import cli_french, clock
-from pipeline.french import fr, plural
+from pipeline.french import fr, fr_quoting, plural
 from pipeline.workshop import TABLE_FILES, AtelierError, own_file
 
 if TYPE_CHECKING:  # the renderer (WeasyPrint) is imported only by the commands that print
@@ -28,34 +28,7 @@ def echo(message: object = "", err: bool = False) -> None:
 
     What stands between guillemets (a cell's value, a name the person typed) is printed byte for byte:
     only the spaces that frame it become no-break spaces, so it can be searched in the file."""
-    click.echo(typeset_outside_quotes(str(message)), err=err)
-
-
-_FRAME_SPACES = (" ", "\u00a0", "\u202f")
-
-
-def typeset_outside_quotes(line: str) -> str:
-    """`fr()` on the parts of `line` outside « … » (nesting counted); the quoted text unchanged.
-
-    An unbalanced « leaves the rest of the line as it is: a value is never altered."""
-    out: list[str] = []
-    depth, start = 0, 0
-    for i, char in enumerate(line):
-        if char == "«":
-            if depth == 0:
-                out.append(fr(line[start:i]))
-                start = i
-            depth += 1
-        elif char == "»" and depth > 0:
-            depth -= 1
-            if depth == 0:
-                inner = line[start + 1 : i]
-                inner = inner[1:] if inner[:1] in _FRAME_SPACES else inner  # the frame's space, not the value's
-                inner = inner[:-1] if inner[-1:] in _FRAME_SPACES else inner
-                out.append("«\u00a0" + inner + "\u00a0»")
-                start = i + 1
-    out.append(fr(line[start:]) if depth == 0 else line[start:])
-    return "".join(out)
+    click.echo(fr_quoting(str(message)), err=err)
 
 
 class FrenchCommand(click.Command):

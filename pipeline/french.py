@@ -62,6 +62,34 @@ def fr(text: str) -> str:
     return text
 
 
+_FRAME_SPACES = (" ", "\u00a0", "\u202f")
+
+
+def fr_quoting(line: str) -> str:
+    """`fr()` on a line of ours that quotes values: the parts outside « … » (nesting counted) are set, the
+    quoted text is kept byte for byte and only its frame's spaces become no-break spaces (the `atelier`
+    command's lines, where a cell's text must stay searchable in the file).  An unbalanced « leaves the
+    rest of the line as it is: a value is never altered."""
+    out: list[str] = []
+    depth, start = 0, 0
+    for i, char in enumerate(line):
+        if char == "«":
+            if depth == 0:
+                out.append(fr(line[start:i]))
+                start = i
+            depth += 1
+        elif char == "»" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                inner = line[start + 1 : i]
+                inner = inner[1:] if inner[:1] in _FRAME_SPACES else inner  # the frame's space, not the value's
+                inner = inner[:-1] if inner[-1:] in _FRAME_SPACES else inner
+                out.append("«\u00a0" + inner + "\u00a0»")
+                start = i + 1
+    out.append(fr(line[start:]) if depth == 0 else line[start:])
+    return "".join(out)
+
+
 def french(text: str) -> str:
     """Participants' `text` as the report prints it: French spaces, apostrophes and ellipses (render time only)."""
     for pattern, replacement in _THEIR_TEXT:

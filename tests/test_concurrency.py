@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 import requests
@@ -73,16 +75,40 @@ def expected_rows(kind: str, marker: str) -> list[tuple[str, str]]:
     }[kind]
 
 
-def run_load(base: str, stop: threading.Event | None = None) -> list[tuple[str, str, bool]]:
+def run_load(base: str) -> list[tuple[str, str, bool]]:
     started = time.monotonic()
     results = []
     with ThreadPoolExecutor(CLIENTS) as pool:
         futures = [pool.submit(one_flow, base, n) for n in range(FLOWS)]
         for future in futures:
             results.append(future.result(timeout=max(1.0, DEADLINE - (time.monotonic() - started))))
-    if stop is not None:
-        stop.set()
     return results
+
+
+@contextlib.contextmanager
+def killing_workers(server: Any, *, every: float, most: int) -> Iterator[list[int]]:
+    """While the block runs, SIGKILL every worker of `server` each `every` seconds (at most `most` kills):
+    all at once, so that the requests in flight — some in the middle of an append — die with them; the
+    master respawns them.  Yields the list of the pids killed, filled as it goes."""
+    stop = threading.Event()
+    kills: list[int] = []
+
+    def killer() -> None:
+        while not stop.wait(every) and len(kills) < most:
+            for victim in server.worker_pids():
+                try:
+                    os.kill(victim, signal.SIGKILL)
+                    kills.append(victim)
+                except ProcessLookupError:
+                    pass
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    try:
+        yield kills
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def check_every_receipt_is_there_once(folder: Path, results: list[tuple[str, str, bool]]) -> None:
@@ -114,25 +140,9 @@ def test_concurrent_participants_on_four_workers(tmp_path):
 
 def test_workers_killed_during_the_load_lose_no_acknowledged_answer(tmp_path):
     folder = make_data(tmp_path)
-    kills = []
     with gunicorn("webform:create_app()", environment(tmp_path), workers=3) as server:
-        stop = threading.Event()
-
-        def killer() -> None:
-            # Every worker at once, so that the requests in flight — some in the
-            # middle of an append — die with them; then let the master respawn.
-            while not stop.wait(0.4) and len(kills) < 24:
-                for victim in server.worker_pids():
-                    try:
-                        os.kill(victim, signal.SIGKILL)
-                        kills.append(victim)
-                    except ProcessLookupError:
-                        pass
-
-        thread = threading.Thread(target=killer, daemon=True)
-        thread.start()
-        results = run_load(server.url, stop)
-        thread.join(timeout=5)
+        with killing_workers(server, every=0.4, most=24) as kills:
+            results = run_load(server.url)
     print(f"{len(kills)} workers tués, {sum(ok for _k, _m, ok in results)} reçus sur {FLOWS}")
     assert len(kills) >= 3, "the load ended before the workers could be killed"
     acknowledged = sum(ok for _k, _m, ok in results)
@@ -196,7 +206,6 @@ def test_no_acknowledged_receipt_ever_answers_not_valid_while_workers_are_killed
     """Issue 11, case 5: a participant told « enregistré » is never told the link is not valid."""
     make_data(tmp_path)
     not_valid: list[str] = []
-    kills = []
 
     def flow(base: str, n: int) -> bool:
         try:
@@ -219,23 +228,8 @@ def test_no_acknowledged_receipt_ever_answers_not_valid_while_workers_are_killed
         return False
 
     with gunicorn("webform:create_app()", environment(tmp_path), workers=3, threads=4) as server:
-        stop = threading.Event()
-
-        def killer() -> None:
-            while not stop.wait(0.3) and len(kills) < 30:
-                for victim in server.worker_pids():
-                    try:
-                        os.kill(victim, signal.SIGKILL)
-                        kills.append(victim)
-                    except ProcessLookupError:
-                        pass
-
-        thread = threading.Thread(target=killer, daemon=True)
-        thread.start()
-        with ThreadPoolExecutor(CLIENTS) as pool:
+        with killing_workers(server, every=0.3, most=30) as kills, ThreadPoolExecutor(CLIENTS) as pool:
             done = list(pool.map(lambda n: flow(server.url, n), range(FLOWS)))
-        stop.set()
-        thread.join(timeout=5)
     assert len(kills) >= 3
     assert sum(done) > FLOWS // 2
     assert not_valid == []

@@ -19,9 +19,11 @@ import hashlib
 import os
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from pipeline import locks
+
+T = TypeVar("T")
 
 
 class RateLimiter:
@@ -55,13 +57,7 @@ class RateLimiter:
     def _bucket(self, client: str, take: bool) -> float:
         with locks.held(_client_file(self.folder, client), make_folder=True) as fd:
             now = self.clock()
-            tokens, last = float(self.burst), now
-            raw = os.pread(fd, 64, 0).split()
-            if len(raw) == 2:
-                try:
-                    tokens, last = float(raw[0]), float(raw[1])
-                except ValueError:
-                    pass  # a torn write after a crash: start afresh
+            tokens, last = _read_pair(fd, float, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + max(0.0, now - last) * self.rate)
             wait = 0.0
             if not take:
@@ -112,13 +108,7 @@ class GuessDelay:
         """
         with locks.held(_client_file(self.folder, client), make_folder=True) as fd:
             now = self.clock()
-            failures, last = 0, 0.0
-            raw = os.pread(fd, 64, 0).split()
-            if len(raw) == 2:
-                try:
-                    failures, last = int(raw[0]), float(raw[1])
-                except ValueError:
-                    pass  # a torn write after a crash: start afresh
+            failures, last = _read_pair(fd, int, (0, 0.0))
             if now - last > self.forget:
                 failures = 0
             wait = last + self.delay(failures) - now
@@ -127,6 +117,18 @@ class GuessDelay:
             failures = 0 if right() else failures + 1
             os.pwrite(fd, f"{failures:24d} {now:24.6f}\n".encode(), 0)
             return ("wrong" if failures else "accepted"), self.delay(failures)
+
+
+def _read_pair(fd: int, first: Callable[[str], T], fresh: tuple[T, float]) -> tuple[T, float]:
+    """A client file's « value timestamp » (its value read by `first`), or `fresh` for a new file or a write
+    torn by a crash (start afresh)."""
+    raw = os.pread(fd, 64, 0).decode("ascii", "replace").split()
+    if len(raw) == 2:
+        try:
+            return first(raw[0]), float(raw[1])
+        except ValueError:
+            pass
+    return fresh
 
 
 def _client_file(folder: Path, client: str) -> Path:
