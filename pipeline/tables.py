@@ -382,17 +382,20 @@ def _plain(text: str) -> str:
 def _decode(data: bytes, file: str) -> str:
     """A spreadsheet's bytes as text: UTF-8, else Windows-1252 (most of its accents are not UTF-8).
 
-    A UTF-8 file with one Windows-1252 byte (a line edited in another program)
-    is refused at that line: read as Windows-1252, every other accent of the
-    file would be garbled into « Ã© » (a tester's finding).
+    A file that mixes both (a line pasted from another program) is refused at
+    the odd line: read either way, the other encoding's accents would be
+    garbled into « Ã© » (testers' findings).
     """
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         lenient = data.decode("utf-8", errors="replace")
-        bad = lenient.count("\ufffd")
-        if sum(1 for c in lenient if c > "\x7f") - bad > bad:  # more characters read as UTF-8 than not: mixed
-            line = data.count(b"\n", 0, e.start) + 1
+        utf8 = next((i for i, c in enumerate(lenient) if c > "\x7f" and c != "\ufffd"), None)
+        if utf8 is not None:  # some characters are UTF-8, some are not: either reading garbles one of them
+            bad = lenient.count("\ufffd")
+            good = sum(1 for c in lenient if c > "\x7f") - bad
+            # Name the odd line out: the Windows-1252 one in a UTF-8 file, the UTF-8 one in a Windows-1252 file.
+            line = data.count(b"\n", 0, e.start) + 1 if good > bad else lenient.count("\n", 0, utf8) + 1
             raise TableError(
                 file,
                 "ce fichier mêle deux encodages (UTF-8 et Windows-1252) ; corrigez les accents de cette ligne "

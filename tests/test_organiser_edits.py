@@ -420,3 +420,16 @@ def test_normalize_refuses_a_utf8_file_with_one_windows_1252_line_instead_of_gar
     assert done.exit_code == 1
     assert fr(f"contributions.csv: ligne {line} : ce fichier mêle deux encodages (UTF-8 et Windows-1252)") in done.output
     assert path.read_bytes() == before
+
+
+def test_normalize_refuses_a_windows_1252_file_with_one_utf8_line_too(atelier):
+    """The other way round: read as Windows-1252, the pasted UTF-8 line would become « questionnÃ©s » (a tester's finding)."""
+    path = atelier / "contributions.csv"
+    text = path.read_text(encoding="utf-8")
+    lines = text.count("\n")
+    path.write_bytes(text.encode("cp1252", errors="replace") + "c-96,q1,brainstorming,,idea,,96,,Idée collée,,,2016-06-30T12:00:00Z,,published\n".encode("utf-8"))
+    before = path.read_bytes()
+    done = CliRunner().invoke(main, ["normalize", str(atelier)])
+    assert done.exit_code == 1
+    assert fr(f"contributions.csv: ligne {lines + 1} : ce fichier mêle deux encodages") in done.output
+    assert path.read_bytes() == before
